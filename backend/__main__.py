@@ -1,0 +1,43 @@
+"""`python -m backend <command> ...`: one entry point, each command in its own module.
+
+Each command module under backend/commands/ defines `add_arguments(parser)` and `run(args) -> int`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command name -> (module under backend.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "run the main job on the embedded default and write demo_out/"),
+    "serve": ("serve", "stdio JSON-lines worker used by the Blender extension"),
+    "estimate": ("estimate", "estimate contact for one image or a folder of images"),
+    "evaluate": ("evaluate", "evaluate a localizer on DAMON or a synthetic set"),
+    "synth": ("synth", "generate a synthetic closed-loop benchmark set with Blender"),
+    "check-checkpoint": ("check_checkpoint", "check an InteractVLM checkpoint folder"),
+    "scene-contact": ("scene_contact", "exact body/object contact from mesh proximity"),
+    "place": ("place", "move an object so its contact region meets the body's"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    available = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"backend.commands.{module_name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"backend.commands.{module_name}":
+                raise
+            continue  # command not built yet
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command_parser)
+        available[name] = module
+    args = parser.parse_args(argv)
+    return int(available[args.command].run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

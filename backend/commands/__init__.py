@@ -1,0 +1,1 @@
+"""CLI commands of `python -m backend`; see backend/__main__.py."""
