@@ -126,56 +126,69 @@ def _rasterise_view(verts, faces, camera: Camera, near: float):
         return None
     far = float(fz[tris].max())
     depth_scale = (2**_DEPTH_BITS - 2) / max(far - near, 1e-9)
-    nx = (x1 - x0 + 1).long()[tris]
-    ny = (y1 - y0 + 1).long()[tris]
-    counts = nx * ny
+    # Screen-space barycentrics l1, l2 and 1/z are affine in the pixel centre (x, y): precompute
+    # the 9 coefficients per triangle so each candidate needs one gather and a few FMAs.
+    k = tris
+    d = det[k]
+    a1, b1 = e2v[k] / d, -e2u[k] / d
+    a2, b2 = -e1v[k] / d, e1u[k] / d
+    c1 = -(a1 * fu[k, 0] + b1 * fv[k, 0])
+    c2 = -(a2 * fu[k, 0] + b2 * fv[k, 0])
+    iz = 1.0 / fz[k]
+    az = (iz[:, 1] - iz[:, 0]) * a1 + (iz[:, 2] - iz[:, 0]) * a2
+    bz = (iz[:, 1] - iz[:, 0]) * b1 + (iz[:, 2] - iz[:, 0]) * b2
+    cz = iz[:, 0] + (iz[:, 1] - iz[:, 0]) * c1 + (iz[:, 2] - iz[:, 0]) * c2
+    coef = torch.stack([a1, b1, c1, a2, b2, c2, az, bz, cz], 1).float()
+    tx0, ty0 = x0[k].int(), y0[k].int()
+    nx = (x1 - x0 + 1)[k].int()
+    counts = nx.long() * (y1 - y0 + 1)[k].long()
     zbuffer = torch.full((height * width,), torch.iinfo(torch.int64).max, dtype=torch.int64)
     ends = torch.cumsum(counts, 0)
     start = 0
     while start < len(tris):
         # Take triangles until the chunk's candidate budget is spent (at least one triangle).
         base = int(ends[start - 1]) if start else 0
-        stop = int(torch.searchsorted(ends, base + _CHUNK, right=True))
-        stop = max(stop, start + 1)
-        chunk = slice(start, stop)
-        t = tris[chunk]
-        c = counts[chunk]
-        local_t = torch.repeat_interleave(torch.arange(len(t)), c)
-        offsets = torch.arange(int(c.sum())) - torch.repeat_interleave(torch.cumsum(c, 0) - c, c)
-        cnx = nx[chunk][local_t]
-        tt = t[local_t]
-        px = x0[tt].long() + offsets % cnx
-        py = y0[tt].long() + torch.div(offsets, cnx, rounding_mode="floor")
-        du = px.double() + 0.5 - fu[tt, 0]
-        dv = py.double() + 0.5 - fv[tt, 0]
-        d = det[tt]
-        l1 = (du * e2v[tt] - dv * e2u[tt]) / d
-        l2 = (e1u[tt] * dv - e1v[tt] * du) / d
-        l0 = 1.0 - l1 - l2
-        inside = (l0 >= 0) & (l1 >= 0) & (l2 >= 0)
-        zt = fz[tt[inside]]
-        inv_z = l0[inside] / zt[:, 0] + l1[inside] / zt[:, 1] + l2[inside] / zt[:, 2]
-        quant = ((1.0 / inv_z - near) * depth_scale).clamp(0, 2**_DEPTH_BITS - 2).long()
-        keys = (quant << 32) | tt[inside]
-        zbuffer.scatter_reduce_(0, py[inside] * width + px[inside], keys, reduce="amin")
+        stop = max(int(torch.searchsorted(ends, base + _CHUNK, right=True)), start + 1)
+        c = counts[start:stop]
+        lt = torch.repeat_interleave(torch.arange(start, stop, dtype=torch.int32), c)
+        offsets = torch.arange(int(c.sum()), dtype=torch.int32)
+        offsets -= torch.repeat_interleave((torch.cumsum(c, 0) - c).int(), c)
+        cnx = nx[lt]
+        row = torch.div(offsets, cnx, rounding_mode="floor")
+        px = tx0[lt] + (offsets - row * cnx)
+        py = ty0[lt] + row
+        g = coef[lt]
+        x = px.float() + 0.5
+        y = py.float() + 0.5
+        l1 = g[:, 0] * x + g[:, 1] * y + g[:, 2]
+        l2 = g[:, 3] * x + g[:, 4] * y + g[:, 5]
+        inside = torch.nonzero((l1 >= 0) & (l2 >= 0) & (l1 + l2 <= 1)).squeeze(1)
+        gi = g[inside]
+        inv_z = gi[:, 6] * x[inside] + gi[:, 7] * y[inside] + gi[:, 8]
+        quant = ((1.0 / inv_z.double() - near) * depth_scale).clamp(0, 2**_DEPTH_BITS - 2).long()
+        keys = (quant << 32) | lt[inside].long()  # local index of the kept triangle
+        zbuffer.scatter_reduce_(0, (py[inside] * width + px[inside]).long(), keys, reduce="amin")
         start = stop
     pixels = torch.nonzero(zbuffer != torch.iinfo(torch.int64).max).squeeze(1)
-    winners = zbuffer[pixels] & 0xFFFFFFFF
+    local = zbuffer[pixels] & 0xFFFFFFFF
+    winners = tris[local]
     # Recompute exact perspective-correct barycentrics and depth for the winning triangle.
-    px = (pixels % width).double() + 0.5
-    py = torch.div(pixels, width, rounding_mode="floor").double() + 0.5
-    du, dv, d = px - fu[winners, 0], py - fv[winners, 0], det[winners]
-    l1 = (du * e2v[winners] - dv * e2u[winners]) / d
-    l2 = (e1u[winners] * dv - e1v[winners] * du) / d
-    screen = torch.stack([1.0 - l1 - l2, l1, l2], 1).clamp(min=0)
-    persp = screen / fz[winners]
+    x = (pixels % width).float() + 0.5
+    y = torch.div(pixels, width, rounding_mode="floor").float() + 0.5
+    g = coef[local]
+    l1 = (g[:, 0] * x + g[:, 1] * y + g[:, 2]).clamp(0, 1)
+    l2 = (g[:, 3] * x + g[:, 4] * y + g[:, 5]).clamp(0, 1)
+    screen = torch.stack([(1.0 - l1 - l2).clamp(min=0), l1, l2], 1)
+    persp = screen * iz[local].float()
     inv_z = persp.sum(1)
     weights = persp / inv_z[:, None]
     # Two-sided headlight Lambert shading: brightness follows |cos| between normal and view ray.
-    tri_cam = cam[faces[winners]]
+    tri_cam = cam[faces[tris]]
     normal = torch.linalg.cross(tri_cam[:, 1] - tri_cam[:, 0], tri_cam[:, 2] - tri_cam[:, 0])
-    point = (weights[:, :, None] * tri_cam).sum(1)
-    cos = (normal * point).sum(1).abs() / (normal.norm(dim=1) * point.norm(dim=1)).clamp(min=1e-12)
+    normal = (normal / normal.norm(dim=1, keepdim=True).clamp(min=1e-20)).float()
+    cx, cy = camera.principal
+    ray = torch.stack([x - cx, y - cy, torch.full_like(x, camera.focal)], 1)
+    cos = (normal[local] * ray).sum(1).abs() / ray.norm(dim=1)
     intensity = (40.0 + 200.0 * cos).round().clamp(0, 254)
-    return (pixels.numpy(), winners.int().numpy(), weights.float().numpy(),
-            (1.0 / inv_z).float().numpy(), intensity.to(torch.uint8).numpy())
+    return (pixels.numpy(), winners.int().numpy(), weights.numpy(),
+            (1.0 / inv_z).numpy(), intensity.to(torch.uint8).numpy())
