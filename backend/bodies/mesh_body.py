@@ -1,0 +1,44 @@
+"""Any humanoid mesh from the scene: rendered as given (or in the rest pose the add-on sends).
+
+The mesh is taken to be in the canonical frame already (Blender: Z up, character facing -Y, the
+usual orientation of imported characters). Parts come from vertex-group names when they follow a
+known rig (see rig_names), else from body proportions (part_rules.geometric_parts). Results are
+always indexed by the mesh's own vertex order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.bodies.base import Body
+from backend.bodies.part_rules import geometric_parts, parts_from_groups
+from backend.mesh_checks import check_mesh
+
+# Below this share of vertices in groups with known names, names are not trusted for parts.
+MIN_NAMED_SHARE = 0.5
+
+
+def mesh_body(vertices: np.ndarray, faces: np.ndarray, canonical_vertices: np.ndarray | None = None,
+              group_names: np.ndarray | list[str] | None = None,
+              group_index: np.ndarray | None = None) -> Body:
+    vertices, faces = check_mesh(vertices, faces, what="body mesh")
+    if canonical_vertices is None:
+        canonical = vertices
+    else:
+        canonical, _ = check_mesh(canonical_vertices, faces, what="body rest pose")
+        if canonical.shape != vertices.shape:
+            raise ValueError(f"canonical_vertices {canonical.shape} must match vertices {vertices.shape}")
+    parts = None
+    if group_names is not None and group_index is not None and len(group_names) > 0:
+        names = [str(n) for n in np.asarray(group_names).tolist()]
+        index = np.asarray(group_index, dtype=np.int64)
+        if index.shape != (len(vertices),):
+            raise ValueError(f"vertex_group_index must have one entry per vertex ({len(vertices)}), got {index.shape}")
+        from backend.bodies.rig_names import segment_of
+
+        known = np.array([segment_of(n) is not None for n in names] + [False])
+        named_share = known[np.where((index >= 0) & (index < len(names)), index, len(names))].mean()
+        if named_share >= MIN_NAMED_SHARE:
+            parts = parts_from_groups(names, index, canonical, faces)
+    if parts is None:
+        parts = geometric_parts(canonical, faces)
+    return Body(name="mesh", vertices=vertices, faces=faces, canonical_vertices=canonical, parts=parts)
