@@ -220,6 +220,16 @@ class SurfaceQuery:
         best_d[r], best_tri[r], best_c[r], best_b[r] = d[first], tris[first], closest[first], bary[first]
         return best_d, best_tri, best_c, best_b
 
+    def closest_points(self, points: np.ndarray) -> np.ndarray:
+        """Nearest surface point of each point (unbounded search; exact to within self.radius)."""
+        points = np.asarray(points, dtype=np.float64)
+        k = min(_K_NEAREST, self.full_tree().n)
+        _, cidx = self.full_tree().query(points, k=k)
+        cidx = cidx.reshape(points.shape[0], k)
+        rows = np.repeat(np.arange(points.shape[0]), k)
+        _, _, closest, _ = self._reduce(points, rows, cidx.ravel(), points.shape[0])
+        return closest
+
     def signed_distance(self, points: np.ndarray, max_distance: float | None = None) -> np.ndarray:
         """Signed distance (negative inside); +inf for points outside and farther than max_distance."""
         dist, sign, _ = self.nearest(points, max_distance)

@@ -23,7 +23,9 @@ SOLE_NORMAL_Z = -0.5
 # Geometric fallback (meshes without usable groups): proportions of a standing adult.
 HEAD_FROM, NECK_FROM, CROTCH_AT, KNEE_AT, ANKLE_AT = 0.87, 0.83, 0.47, 0.28, 0.045
 TORSO_HALF_WIDTH = 0.105  # half shoulder-to-shoulder torso width / stature; wider is arm
-UPPER_ARM_LEN, FOREARM_LEN, HAND_LEN = 0.19, 0.16, 0.11  # / stature, measured from the shoulder
+# Arm segment lengths / stature along the arm from the shoulder, calibrated on the Anny default
+# body (the shoulder point sits at the torso's edge, so the upper arm reads shorter than in tables).
+UPPER_ARM_LEN, FOREARM_LEN, HAND_LEN = 0.135, 0.14, 0.10
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -139,8 +141,9 @@ def geometric_parts(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     parts[feet] = _foot_parts(vertices, normals, left, feet)[feet]
     # Arms: outside the torso's width above the crotch, split by distance from the shoulder.
     arms = (np.abs(x) > TORSO_HALF_WIDTH) & (zn >= CROTCH_AT) & (zn < HEAD_FROM)
-    shoulder = np.stack([np.sign(x) * TORSO_HALF_WIDTH, np.full_like(x, NECK_FROM - 0.02)], 1)
-    reach = np.linalg.norm(np.stack([x, zn], 1) - shoulder, axis=1)
+    y = (vertices[:, 1] - float(np.median(vertices[:, 1]))) / height
+    shoulder = np.stack([np.sign(x) * TORSO_HALF_WIDTH, np.zeros_like(x), np.full_like(x, NECK_FROM - 0.02)], 1)
+    reach = np.linalg.norm(np.stack([x, y, zn], 1) - shoulder, axis=1)
     parts[arms] = _sided("upper_arm", left)[arms]
     fore = arms & (reach > UPPER_ARM_LEN)
     parts[fore] = _sided("forearm", left)[fore]
@@ -148,6 +151,8 @@ def geometric_parts(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     parts[hand] = _sided("hand", left)[hand]
     fingers = arms & (reach > UPPER_ARM_LEN + FOREARM_LEN + HAND_LEN * 0.45)
     parts[fingers] = _sided("fingers", left)[fingers]
+    palm_or_back = hand & ~fingers
+    parts[palm_or_back] = _hand_parts(vertices, normals, left, palm_or_back, fingers)[palm_or_back]
     return parts
 
 
