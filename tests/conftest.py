@@ -27,3 +27,23 @@ def ellipsoid():
     sphere = trimesh.creation.icosphere(subdivisions=5)
     vertices = sphere.vertices * np.array([0.25, 0.15, 0.85]) + np.array([0.0, 0.0, 0.85])
     return vertices.astype(np.float32), sphere.faces.astype(np.int32)
+
+
+@pytest.fixture(scope="session")
+def photo(tmp_path_factory) -> Path:
+    """A small RGB PNG (the tests-only localizer ignores its content)."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("photo") / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (96, 64, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def backend_env() -> dict[str, str]:
+    """Environment for `python -m backend ...` subprocesses, with the tests-only localizer registered."""
+    import os
+
+    return dict(os.environ, PYTHONPATH=str(ROOT), IVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
+                PYTHONUNBUFFERED="1")

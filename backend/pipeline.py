@@ -1,0 +1,234 @@
+"""One estimate job: load inputs -> render -> localize -> lift -> write the result npz + summary.
+
+Shared by the stdio server and the `estimate` CLI. Between stages the job calls `should_stop()`
+and raises Cancelled when it returns True; the result is written to a temporary file and only
+renamed into place when `may_commit()` agrees, so a cancelled job leaves nothing behind.
+Errors carry a protocol code (JobError / classify) so callers can report them as they are.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from backend.protocol import ERROR_CODES, EstimateRequest
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float, "str | None"], None]
+# Where each stage starts on the job's 0..1 progress scale (localize dominates with a real model).
+STAGE_START = {"load": 0.0, "render": 0.1, "localize": 0.2, "lift": 0.85, "write": 0.92}
+CONTACT_THRESHOLD = 0.5
+
+
+class Cancelled(Exception):
+    """The job was cancelled; nothing was written."""
+
+
+class JobError(Exception):
+    """A job failure with its protocol error code and a hint for the user."""
+
+    def __init__(self, code: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+
+@dataclass
+class EstimateResult:
+    path: Path
+    summary: dict[str, Any]
+
+
+def classify(error: BaseException) -> tuple[str, str, str]:
+    """(code, message, hint) of any exception raised by a job."""
+    if isinstance(error, JobError):
+        return error.code, error.message, error.hint
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and code in ERROR_CODES:
+        return code, str(error), str(getattr(error, "hint", ""))
+    if isinstance(error, FileNotFoundError):
+        return "missing_file", str(error), "check the path; the backend reads it from its own file system"
+    if isinstance(error, MemoryError):
+        return "internal", f"out of memory: {error}", "use a smaller resolution, another device, or close programs"
+    return "internal", f"{type(error).__name__}: {error}", "this is a bug or an unexpected input; see the backend log"
+
+
+class LocalizerCache:
+    """Loaded localizers kept warm, keyed by (name, device, checkpoint_dir); least recently used goes first."""
+
+    def __init__(self, capacity: int = 2) -> None:
+        self.capacity = max(1, capacity)
+        self._items: OrderedDict[tuple[str, str, str | None], Any] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, name: str, device: str, checkpoint_dir: str | None, progress: Progress | None = None):
+        """The loaded localizer, loading it (with a 'load' progress event) only on a miss."""
+        from backend.localizers.registry import create_localizer
+
+        checkpoint = str(Path(checkpoint_dir).resolve()) if checkpoint_dir else None
+        key = (name, device, checkpoint)
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        while len(self._items) >= self.capacity:  # free the old model before loading a new one
+            self._items.popitem(last=False)
+            _release_memory()
+        if progress:
+            progress("load", STAGE_START["load"], f"loading localizer {name} on {device}")
+        start = time.perf_counter()
+        try:
+            localizer = create_localizer(name, checkpoint)
+            localizer.load(device)
+        except (ValueError, OSError) as error:
+            if isinstance(getattr(error, "code", None), str):  # already a protocol error (device, registry)
+                raise
+            raise JobError("localizer_unavailable", f"localizer {name!r} could not be loaded: {error}",
+                           "check its checkpoint folder (python -m backend check-checkpoint DIR) or pick "
+                           "another localizer") from error
+        log.info("loaded localizer %s on %s in %.2f s", name, device, time.perf_counter() - start)
+        self._items[key] = localizer
+        return localizer
+
+
+def _release_memory() -> None:
+    gc.collect()
+    torch = sys.modules.get("torch")  # only when a job already imported it
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _load_mesh(spec: dict[str, Any], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """An object mesh from {'npz': path} (any trimesh format too) or {'vertices', 'faces'}."""
+    from backend.bodies import load_mesh_file
+    from backend.mesh_checks import check_mesh
+
+    arrays = load_mesh_file(spec["npz"]) if "npz" in spec else spec
+    if "vertices" not in arrays or "faces" not in arrays:
+        raise ValueError(f"{what} needs vertices (N,3) and faces (F,3)")
+    return check_mesh(arrays["vertices"], arrays["faces"], what=what)
+
+
+def _bad_mesh(what: str, error: Exception) -> JobError:
+    if isinstance(error, FileNotFoundError):
+        return JobError("missing_file", str(error), f"check the {what} path")
+    return JobError("bad_mesh", f"{what}: {error}",
+                    "send vertices (N,3) float32 and faces (F,3) int32 of a triangulated mesh")
+
+
+def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str | Path,
+                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+                 may_commit: Callable[[], bool] | None = None) -> EstimateResult:
+    """Run one job and write `out_path` (npz). Raises Cancelled, JobError, or another exception."""
+    from backend.bodies import load_body
+    from backend.devices import resolve_device
+    from backend.images import load_image
+    from backend.localizers.base import LocalizerOutput, Query
+    from backend.localizers.registry import DEFAULT_LOCALIZER
+
+    should_stop = should_stop or (lambda: False)
+    report = progress or (lambda stage, fraction, message=None: None)
+    timings: dict[str, float] = {}
+
+    def stage(name: str, message: str | None = None) -> float:
+        if should_stop():
+            raise Cancelled()
+        report(name, STAGE_START[name], message)
+        return time.perf_counter()
+
+    start = stage("load", "reading the photo and meshes")
+    image = load_image(request.image)
+    from backend.bodies.base import Body
+
+    body = request.body if isinstance(request.body, Body) or request.body is None else None
+    if body is None and request.body is not None:
+        try:
+            body = load_body(request.body)
+        except (ValueError, FileNotFoundError) as error:
+            raise _bad_mesh("body", error) from error
+    object_mesh = None
+    if request.object is not None:
+        try:
+            object_mesh = _load_mesh(request.object, "object mesh")
+        except (ValueError, FileNotFoundError) as error:
+            raise _bad_mesh("object", error) from error
+    query = Query(task=request.task, label=request.label,
+                  vertex_parts=body.parts if body is not None and request.surface == "body" else None,
+                  body_vertices=body.vertices if body is not None and request.surface == "object" else None)
+    device = resolve_device(request.device)
+    name = request.localizer or DEFAULT_LOCALIZER
+    localizer = cache.get(name, device, request.checkpoint_dir, report)
+    timings["load"] = time.perf_counter() - start
+
+    start = stage("render", f"rendering the {request.surface} at {request.resolution}px")
+    from backend.cameras import body_rig, object_rig
+    from backend.render import render
+
+    if request.surface == "body":
+        cameras = body_rig(body.canonical_vertices, request.resolution)
+        views = render(body.canonical_vertices, body.faces, cameras)
+    else:
+        cameras = object_rig(object_mesh[0], request.resolution)
+        views = render(object_mesh[0], object_mesh[1], cameras)
+    timings["render"] = time.perf_counter() - start
+
+    start = stage("localize", f"{name} is reading the photo")
+    output = localizer.localize(image, views, query)
+    if not isinstance(output, LocalizerOutput):  # a bare mask array is accepted too
+        output = LocalizerOutput(masks=np.asarray(output))
+    timings["localize"] = time.perf_counter() - start
+
+    start = stage("lift", "lifting masks to vertices")
+    from backend.lift import lift
+    from backend.mesh_checks import check_masks
+
+    masks = check_masks(output.masks, views.n_views, *views.size)
+    scores, seen = lift(views, masks)
+    timings["lift"] = time.perf_counter() - start
+
+    start = stage("write", "writing the result")
+    arrays = {"scores": scores.astype(np.float32), "seen": seen.astype(np.int32),
+              "masks": np.round(masks * 255.0).astype(np.uint8), "views": views.shaded,
+              "view_names": np.array([c.name for c in views.cameras])}
+    if request.surface == "body":
+        arrays["parts"] = body.parts.astype(np.int16)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".tmp", dir=out_path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+        if should_stop() or (may_commit is not None and not may_commit()):
+            raise Cancelled()
+        os.replace(tmp_name, out_path)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    timings["write"] = time.perf_counter() - start
+    summary = _summary(request, name, device, scores, body, timings, output.report)
+    return EstimateResult(path=out_path, summary=summary)
+
+
+def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, body,
+             timings: dict[str, float], localizer_report: dict[str, Any]) -> dict[str, Any]:
+    contact = scores >= CONTACT_THRESHOLD
+    parts: list[str] = []
+    if request.surface == "body":
+        from backend.bodies.parts import PARTS
+
+        counts = np.bincount(body.parts[contact], minlength=len(PARTS))
+        parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+    return {"task": request.task, "label": request.label, "surface": request.surface,
+            "n_vertices": int(scores.shape[0]), "contact_vertices": int(contact.sum()),
+            "parts_in_contact": parts, "timings": {k: round(v, 4) for k, v in timings.items()},
+            "localizer": localizer, "device": device, "localizer_report": dict(localizer_report or {})}

@@ -1,0 +1,195 @@
+"""The stdio worker behind `python -m backend serve` (protocol: backend/PROTOCOL.md).
+
+The main thread reads JSON lines and answers at once (hello, cancel, validation errors); one
+worker thread runs estimate jobs one at a time so a `cancel` is answered immediately and the
+job stops at its next stage boundary without writing anything. Every failure, of a line or of a
+job, becomes an `error` event; the server keeps serving until `shutdown` or EOF on stdin.
+"""
+from __future__ import annotations
+
+import logging
+import platform
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from backend import __version__
+from backend.pipeline import Cancelled, LocalizerCache, classify, run_estimate
+from backend.protocol import (PROTOCOL_VERSION, EstimateRequest, ProtocolError, Request, check_inputs, encode,
+                              error_event, make_event, parse_estimate, parse_request)
+
+log = logging.getLogger("backend.server")
+RESULT_NAME = "result.npz"
+
+
+@dataclass(eq=False)
+class Job:
+    id: str
+    request: EstimateRequest
+    cancelled: bool = False  # set by `cancel`, shutdown or EOF
+    finished: bool = False  # its terminal event (result/error/cancelled) was sent
+    committing: bool = False  # the result file is being moved into place: too late to cancel
+
+
+class Server:
+    def __init__(self, out: TextIO, cache: LocalizerCache | None = None) -> None:
+        self._out = out
+        self._lock = threading.RLock()  # guards job state and keeps events of one job in order
+        self._jobs: dict[str, Job] = {}
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self.cache = cache or LocalizerCache()
+        self._worker = threading.Thread(target=self._work, name="estimate-worker", daemon=True)
+        self._worker.start()
+
+    # -- output -----------------------------------------------------------------------------
+    def emit(self, event: dict[str, Any]) -> None:
+        line = encode(event)
+        with self._lock:
+            self._out.write(line)
+            self._out.flush()
+
+    def _finish(self, job: Job, event: dict[str, Any]) -> None:
+        """Send the job's terminal event unless one was sent already (e.g. `cancelled`)."""
+        with self._lock:
+            if not job.finished:
+                job.finished = True
+                self.emit(event)
+
+    # -- input ------------------------------------------------------------------------------
+    def serve(self, stream: BinaryIO) -> int:
+        """Answer lines until shutdown or EOF; returns the exit status."""
+        for raw in iter(stream.readline, b""):
+            if raw.strip() and not self.handle_line(raw):
+                break
+        else:
+            log.info("stdin closed: stopping")
+        self.stop()
+        return 0
+
+    def handle_line(self, raw: bytes | str) -> bool:
+        """Handle one request line; False when the server should stop. Never raises."""
+        request_id = None
+        try:
+            request = parse_request(raw)
+            request_id = request.id
+            return self._dispatch(request)
+        except ProtocolError as error:
+            log.info("refused request %s: %s (%s)", error.request_id or request_id, error.message, error.code)
+            self.emit(error_event(error.request_id or request_id, error.code, error.message, error.hint))
+        except Exception as error:  # a bug in handling must not kill the worker
+            log.exception("error while handling a request")
+            code, message, hint = classify(error)
+            self.emit(error_event(request_id, code, message, hint))
+        return True
+
+    def _dispatch(self, request: Request) -> bool:
+        if request.op == "hello":
+            self.emit(self._hello(request))
+        elif request.op == "estimate":
+            self._submit(request)
+        elif request.op == "cancel":
+            self._cancel(request)
+        elif request.op == "shutdown":
+            self.stop()
+            self.emit(make_event("bye", request.id))
+            return False
+        return True
+
+    def _hello(self, request: Request) -> dict[str, Any]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from backend.devices import available_devices
+        from backend.localizers.registry import DEFAULT_LOCALIZER, available_localizers
+
+        try:
+            torch_version, devices = version("torch"), available_devices()
+        except (PackageNotFoundError, ImportError):
+            torch_version, devices = None, ["cpu"]
+        return make_event("hello", request.id, backend_version=__version__, protocol=PROTOCOL_VERSION,
+                          python=platform.python_version(), torch=torch_version, devices=devices,
+                          localizers=available_localizers(request.fields.get("checkpoint_dir")),
+                          default_localizer=DEFAULT_LOCALIZER)
+
+    def _submit(self, request: Request) -> None:
+        from backend.localizers.registry import DEFAULT_LOCALIZER, available_localizers, unavailable_reason
+
+        estimate = parse_estimate(request)
+        check_inputs(estimate, request.id)
+        name = estimate.localizer or DEFAULT_LOCALIZER
+        reason = unavailable_reason(name, estimate.checkpoint_dir)
+        if reason is not None:
+            usable = [r["name"] for r in available_localizers(estimate.checkpoint_dir) if r["available"]]
+            raise ProtocolError("localizer_unavailable", f"localizer {name!r} cannot run: {reason}",
+                                f"choose one of: {', '.join(usable) or 'none available'}", request.id)
+        with self._lock:
+            running = [j for j in self._jobs.values() if not j.finished]
+            if running:
+                raise ProtocolError("busy", f"estimate {running[0].id!r} is still running",
+                                    "wait for its result or cancel it first", request.id)
+            job = Job(request.id, estimate)
+            self._jobs[job.id] = job
+            self.emit(make_event("accepted", job.id))
+        self._queue.put(job)
+
+    def _cancel(self, request: Request) -> None:
+        target = request.fields["target"]
+        with self._lock:
+            job = self._jobs.get(target)
+            if job is None or job.finished or job.committing:
+                state = "has already finished" if job is not None else "is not running"
+                raise ProtocolError("not_running", f"estimate {target!r} {state}",
+                                    "only a queued or running estimate can be cancelled", request.id)
+            job.cancelled = True
+            self._finish(job, make_event("cancelled", job.id))
+        log.info("cancelled %s", target)
+
+    def stop(self) -> None:
+        """Cancel every unfinished job (each gets `cancelled`) and let the worker end."""
+        with self._lock:
+            for job in self._jobs.values():
+                if not job.finished and not job.committing:
+                    job.cancelled = True
+                    self._finish(job, make_event("cancelled", job.id))
+        self._queue.put(None)
+
+    # -- worker -----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            try:
+                if not job.cancelled:
+                    self._run(job)
+            finally:
+                with self._lock:
+                    if self._jobs.get(job.id) is job:
+                        del self._jobs[job.id]
+
+    def _run(self, job: Job) -> None:
+        def progress(stage: str, fraction: float, message: str | None = None) -> None:
+            with self._lock:
+                if not job.finished:
+                    fields = {"stage": stage, "fraction": round(float(fraction), 4)}
+                    self.emit(make_event("progress", job.id, **fields, **({"message": message} if message else {})))
+
+        def may_commit() -> bool:
+            with self._lock:
+                job.committing = not job.cancelled
+                return job.committing
+
+        out_path = Path(job.request.out_dir).resolve() / RESULT_NAME
+        try:
+            result = run_estimate(job.request, self.cache, out_path, progress=progress,
+                                  should_stop=lambda: job.cancelled, may_commit=may_commit)
+        except Cancelled:
+            self._finish(job, make_event("cancelled", job.id))
+        except Exception as error:  # any failure of the job is reported and the server carries on
+            code, message, hint = classify(error)
+            if code == "internal":
+                log.exception("estimate %s failed", job.id)
+            else:
+                log.info("estimate %s failed: %s (%s)", job.id, message, code)
+            self._finish(job, error_event(job.id, code, message, hint))
+        else:
+            log.info("estimate %s done in %.2f s", job.id, sum(result.summary["timings"].values()))
+            self._finish(job, make_event("result", job.id, path=str(result.path), summary=result.summary))

@@ -1,0 +1,80 @@
+"""`python -m backend estimate` as a user runs it: real subprocess, real files, the tests-only localizer."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ARGS = ["--localizer", "testing-lowest", "--device", "cpu", "--resolution", "128"]
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "backend", "estimate", *args], env=env, cwd=env["PYTHONPATH"],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_batch_writes_each_image_and_skips_a_bad_one(backend_env, photo, tmp_path, anny_body):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(photo, folder / "a.png")
+    from PIL import Image
+
+    Image.open(photo).convert("RGB").save(folder / "b.jpg")
+    (folder / "c.png").write_bytes(b"not a png at all")
+    (folder / "notes.txt").write_text("ignored: not an image suffix")
+    out = tmp_path / "out"
+    done = run_cli(backend_env, "--images", str(folder), *ARGS, "--out", str(out))
+    assert done.returncode == 1, done.stderr  # 1: some images failed, the others were written
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "a.npz", "b.json", "b.npz"]
+    for stem in ("a", "b"):
+        summary = json.loads((out / f"{stem}.json").read_text())
+        assert summary["image"].endswith(("a.png", "b.jpg"))
+        assert summary["localizer_report"]["loads"] == 1  # one model load for the whole batch
+        with np.load(out / f"{stem}.npz") as data:
+            assert data["scores"].shape == (anny_body.n_vertices,)
+            assert summary["contact_vertices"] == int((data["scores"] >= 0.5).sum()) > 0
+    assert "c.png  FAILED (bad_image)" in done.stdout
+    assert "2 written" in done.stdout and "1 failed" in done.stdout
+    assert "skipped c.png" in done.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--image", "{tmp}/missing.png"], "missing.png does not exist"),
+    (["--image", "{photo}", "--task", "semantic_contact"], "needs --label"),
+    (["--image", "{photo}", "--task", "object_contact"], "needs --object"),
+    (["--image", "{photo}", "--body", "{tmp}/nobody.obj"], "nobody.obj"),
+])
+def test_bad_arguments_fail_with_one_line(backend_env, photo, tmp_path, args, expected):
+    args = [a.format(tmp=tmp_path, photo=photo) for a in args]
+    done = run_cli(backend_env, *args, *ARGS, "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("estimate: error:") and expected in lines[0], done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_localizer_is_named(backend_env, photo, tmp_path):
+    done = run_cli(backend_env, "--image", str(photo), "--localizer", "nope", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "'nope'" in done.stderr and "testing-lowest" in done.stderr
+
+
+def test_mesh_files_for_body_and_object(backend_env, photo, tmp_path, ellipsoid):
+    import trimesh
+
+    vertices, faces = ellipsoid
+    trimesh.Trimesh(vertices, faces, process=False).export(tmp_path / "body.obj")
+    trimesh.creation.box(extents=(0.5, 0.5, 0.4)).subdivide().subdivide().export(tmp_path / "chair.obj")
+    out = tmp_path / "out"
+    done = run_cli(backend_env, "--image", str(photo), "--body", str(tmp_path / "body.obj"), *ARGS, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "photo.json").read_text())
+    assert summary["surface"] == "body" and summary["n_vertices"] == len(vertices)
+    done = run_cli(backend_env, "--image", str(photo), "--task", "object_contact", "--object",
+                   str(tmp_path / "chair.obj"), *ARGS, "--out", str(out / "object"))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "object" / "photo.json").read_text())
+    assert summary["surface"] == "object" and summary["contact_vertices"] > 0 and summary["parts_in_contact"] == []
