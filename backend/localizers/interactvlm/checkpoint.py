@@ -38,7 +38,8 @@ def weight_files(folder: Path) -> tuple[list[Path], str]:
             try:
                 weight_map = json.loads(index.read_text())["weight_map"]
             except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
-                raise CheckpointError(f"{index} is not a valid shard index ({error}); re-extract the archive") from error
+                raise CheckpointError(f"{index} is not a valid shard index ({error}); "
+                                      "re-extract the archive") from error
             shards = [folder / name for name in sorted(set(weight_map.values()))]
             absent = [s.name for s in shards if not s.is_file()]
             if absent:

@@ -80,9 +80,13 @@ def read_config(folder: Path) -> IVLMConfig:
         raw = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{path} is not valid JSON ({error}); re-extract the checkpoint archive") from error
+    return parse_config(raw, str(path))
+
+
+def parse_config(raw: dict[str, Any], source: str = "config") -> IVLMConfig:
     for needed in ("hidden_size", "vocab_size", "num_hidden_layers", "num_attention_heads"):
         if needed not in raw:
-            raise CheckpointError(f"{path} lacks '{needed}': this is not a LLaVA/LISA-style config.json")
+            raise CheckpointError(f"{source} lacks '{needed}': this is not a LLaVA/LISA-style config.json")
     problems = []
     token_type = str(raw.get("token_type", "Gen"))
     if token_type != "Gen":

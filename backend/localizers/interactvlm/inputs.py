@@ -70,11 +70,11 @@ def clip_pixels(image_rgb: np.ndarray, size: int) -> torch.Tensor:
     return ((tensor - mean) / std)[None]
 
 
-def sam_pixels(views_grey: np.ndarray, size: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """(V,H,W) uint8 renders -> (V,3,size,size) SAM input: longest side -> size, pixel mean/std, pad bottom/right.
-
-    Returns the tensor and the resized (h, w) before padding (to crop the masks back)."""
-    views = torch.from_numpy(np.ascontiguousarray(views_grey)).float()[:, None].expand(-1, 3, -1, -1)
+def sam_pixels(images: np.ndarray, size: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """(V,H,W) grey or (V,H,W,3) RGB uint8 renders -> (V,3,size,size) SAM input: longest side -> size,
+    pixel mean/std, zero-pad bottom/right. Returns the tensor and the resized (h, w) before padding."""
+    views = torch.from_numpy(np.ascontiguousarray(images)).float()
+    views = views[:, None].expand(-1, 3, -1, -1) if views.ndim == 3 else views.permute(0, 3, 1, 2)
     height, width = views.shape[-2:]
     scale = size / max(height, width)
     new_h, new_w = int(height * scale + 0.5), int(width * scale + 0.5)

@@ -66,8 +66,20 @@ def official_to_ours(key: str) -> str | None:
                 rest = _apply(_ENCODER_RULES, rest)
             elif ours == "mask_decoder.":
                 rest = _apply(_DECODER_RULES, rest)
+            elif ours == "clip.":
+                return clip_key(rest)
             return ours + rest
     return None
+
+
+def clip_key(key: str) -> str | None:
+    """Our name for a key of a CLIP checkpoint (CLIPModel or CLIPVisionModel files name the vision part
+    'vision_model.*'; transformers 5's CLIPVisionModel has no such level). None for text-side/unused keys."""
+    if key.startswith(("text_model.", "text_projection", "visual_projection", "logit_scale")):
+        return None
+    if key.endswith("position_ids"):
+        return None  # a buffer older transformers saved; recomputed
+    return "clip." + key.removeprefix("vision_model.")
 
 
 def ours_to_official(our_keys: list[str]) -> dict[str, str]:

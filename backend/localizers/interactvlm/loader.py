@@ -16,7 +16,7 @@ import torch
 
 from backend.localizers.interactvlm.checkpoint import iter_tensors, read_shapes, weight_files
 from backend.localizers.interactvlm.config import CheckpointError, IVLMConfig, read_config, sam_sizes
-from backend.localizers.interactvlm.keymap import IGNORED_KEY_PATTERN, official_to_ours, ours_to_official
+from backend.localizers.interactvlm.keymap import IGNORED_KEY_PATTERN, clip_key, official_to_ours, ours_to_official
 
 VISION_TOWER_SUBFOLDERS = ("vision_tower", "clip-vit-large-patch14")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
@@ -46,7 +46,7 @@ class CheckpointReport:
                     or self.vision_tower is None or self.tokenizer is None)
 
     def message(self, limit: int = 12) -> str:
-        lines = [f"checkpoint {self.folder}: {self.n_tensors} tensors, {self.n_parameters / 1e9:.3f} B parameters "
+        lines = [f"checkpoint {self.folder}: {self.n_tensors} tensors, {_count(self.n_parameters)} parameters "
                  f"({self.weight_format}: {', '.join(self.weight_files)})"]
         for name, value in self.facts.items():
             lines.append(f"  {name}: {value}")
@@ -69,6 +69,10 @@ class CheckpointReport:
         return "\n".join(lines)
 
 
+def _count(n: int) -> str:
+    return f"{n / 1e9:.2f} B" if n >= 1e8 else f"{n / 1e6:.3f} M"
+
+
 def find_vision_tower(folder: Path, explicit: str | Path | None, cfg: IVLMConfig) -> Path | None:
     candidates: list[Path] = []
     if explicit:
@@ -89,9 +93,9 @@ def find_vision_tower(folder: Path, explicit: str | Path | None, cfg: IVLMConfig
 
 
 def _clip_config(path: Path):
-    from transformers import CLIPConfig, CLIPVisionConfig
-
     import json
+
+    from transformers import CLIPConfig, CLIPVisionConfig
 
     raw = json.loads((path / "config.json").read_text())
     if raw.get("model_type") == "clip":
@@ -100,11 +104,12 @@ def _clip_config(path: Path):
 
 
 def _clip_tensors(path: Path):
-    """CLIP weights as (our key, tensor): 'vision_model.*' of a CLIPModel or CLIPVisionModel folder."""
+    """CLIP weights as (our key, tensor): the vision part of a CLIPModel or CLIPVisionModel folder."""
     files, kind = weight_files(path)
     for key, tensor in iter_tensors(files, kind):
-        if key.startswith("vision_model."):
-            yield "clip." + key, tensor
+        ours = clip_key(key)
+        if ours is not None:
+            yield ours, tensor
 
 
 def build_skeleton(folder: Path, vision_tower: str | Path | None = None):
@@ -115,6 +120,8 @@ def build_skeleton(folder: Path, vision_tower: str | Path | None = None):
     from backend.localizers.interactvlm.model import InteractVLMNet
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder {folder} does not exist or is not a folder")
     cfg = read_config(folder)
     files, kind = weight_files(folder)
     shapes = read_shapes(files, kind)
@@ -138,11 +145,8 @@ def build_skeleton(folder: Path, vision_tower: str | Path | None = None):
     if clip_path is not None:
         clip_config = _clip_config(clip_path)
     elif has_inline_clip:
-        from transformers import CLIPVisionConfig
-
-        width = shapes["model.vision_tower.vision_tower.vision_model.embeddings.patch_embedding.weight"]
-        raise CheckpointError(f"inline CLIP weights (width {width[0]}) need the CLIP config.json too: put it in "
-                              f"{folder / 'vision_tower'}/")
+        raise CheckpointError(f"the checkpoint holds CLIP weights but no CLIP config: put the config.json of "
+                              f"openai/clip-vit-large-patch14 in {folder / 'vision_tower'}/")
     else:
         from transformers import CLIPVisionConfig
 
@@ -160,13 +164,14 @@ def build_skeleton(folder: Path, vision_tower: str | Path | None = None):
             report.unexpected.append(key)
         elif expected[ours] != shape:
             report.shape_mismatches.append((key, shape, expected[ours]))
+            supplied.add(ours)  # present, but wrong: listed as a mismatch, not as missing
         else:
             supplied.add(ours)
     clip_keys = {k for k in expected if k.startswith("clip.")}
     if clip_path is not None:
         clip_files, clip_kind = weight_files(clip_path)
-        clip_shapes = {"clip." + k: s for k, s in read_shapes(clip_files, clip_kind).items()
-                       if k.startswith("vision_model.")}
+        clip_shapes = {clip_key(k): s for k, s in read_shapes(clip_files, clip_kind).items()
+                       if clip_key(k) is not None}
         report.missing += sorted(f"{clip_path.name}/{k[5:]}" for k in clip_keys if k not in clip_shapes)
         report.shape_mismatches += [(f"{clip_path.name}/{k[5:]}", s, expected[k]) for k, s in clip_shapes.items()
                                     if k in expected and expected[k] != s]
@@ -205,8 +210,9 @@ def _materialise_buffers(net, device: str, dtype: torch.dtype) -> None:
     """Non-persistent buffers (rotary frequencies, CLIP position ids) are computed, not stored."""
     from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
 
-    net.llama.rotary_emb = LlamaRotaryEmbedding(net.llama_config, device=device)
-    embeddings = net.clip.vision_model.embeddings
+    with torch.device(device):
+        net.llama.rotary_emb = LlamaRotaryEmbedding(net.llama_config)
+    embeddings = net.clip.embeddings
     embeddings.register_buffer("position_ids", torch.arange(embeddings.num_positions, device=device)[None],
                                persistent=False)
     left = [name for name, buf in net.named_buffers() if buf.is_meta]

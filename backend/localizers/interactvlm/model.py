@@ -109,11 +109,13 @@ class InteractVLMNet(nn.Module):
         grid = sam.image_size // sam.patch_size
         self.prompt_encoder = PromptEncoder(sam.prompt_dim, sam.mask_in_chans, grid)
         # Official TwoWayTransformer uses torch's default LayerNorm eps (1e-5).
-        self.mask_decoder = SamMaskDecoder(SamMaskDecoderConfig(
+        decoder_config = SamMaskDecoderConfig(
             hidden_size=sam.prompt_dim, num_hidden_layers=sam.decoder_depth,
             num_attention_heads=sam.decoder_heads, mlp_dim=sam.decoder_mlp_dim,
             num_multimask_outputs=sam.num_mask_tokens - 1, iou_head_hidden_dim=sam.iou_head_hidden_dim,
-            layer_norm_eps=1e-5))
+            layer_norm_eps=1e-5)
+        decoder_config._attn_implementation = "sdpa"  # used standalone, outside a PreTrainedModel
+        self.mask_decoder = SamMaskDecoder(decoder_config)
         self.cam_pose_encoder = (CamPoseEncoder(cfg.cam_encoder_type, cfg.multiview_channels, sam.prompt_dim)
                                  if cfg.multiview_cam_cond else None)
         self.cfg = cfg
@@ -128,9 +130,15 @@ class InteractVLMNet(nn.Module):
 
     @torch.no_grad()
     def seg_hidden_state(self, input_ids: list[int], image_embeds: torch.Tensor, seg_id: int, eos_id: int | None,
-                         max_new_tokens: int, image_token: int = -200) -> tuple[torch.Tensor | None, list[int]]:
-        """Greedy decoding; returns the final-norm hidden state whose argmax is [SEG] (None if never) and the
-        generated ids. Stops at the first [SEG] (later tokens cannot change it: the model is causal) or EOS."""
+                         max_new_tokens: int, image_token: int = -200
+                         ) -> tuple[torch.Tensor | None, list[int], torch.Tensor]:
+        """Greedy decoding. Returns the final-norm hidden state whose argmax is [SEG] (None if never), the
+        generated ids and the last hidden state. Stops at the first [SEG] (later tokens cannot change it: the
+        model is causal) or EOS.
+
+        Official equivalence: LISA/InteractVLM take, for each [SEG] in the output, the last-layer state one
+        position *before* it (seg mask shifted by one, image length img_emb_len = patches - 1), i.e. the state
+        whose lm_head argmax produced [SEG]; only the first [SEG] is decoded (n_seg = 1)."""
         from transformers import DynamicCache
 
         embed = self.llama.embed_tokens
@@ -142,16 +150,16 @@ class InteractVLMNet(nn.Module):
         cache = DynamicCache(config=self.llama_config)
         generated: list[int] = []
         for _ in range(max_new_tokens):
-            out = self.llama(inputs_embeds=inputs, past_key_values=cache, use_cache=True)
+            out = self.llama(inputs_embeds=inputs, cache=cache, use_cache=True)
             hidden = out.last_hidden_state[:, -1]
             token = int(self.lm_head(hidden).argmax(-1))
             generated.append(token)
             if token == seg_id:
-                return hidden[0], generated
+                return hidden[0], generated, hidden[0]
             if eos_id is not None and token == eos_id:
                 break
             inputs = embed(torch.tensor([[token]], device=device))
-        return None, generated
+        return None, generated, hidden[0]
 
     # --- SAM ---------------------------------------------------------------------------------------------------
     @torch.no_grad()

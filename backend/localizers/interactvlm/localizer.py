@@ -1,0 +1,125 @@
+"""The `interactvlm` Localizer: official checkpoints from a local folder, on CUDA (bf16/fp16) or CPU (fp32)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from backend.localizers.base import LocalizerOutput, Query
+from backend.localizers.interactvlm.config import OFFICIAL_VIEWS, CheckpointError
+from backend.localizers.interactvlm.inputs import (clip_pixels, conversation, masks_to_views, question, sam_pixels,
+                                                   tokenize_with_image)
+from backend.localizers.interactvlm.loader import CheckpointReport, build_skeleton, load_weights
+from backend.localizers.interactvlm.official_views import normal_colour_views
+from backend.localizers.interactvlm.runtime import choose
+from backend.render import RenderedViews
+
+# Official rig per task when config.json does not record one (hcontact: 4MV-Z_Vitru, objects: 4MV-Z_HM).
+_DEFAULT_VIEW_TYPE = {"human_contact": "4MV-Z_Vitru", "semantic_contact": "4MV-Z_Vitru",
+                      "object_contact": "4MV-Z_HM"}
+
+
+def normalised_cams(view_type: str) -> np.ndarray:
+    """(V,5) camera numbers in the official normalisation (distance/10, angles/360, shifts (s+1)/2)."""
+    rows = np.array(list(OFFICIAL_VIEWS[view_type].values()), dtype=np.float32)
+    return np.stack([rows[:, 0] / 10.0, rows[:, 1] / 360.0, rows[:, 2] / 360.0,
+                     (rows[:, 3] + 1.0) / 2.0, (rows[:, 4] + 1.0) / 2.0], 1)
+
+
+class InteractVLMLocalizer:
+    name = "interactvlm"
+
+    def __init__(self, checkpoint_dir: str | Path, vision_tower_dir: str | Path | None = None,
+                 max_new_tokens: int = 128) -> None:
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.vision_tower_dir = vision_tower_dir
+        self.max_new_tokens = int(max_new_tokens)
+        self.net = None
+        self.tokenizer = None
+        self.report: CheckpointReport | None = None
+        self.device = "cpu"
+        self.dtype = torch.float32
+        self.load_warning: str | None = None
+
+    def load(self, device: str = "auto") -> None:
+        if self.net is not None:
+            return
+        from transformers import AutoTokenizer
+
+        net, report, cfg, files, kind, clip_path = build_skeleton(self.checkpoint_dir, self.vision_tower_dir)
+        self.report = report
+        if not report.ok:
+            raise CheckpointError(report.message())
+        placement = choose(device, report.n_parameters)
+        self.load_warning = placement.warning
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.checkpoint_dir), local_files_only=True)
+        except Exception as error:  # tokenizer classes raise many types; the message is what matters
+            raise CheckpointError(
+                f"cannot load the tokenizer from {self.checkpoint_dir} ({type(error).__name__}: {error}); "
+                "the official folder holds a sentencepiece tokenizer.model: install sentencepiece, or save a "
+                "tokenizer.json there once with transformers' LlamaTokenizerFast") from error
+        missing_clip = load_weights(net, files, kind, clip_path, placement.dtype, placement.device)
+        if missing_clip:
+            raise CheckpointError(f"CLIP weights missing from {clip_path}: {missing_clip[:5]}")
+        net.eval()
+        self.seg_id = self._seg_token_id(cfg.seg_token_idx)
+        self.net, self.cfg, self.device, self.dtype = net, cfg, placement.device, placement.dtype
+
+    def _seg_token_id(self, from_config: int | None) -> int:
+        from_tokenizer = self.tokenizer.convert_tokens_to_ids("[SEG]")
+        if from_config is not None and from_tokenizer not in (None, self.tokenizer.unk_token_id) \
+                and int(from_config) != from_tokenizer:
+            raise CheckpointError(f"config.json seg_token_idx={from_config} but the tokenizer maps [SEG] to "
+                                  f"{from_tokenizer}: tokenizer and weights come from different checkpoints")
+        seg = from_config if from_config is not None else from_tokenizer
+        if seg is None or seg == self.tokenizer.unk_token_id:
+            raise CheckpointError("the tokenizer has no [SEG] token and config.json no seg_token_idx")
+        return int(seg)
+
+    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
+        if self.net is None:
+            raise RuntimeError("call load(device) before localize()")
+        net, cfg = self.net, self.cfg
+        n_views = views.n_views
+        if net.cam_pose_encoder is not None and n_views != cfg.multiview_channels:
+            raise ValueError(f"this checkpoint was trained with {cfg.multiview_channels} views and camera "
+                             f"conditioning; got {n_views} rendered views")
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        text = question(query.task, query.label)
+        ids = tokenize_with_image(conversation(text, cfg.mm_use_im_start_end), self.tokenizer)
+        clip_size = net.clip.config.image_size
+        pixels = clip_pixels(image_rgb, clip_size).to(self.device, self.dtype)
+        with torch.no_grad():
+            image_embeds = net.image_tokens(pixels)
+            hidden, generated, _ = net.seg_hidden_state(ids, image_embeds, self.seg_id, self.tokenizer.eos_token_id,
+                                                     self.max_new_tokens)
+        timings["llm"] = time.perf_counter() - start
+        height, width = views.size
+        report: dict[str, Any] = {"prompt": text, "answer": self.tokenizer.decode(generated),
+                                  "seg_token_found": hidden is not None, "device": self.device,
+                                  "dtype": str(self.dtype).replace("torch.", ""), "timings": timings}
+        if hidden is None:  # the official code yields no mask either: no contact predicted
+            report["note"] = f"the model did not emit [SEG] within {self.max_new_tokens} tokens"
+            return LocalizerOutput(np.zeros((n_views, height, width), np.float32), report)
+        start = time.perf_counter()
+        sam_size = net.sam.image_size
+        # Human models were trained on normal-coloured bodies ("norm" input); object models on plain renders.
+        human = query.task in ("human_contact", "semantic_contact")
+        sam_in, resized = sam_pixels(normal_colour_views(views) if human else views.shaded, sam_size)
+        report["sam_input"] = "normal colours" if human else "grey shading"
+        view_type = cfg.view_type if cfg.view_type in OFFICIAL_VIEWS else _DEFAULT_VIEW_TYPE[query.task]
+        cams = normalised_cams(view_type)
+        if len(cams) != n_views:
+            cams = np.zeros((n_views, 5), np.float32)
+        with torch.no_grad():
+            embeds = net.view_embeddings(sam_in.to(self.device, self.dtype))
+            logits = net.decode_masks(hidden, embeds, torch.from_numpy(cams).to(self.device, self.dtype))
+        masks = masks_to_views(logits, sam_size, resized, (height, width))
+        timings["sam"] = time.perf_counter() - start
+        report["view_type"] = view_type
+        return LocalizerOutput(masks, report)
