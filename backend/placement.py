@@ -1,18 +1,25 @@
 """Contact-guided placement: move the object (or the body) so the object's contact region meets the body's.
 
 Method:
-1. ICP on the two contact point sets: start from the current placement with the contact centroids
-   aligned, then iterate symmetric nearest-neighbour correspondences (object->body and body->object,
-   so neither region can collapse onto a part of the other) and the weighted closed-form
-   Procrustes/Umeyama solve (rotation + translation, + uniform scale with `scale=True`). Pairs
-   farther than 3x the median pair distance are down-weighted (robust to partial overlap).
+1. ICP between the two contact *surfaces* (the faces inside each contact selection plus its
+   vertices): start from the current placement with the contact centroids aligned, then iterate
+   symmetric closest-point correspondences (object points -> body contact surface and body points ->
+   object contact surface, so neither region can collapse onto a part of the other; vertex weights
+   weight the pairs) and the weighted closed-form Procrustes/Umeyama solve (rotation + translation,
+   + uniform scale with `scale=True`).
 2. Refinement with scipy.optimize.least_squares over (rotation vector, translation, log scale):
-   the correspondence residuals, a penetration term (depth of object vertices inside the body,
-   from the body's signed distance, see backend/scene_contact.py) and a small regulariser toward
-   the current placement (so flat or symmetric contact regions don't drift along their free
-   directions). Correspondences are refreshed between refinement rounds.
-Moving the body instead (`move="body"`) is the same solve; the body gets the inverse transform,
-so the relative placement is identical.
+   the same correspondences re-projected inside every residual evaluation (point-to-surface, so
+   sliding along the surface converges where point-to-point ICP crawls), a penetration term (depth
+   of object vertices inside the body from the body's signed distance, see backend/scene_contact.py;
+   each penetrating vertex weighs `penetration_weight` contact pairs) and a small regulariser toward
+   the current placement (keeps flat or symmetric contact regions from drifting along free directions).
+Moving the body instead (`move="body"`) is the same solve; the body gets the inverse transform, so
+the relative placement is identical.
+
+Limits: the two selections are matched as wholes, so a mismatch of their borders biases the result
+(measured: ~2 mm for 2.5-5 mm of border mismatch between differently sampled 20 cm patches, 0.1 mm
+when they match); contact regions that are rotationally symmetric (a spherical cap on a plane)
+leave that rotation to the regulariser.
 """
 from __future__ import annotations
 
@@ -20,13 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from backend.mesh_checks import check_mesh
 from backend.scene_contact import DEFAULT_THRESHOLD, SurfaceQuery, side_contact
 
-_MAX_PENETRATION_SAMPLES = 3000
+_MAX_PENETRATION_SAMPLES = 1500
 
 
 def contact_weights(spec: np.ndarray, n_vertices: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -154,10 +160,6 @@ class _Matcher:
         src = np.r_[self.p0, on_object]
         dst = np.r_[on_body, self.q]
         weights = np.r_[self.wp, self.wq]
-        dist = np.linalg.norm(apply(transform, src) - dst, axis=1)
-        # Robust: pairs far beyond the typical one (regions of different extent) count less.
-        cut = 3.0 * np.median(dist) + 1e-9
-        weights = weights * np.where(dist <= cut, 1.0, (cut / np.maximum(dist, 1e-12)) ** 2)
         return src, dst, weights
 
 
@@ -203,16 +205,26 @@ def place(
     body = SurfaceQuery(bv, bf, "body")
     pivot = (wp @ p0) / wp.sum()
     extent = float(np.sqrt((wp @ ((p0 - pivot) ** 2).sum(1)) / wp.sum())) + 1e-9
-    band = 2.0 * extent + threshold
+    # Refinement moves the object by little more than the ICP residual: vertices farther than this band
+    # from the body at the ICP solution cannot sink in, and body faces farther away are not needed.
+    src, dst, _ = matcher.pairs(transform)
+    icp_residual = float(np.linalg.norm(apply(transform, src) - dst, axis=1).max())
+    band = min(2.0 * extent, 2.0 * icp_residual) + threshold
     # Penetration samples: object vertices near the body at the ICP solution (the others cannot sink in).
     near = np.isfinite(body.signed_distance(apply(transform, ov.astype(np.float64)), band))
     samples = ov[near].astype(np.float64)
+    # The body faces near the object, as a small surface with a cached tree (queried many times below).
+    placed_box = apply(transform, samples) if samples.shape[0] else apply(transform, p0)
+    pad = band + body.radius
+    near_faces = np.all((body.centroids >= placed_box.min(0) - pad) & (body.centroids <= placed_box.max(0) + pad), 1)
+    body_near = SurfaceQuery(bv, bf[near_faces], "body") if near_faces.any() else None
     if samples.shape[0] > _MAX_PENETRATION_SAMPLES:
         samples = samples[np.random.default_rng(0).choice(samples.shape[0], _MAX_PENETRATION_SAMPLES, replace=False)]
     s0 = np.cbrt(np.linalg.det(transform[:3, :3]))
     start = np.r_[Rotation.from_matrix(transform[:3, :3] / s0).as_rotvec(),
                   apply(transform, pivot[None])[0] - pivot, np.log(s0) if scale else 0.0]
-    pen = np.sqrt(penetration_weight / max(samples.shape[0], 1))
+    # Each penetrating vertex weighs penetration_weight times one contact pair (pairs: 1/len(pairs) each).
+    pen = np.sqrt(penetration_weight / (p0.shape[0] + q.shape[0]))
     reg = np.sqrt(regularizer)
     n_params = 7 if scale else 6
 
@@ -222,15 +234,15 @@ def place(
         src, dst, weights = matcher.pairs(m)
         corr = (np.sqrt(weights / weights.sum())[:, None] * (apply(m, src) - dst)).ravel()
         depth = np.zeros(0)
-        if samples.shape[0]:
-            sd = body.signed_distance(apply(m, samples), band)
-            depth = np.where(np.isfinite(sd), np.maximum(-sd, 0.0), 0.0)
+        if body_near is not None and samples.shape[0]:
+            sd = body_near.signed_distance(apply(m, samples))
+            depth = np.where(np.abs(sd) <= band, np.maximum(-sd, 0.0), 0.0)
         # the current placement is the identity: rotation, pivot translation, log scale all zero
         regular = reg * np.r_[full[:3] * extent, full[3:6], full[6:7] * extent][: 3 + 3 + int(scale)]
         return np.r_[corr, pen * depth, regular]
 
     fit = least_squares(residuals, start[:n_params], x_scale=np.r_[np.ones(3), np.full(3, extent), np.ones(n_params - 6)],
-                        xtol=1e-10, ftol=1e-12, gtol=1e-12, max_nfev=100)
+                        xtol=1e-9, ftol=1e-12, gtol=1e-12, max_nfev=60)
     start = np.r_[fit.x, 0.0] if not scale else fit.x
     transform = _params_to_matrix(start, pivot)
 

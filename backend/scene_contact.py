@@ -38,6 +38,7 @@ from backend.mesh_checks import check_mesh
 
 DEFAULT_THRESHOLD = 0.02  # scene units (metres in Blender): 2 cm
 _K_NEAREST = 8
+_CHUNK = 131072  # query points per batch
 
 
 def closest_points_on_triangles(
@@ -137,10 +138,11 @@ class SurfaceQuery:
         where = self.vertices[vertex_ids.ravel()]
         pad = self.radius * 1.001 + 1e-12
         near = np.flatnonzero(np.all((self.centroids >= where.min(0) - pad) & (self.centroids <= where.max(0) + pad), 1))
-        faces = self.faces[near]
-        corners = self.vertices[faces]
+        used, faces = np.unique(self.faces[near], return_inverse=True)  # compact ids: bincount stays small
+        faces = faces.reshape(-1, 3)
+        corners = self.vertices[used][faces]
         face_normals = _face_normals(corners)
-        sums = np.zeros((self.vertices.shape[0], 3))
+        sums = np.zeros((used.shape[0], 3))
         for i in range(3):  # the 3 corners of every face, not a per-vertex loop
             e1 = corners[:, (i + 1) % 3] - corners[:, i]
             e2 = corners[:, (i + 2) % 3] - corners[:, i]
@@ -148,7 +150,7 @@ class SurfaceQuery:
             weighted = face_normals * np.arccos(np.clip(cos, -1.0, 1.0))[:, None]
             for axis in range(3):
                 sums[:, axis] += np.bincount(faces[:, i], weighted[:, axis], minlength=sums.shape[0])
-        out = sums[vertex_ids]
+        out = sums[np.searchsorted(used, vertex_ids)]
         norm = np.linalg.norm(out, axis=-1, keepdims=True)
         return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
 
@@ -177,6 +179,17 @@ class SurfaceQuery:
             if tri_ids.size == 0:
                 return dist, sign, face
             tree, bound = cKDTree(self.centroids[tri_ids], balanced_tree=False, compact_nodes=False), pad
+        for start in range(0, n, _CHUNK):  # bounded memory: ~k pairs per point in flight
+            part = slice(start, start + _CHUNK)
+            dist[part], sign[part], face[part] = self._query(points[part], tree, tri_ids, bound, max_distance)
+        return dist, sign, face
+
+    def _query(self, points: np.ndarray, tree: cKDTree, tri_ids: np.ndarray | None, bound: float,
+               max_distance: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = points.shape[0]
+        dist = np.full(n, np.inf)
+        sign = np.ones(n)
+        face = np.full(n, -1, dtype=np.int64)
         k = min(_K_NEAREST, tree.n)
         cdist, cidx = tree.query(points, k=k, distance_upper_bound=bound)
         cdist, cidx = cdist.reshape(n, k), cidx.reshape(n, k)
