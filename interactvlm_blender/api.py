@@ -1,0 +1,108 @@
+"""Python helpers for scripts and batch scenes (the add-on must be registered).
+
+    from interactvlm_blender import api      # installed extension: from bl_ext.<repo>.interactvlm import api
+    out = api.estimate_contact("/photos/sit.jpg", body="SMPLX-neutral")
+    out["group"], out["contact_count"], out["summary"]["parts_in_contact"]
+    api.set_threshold(bpy.data.objects["SMPLX-neutral"], 0.3)
+    rows = api.estimate_batch([{"image": p, "body": "Body"} for p in photos], stop_on_error=False)
+    api.heat_map_material(bpy.data.objects["Body"])   # a material that renders the heat map
+
+Each call blocks until the backend answers (one worker is reused for the whole batch) and writes
+the result like the operator does; errors raise api.EstimateError / client.WorkerError with a
+message saying what to fix. Unlike the operator, these helpers push no undo step.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import bpy
+import numpy as np
+
+from . import client, results
+from .job import EstimateError, EstimateParams, finish_job, outcome_text, start_job, wait_job, DONE, discard_job
+
+__all__ = ["EstimateError", "estimate_contact", "estimate_batch", "set_threshold", "contact_scores", "stop_backend",
+           "heat_map_material"]
+HEAT_MATERIAL = "IVLM Heat Map"
+
+
+def estimate_contact(image: str = "", body: str = "", object: str = "", task: str = "human_contact",
+                     label: str = "", localizer: str = "", threshold: float = 0.5, pose: str = "WORLD",
+                     resolution: int = 1024, image_name: str = "", body_source: str = "MESH",
+                     gender: str = "neutral",
+                     context: bpy.types.Context | None = None) -> dict[str, Any]:
+    """Run one estimate and write it onto the mesh; returns names, counts and the backend summary.
+
+    image: photo path (or image_name: a loaded bpy image). body/object: object names.
+    task: human_contact | semantic_contact (needs label) | object_contact (needs object).
+    body_source: MESH (render the body mesh) | SMPLX (body is an SMPL-X mesh; the template from the
+    preferences' SMPL-X folder is rendered, results keep SMPL-X's 10,475-vertex order).
+    """
+    context = context or bpy.context
+    params = EstimateParams(image_path=image, image_name=image_name, body=body, object=object, task=task,
+                            label=label, localizer=localizer, body_source=body_source, gender=gender,
+                            threshold=threshold, pose=pose, resolution=resolution)
+    job = start_job(context, params)
+    try:
+        if wait_job(job) != DONE:
+            raise EstimateError(job.message)
+    except BaseException:
+        discard_job(job)
+        raise
+    report = finish_job(job)
+    return {"object": job.target, "attribute": report.attribute, "group": report.group, "color": report.color,
+            "contact_count": report.contact_count, "renamed": report.renamed, "images": report.images,
+            "summary": job.summary, "message": outcome_text(job, report)}
+
+
+def estimate_batch(items: Iterable[dict[str, Any]], stop_on_error: bool = False) -> list[dict[str, Any]]:
+    """estimate_contact(**item) for each item; failures become {"error": message} rows unless stop_on_error."""
+    rows = []
+    for item in items:
+        try:
+            rows.append(estimate_contact(**item))
+        except (EstimateError, client.WorkerError) as error:
+            if stop_on_error:
+                raise
+            rows.append({"error": str(error), "item": item})
+    return rows
+
+
+def set_threshold(obj: bpy.types.Object, threshold: float, label: str | None = None) -> int:
+    """Rewrite our Contact group(s) on obj from the stored scores; returns how many were updated."""
+    return results.apply_threshold(obj, threshold, None if label is None else label)
+
+
+def contact_scores(obj: bpy.types.Object, label: str = "") -> np.ndarray | None:
+    """The stored per-vertex scores of one result (None when there is none)."""
+    return results.stored_scores(obj, label)
+
+
+def heat_map_material(obj: bpy.types.Object) -> bpy.types.Material:
+    """A material showing our colour attribute (`ivlm_contact_color`, or the distinct name used when
+    the user had one) for renders; added to obj as a new material slot, existing slots untouched.
+    With no other material the whole mesh uses it. (Workbench and the Solid viewport can show the
+    attribute without a material: shading colour type 'Attribute'.)"""
+    entries = list(results.read_record(obj).values())
+    if not entries:
+        raise EstimateError(f"{obj.name!r} has no contact result yet; estimate first")
+    color = entries[-1].get("color", results.COLOR_NAME)
+    name = f"{HEAT_MATERIAL} {color}" if color != results.COLOR_NAME else HEAT_MATERIAL
+    material = bpy.data.materials.get(name)
+    if material is None:
+        material = bpy.data.materials.new(name)
+        if bpy.app.version < (5, 0, 0):  # always node-based from 5.0 (the flag is deprecated there)
+            material.use_nodes = True
+        nodes, links = material.node_tree.nodes, material.node_tree.links
+        shader = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
+        attribute = nodes.new("ShaderNodeVertexColor")
+        attribute.layer_name = color
+        links.new(attribute.outputs["Color"], shader.inputs["Base Color"])
+    if material.name not in obj.data.materials:
+        obj.data.materials.append(material)
+    return material
+
+
+def stop_backend() -> None:
+    """Stop the worker now (it restarts on the next call)."""
+    client.stop_worker()

@@ -1,0 +1,339 @@
+"""The backend worker: one `python -m backend serve` subprocess per Blender session.
+
+Stable API (used by ops_estimate, ops_check and ops_scene; no bpy needed here):
+
+    worker = get_worker(prefs)          # started on first use, reused, restarted if it died or the
+                                        # settings changed while idle; raises WorkerError when the
+                                        # backend Python is missing (message says what to fix)
+    job_id = worker.submit("estimate", {"image": ..., "out_dir": ...})   # never blocks
+    events = worker.poll(job_id)        # non-blocking: that job's events so far, in order
+                                        # (worker.poll() with no id: every event not yet taken)
+    worker.cancel(job_id)               # asks the backend to stop the job ("cancelled" follows)
+    worker.is_pending(job_id)           # True until a terminal event for it was polled
+    event = worker.wait(job_id, timeout_s)   # blocking helper for scripts: the terminal event
+    stop_worker()                       # shutdown + kill after a grace period; at unregister/atexit
+
+    folder = new_job_dir("estimate")    # a fresh folder inside the add-on's private temp dir
+    path = write_npz(folder / "body.npz", vertices=..., faces=...)
+    remove_job_dir(folder)              # when the job's files have been read
+
+Events are dicts validated by protocol.decode_event (see backend/PROTOCOL.md). When the process
+dies, every job still pending gets a synthetic event {"event": "error", "code": "worker_died",
+"message": ..., "hint": ...} carrying the tail of the worker's log, so callers see one terminal
+event per job in every case. A reader thread fills a queue from stdout; poll() only drains it, so
+the main thread never waits on the pipe.
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import protocol
+
+log = logging.getLogger("interactvlm.client")
+
+SHUTDOWN_GRACE_S = 2.0
+LOG_TAIL_CHARS = 1500
+_EOF = object()
+
+
+class WorkerError(RuntimeError):
+    """The worker cannot be started or reached; str() says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How to start the backend: its Python and the folder that holds the `backend` package."""
+
+    python: str
+    root: str = ""  # cwd and PYTHONPATH entry; "" when `backend` is installed in that Python
+    env: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # extra environment entries
+
+    def command(self) -> list[str]:
+        return [self.python, "-m", "backend", "serve"]
+
+    def check(self) -> None:
+        python = Path(self.python) if self.python else None
+        if python is None or not python.is_file():
+            raise WorkerError(f"the backend Python {self.python or '(not set)'!r} does not exist: set "
+                              "Preferences > Add-ons > InteractVLM > Backend Python to the python of the "
+                              "environment made by `python build.py setup` (…/.venv/bin/python)")
+        if not os.access(python, os.X_OK):
+            raise WorkerError(f"the backend Python {self.python!r} is not executable; check its permissions")
+        if self.root and not (Path(self.root) / "backend").is_dir():
+            raise WorkerError(f"the backend folder {self.root!r} has no backend/ package: set Preferences > "
+                              "Add-ons > InteractVLM > Backend folder to the project folder (or leave it empty)")
+
+
+def settings_from(source: Any) -> WorkerSettings:
+    """WorkerSettings from a WorkerSettings or any object with backend_python / backend_root."""
+    if isinstance(source, WorkerSettings):
+        return source
+    python = str(getattr(source, "backend_python", "") or "")
+    root = str(getattr(source, "backend_root", "") or "")
+    if python and not root:
+        root = guess_root(python)
+    return WorkerSettings(python=python, root=root)
+
+
+def guess_root(python: str) -> str:
+    """The project folder of a managed environment (<root>/.venv/bin/python), else ""."""
+    path = Path(python)
+    for parent in list(path.parents)[:4]:
+        if (parent / "backend" / "__main__.py").is_file():
+            return str(parent)
+    return ""
+
+
+class Worker:
+    """One backend process with a stdout reader thread; see the module docstring for the API."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        settings.check()
+        self.settings = settings
+        self.log_path = private_dir() / f"worker-{os.getpid()}-{next(_COUNTER)}.log"
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **dict(settings.env))
+        if settings.root:
+            env["PYTHONPATH"] = settings.root + os.pathsep + env.get("PYTHONPATH", "")
+        self._log_file = open(self.log_path, "wb")
+        try:
+            self.process = subprocess.Popen(settings.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=self._log_file, env=env, cwd=settings.root or None)
+        except OSError as error:
+            self._log_file.close()
+            raise WorkerError(f"cannot start the backend {settings.python!r}: {error}") from None
+        self._queue: queue.Queue = queue.Queue()
+        self._events: dict[str | None, list[dict[str, Any]]] = {}
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._dead = False
+        self.bad_lines: list[str] = []
+        threading.Thread(target=self._read, name="interactvlm-worker-reader", daemon=True).start()
+        log.info("started backend worker pid %d: %s", self.process.pid, " ".join(settings.command()))
+
+    # -- reader thread ----------------------------------------------------------------------
+    def _read(self) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        for raw in stream:
+            try:
+                self._queue.put(protocol.decode_event(raw))
+            except ValueError as error:
+                text = raw.decode("utf-8", "replace").rstrip()[:200]
+                log.warning("dropped a backend line (%s): %s", error, text)
+                self.bad_lines.append(text)
+        try:  # stdout closed: reap the process here, off the main thread, so its status is known
+            self.process.wait(SHUTDOWN_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        self._queue.put(_EOF)
+
+    # -- API --------------------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return not self._dead and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def submit(self, op: str, fields: dict[str, Any] | None = None) -> str:
+        """Send one request; returns its id. Raises WorkerError if the process is gone."""
+        job_id = f"blender-{os.getpid()}-{next(self._ids)}"
+        line = protocol.encode_request(job_id, op, dict(fields or {}))
+        with self._lock:
+            self._pending.add(job_id)
+        self._write(line, job_id)
+        return job_id
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the backend to stop a job; its `cancelled` (or final result) arrives through poll."""
+        if self.alive and self.is_pending(job_id):
+            self._write(protocol.encode_request(f"{job_id}-cancel", "cancel", {"target": job_id}), None)
+
+    def is_pending(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._pending
+
+    def poll(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Non-blocking: drain the reader's queue; return job_id's events (or all untaken ones)."""
+        self._drain()
+        with self._lock:
+            if job_id is None:
+                events = [e for bucket in self._events.values() for e in bucket]
+                self._events.clear()
+            else:
+                events = self._events.pop(job_id, [])
+        return events
+
+    def wait(self, job_id: str, timeout_s: float | None = None, interval_s: float = 0.02) -> dict[str, Any]:
+        """Block until job_id's terminal event and return it (events before it are dropped)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            for event in self.poll(job_id):
+                if event["event"] in protocol.TERMINAL_EVENTS:
+                    return event
+            if deadline is not None and time.monotonic() > deadline:
+                raise WorkerError(f"no answer from the backend within {timeout_s:.0f} s; its log: {self.log_tail()}")
+            time.sleep(interval_s)
+
+    def stop(self) -> None:
+        """shutdown, then kill if it has not exited within SHUTDOWN_GRACE_S; never raises."""
+        try:
+            if self.process.poll() is None:
+                try:
+                    self._write(protocol.encode_request(f"blender-{os.getpid()}-bye", "shutdown", {}), None)
+                    self.process.stdin.close()
+                except (WorkerError, OSError, ValueError):
+                    pass
+                try:
+                    self.process.wait(SHUTDOWN_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(SHUTDOWN_GRACE_S)
+        except Exception:  # noqa: BLE001 - runs at exit; nothing may escape
+            log.exception("stopping the backend worker")
+        finally:
+            self._dead = True
+            self._log_file.close()
+
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        try:
+            self._log_file.flush()
+            text = self.log_path.read_text(errors="replace").strip()
+        except (OSError, ValueError):
+            return "(no log)"
+        return text[-chars:] if text else "(empty log)"
+
+    # -- internals --------------------------------------------------------------------------
+    def _write(self, line: bytes, job_id: str | None) -> None:
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(line)
+            self.process.stdin.flush()
+        except (OSError, ValueError) as error:  # broken pipe: the process died
+            self._mark_dead(f"writing to the backend failed ({error})")
+            if job_id is not None:
+                raise WorkerError(f"the backend worker is not running ({error}); its log: {self.log_tail()}") from None
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _EOF:
+                code = self.process.poll()
+                how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited (status {code})"
+                self._mark_dead(f"the backend worker {how}")
+                continue
+            with self._lock:
+                self._events.setdefault(item["id"], []).append(item)
+                if item["event"] in protocol.TERMINAL_EVENTS and item["id"] in self._pending:
+                    self._pending.discard(item["id"])
+
+    def _mark_dead(self, why: str) -> None:
+        with self._lock:
+            if self._dead and not self._pending:
+                return
+            self._dead = True
+            orphans, self._pending = sorted(self._pending), set()
+            for job_id in orphans:
+                self._events.setdefault(job_id, []).append({
+                    "v": protocol.PROTOCOL_VERSION, "id": job_id, "event": "error", "code": "worker_died",
+                    "message": f"{why}; the job was lost", "synthetic": True,
+                    "hint": "run it again (the worker restarts by itself); if it keeps failing, read the "
+                            f"worker log {self.log_path}: {self.log_tail(400)}",
+                })
+        log.warning("%s", why)
+
+
+_COUNTER = itertools.count(1)
+_worker: Worker | None = None
+_private_dir: Path | None = None
+_worker_lock = threading.Lock()
+
+
+def get_worker(prefs: Any) -> Worker:
+    """The session's worker for these settings: reused while alive, (re)started when needed."""
+    global _worker
+    settings = settings_from(prefs)
+    with _worker_lock:
+        if _worker is not None and (not _worker.alive or
+                                    (_worker.settings != settings and not _worker._pending)):
+            _worker.stop()
+            _worker = None
+        if _worker is None:
+            _worker = Worker(settings)
+        return _worker
+
+
+def current_worker() -> Worker | None:
+    """The running worker, without starting one (for status display)."""
+    return _worker if _worker is not None and _worker.alive else None
+
+
+def stop_worker() -> None:
+    """Stop the worker and remove the private temp dir; safe to call any number of times."""
+    global _worker, _private_dir
+    with _worker_lock:
+        if _worker is not None:
+            _worker.stop()
+            _worker = None
+        if _private_dir is not None:
+            shutil.rmtree(_private_dir, ignore_errors=True)
+            _private_dir = None
+
+
+def private_dir() -> Path:
+    """The add-on's own temp folder for this session (created on first use, removed by stop_worker)."""
+    global _private_dir
+    if _private_dir is None or not _private_dir.is_dir():
+        _private_dir = Path(tempfile.mkdtemp(prefix=f"interactvlm-{os.getpid()}-"))
+    return _private_dir
+
+
+def new_job_dir(prefix: str = "job") -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=private_dir()))
+
+
+def remove_job_dir(folder: Path | str | None) -> None:
+    """Remove a job folder, but only one inside the private temp dir (never a user folder)."""
+    if folder is None or _private_dir is None:
+        return
+    folder = Path(folder).resolve()
+    if _private_dir.resolve() in folder.parents:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_npz(path: Path | str, **arrays: np.ndarray) -> Path:
+    """Arrays -> an uncompressed npz (what the backend reads without pickles); returns the path."""
+    path = Path(path)
+    np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
+    return path
+
+
+def write_mesh_npz(path: Path | str, vertices: np.ndarray, faces: np.ndarray, **extra: np.ndarray) -> Path:
+    """The protocol's mesh npz: vertices (N,3) float32, faces (F,3) int32, optional extras."""
+    return write_npz(path, vertices=np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3),
+                     faces=np.ascontiguousarray(faces, dtype=np.int32).reshape(-1, 3), **extra)
+
+
+atexit.register(stop_worker)
+__all__ = ["Worker", "WorkerError", "WorkerSettings", "get_worker", "current_worker", "stop_worker",
+           "private_dir", "new_job_dir", "remove_job_dir", "write_npz", "write_mesh_npz", "settings_from",
+           "guess_root"]

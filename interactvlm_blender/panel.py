@@ -1,0 +1,100 @@
+"""The sidebar panel (3D viewport > N panel > InteractVLM)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from . import results
+from .ops_estimate import active_job
+
+_previews = None  # bpy.utils.previews collection for the photo thumbnail (created at register)
+
+
+def _photo_icon(path: str) -> int:
+    """Icon id of a thumbnail of the photo file, or 0 when it cannot be shown."""
+    if _previews is None or not path:
+        return 0
+    full = bpy.path.abspath(path)
+    if not Path(full).is_file():
+        return 0
+    preview = _previews.get(full) or _previews.load(full, full, "IMAGE")
+    return preview.icon_id
+
+
+class VIEW3D_PT_interactvlm(bpy.types.Panel):
+    bl_label = "InteractVLM"
+    bl_idname = "VIEW3D_PT_interactvlm"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "InteractVLM"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        settings = context.scene.interactvlm
+        status = context.window_manager.interactvlm_status
+
+        box = layout.box()
+        box.label(text="Reference photo", icon="IMAGE_DATA")
+        box.row().prop(settings, "image_source", expand=True)
+        if settings.image_source == "FILE":
+            box.prop(settings, "image_path", text="")
+            if settings.image_path and not Path(bpy.path.abspath(settings.image_path)).is_file():
+                box.label(text="File not found", icon="ERROR")
+            elif icon := _photo_icon(settings.image_path):
+                box.template_icon(icon_value=icon, scale=6.0)
+        else:
+            box.template_ID_preview(settings, "image", open="image.open", rows=2, cols=4)
+
+        col = layout.column()
+        active = context.active_object
+        col.prop(settings, "body", text="Body", placeholder=f"Active: {active.name}" if active and active.type == "MESH" else "Active object")
+        col.prop(settings, "object", text="Object", placeholder="Another selected mesh")
+        col.prop(settings, "body_source")
+        if settings.body_source == "SMPLX":
+            col.prop(settings, "gender")
+        col.prop(settings, "task")
+        if settings.task != "human_contact":
+            col.prop(settings, "label")
+        col.prop(settings, "localizer", placeholder="default")
+        row = col.row(align=True)
+        row.prop(settings, "pose", expand=True)
+        col.prop(settings, "resolution")
+        col.prop(settings, "threshold", slider=True)
+
+        job = active_job()
+        if job is not None or status.running:
+            row = layout.row(align=True)
+            row.progress(factor=status.fraction, type="BAR", text=f"{status.stage} {status.fraction * 100:.0f}%")
+            row.operator("interactvlm.cancel_estimate", text="", icon="CANCEL")
+        else:
+            layout.operator("interactvlm.estimate_contact", icon="PLAY")
+
+        body = settings.body or (active if active and active.type == "MESH" else None)
+        if body is not None:
+            record = results.read_record(body)
+            if record:
+                box = layout.box()
+                box.label(text=f"Results on {body.name}", icon="GROUP_VERTEX")
+                for entry in record.values():
+                    box.label(text=f"{entry.get('group')} (threshold {entry.get('threshold', 0):.2f})")
+
+
+def register_previews() -> None:
+    global _previews
+    import bpy.utils.previews
+
+    if _previews is None:
+        _previews = bpy.utils.previews.new()
+
+
+def unregister_previews() -> None:
+    global _previews
+    import bpy.utils.previews
+
+    if _previews is not None:
+        bpy.utils.previews.remove(_previews)
+        _previews = None
+
+
+CLASSES = (VIEW3D_PT_interactvlm,)

@@ -1,0 +1,77 @@
+"""Scene settings of the panel (saved with the .blend) and the runtime job status (not saved)."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty)
+
+TASKS = [("human_contact", "Contact", "Which body vertices touch anything"),
+         ("semantic_contact", "Semantic contact", "Which body vertices touch the named object"),
+         ("object_contact", "Object contact", "Which vertices of the object mesh are touched")]
+IMAGE_SOURCES = [("FILE", "File", "A photo on disk"), ("IMAGE", "Blender image", "An image already loaded in Blender")]
+BODY_SOURCES = [("MESH", "Scene mesh", "Render the body mesh itself (any humanoid mesh)"),
+                ("SMPLX", "SMPL-X model", "The body mesh is an SMPL-X mesh (10,475 vertices): render the SMPL-X "
+                                          "template from the SMPL-X model folder set in the preferences")]
+GENDERS = [("neutral", "Neutral", ""), ("male", "Male", ""), ("female", "Female", "")]
+POSES = [("WORLD", "World", "The evaluated mesh as posed in the scene (modifiers applied)"),
+         ("REST", "Rest", "The mesh's own rest coordinates (no modifiers, object space)")]
+
+
+def _is_mesh(_self, obj: bpy.types.Object) -> bool:
+    return obj.type == "MESH"
+
+
+def _threshold_changed(self, context: bpy.types.Context) -> None:
+    # Re-threshold the stored results live (the panel's body/object, else the active and selected
+    # meshes, as Estimate picks them); objects without our data are left alone.
+    from . import job, results
+
+    names = job.resolve_targets(context, self.body.name if self.body else "", self.object.name if self.object else "")
+    for name in names:
+        obj = bpy.data.objects.get(name) if name else None
+        if obj is not None and obj.type == "MESH":
+            results.apply_threshold(obj, self.threshold)
+
+
+class InteractVLMSceneSettings(bpy.types.PropertyGroup):
+    image_source: EnumProperty(name="Image source", items=IMAGE_SOURCES, default="FILE")
+    image_path: StringProperty(name="Photo", subtype="FILE_PATH", description="Reference photo (PNG or JPEG)")
+    image: PointerProperty(name="Image", type=bpy.types.Image, description="A loaded Blender image used as the photo")
+    body: PointerProperty(name="Body", type=bpy.types.Object, poll=_is_mesh,
+                          description="Body mesh (empty: the active object)")
+    object: PointerProperty(name="Object", type=bpy.types.Object, poll=_is_mesh,
+                            description="Object mesh (empty: another selected mesh)")
+    body_source: EnumProperty(name="Body source", items=BODY_SOURCES, default="MESH")
+    gender: EnumProperty(name="Gender", items=GENDERS, default="neutral", description="SMPL-X model file to use")
+    task: EnumProperty(name="Task", items=TASKS, default="human_contact")
+    label: StringProperty(name="Label", description="Object label, e.g. 'bicycle' (semantic contact; optional otherwise)")
+    localizer: StringProperty(name="Localizer", description="Backend localizer name (empty: the backend's default)")
+    threshold: FloatProperty(name="Threshold", min=0.0, max=1.0, default=0.5, update=_threshold_changed,
+                             description="Vertices scoring at least this join the Contact vertex group")
+    pose: EnumProperty(name="Pose", items=POSES, default="WORLD")
+    resolution: IntProperty(name="Resolution", min=32, max=4096, default=1024,
+                            description="Render size of each view in pixels")
+
+
+class InteractVLMStatus(bpy.types.PropertyGroup):
+    """Lives on the WindowManager: the panel's progress bar and the Cancel button read it."""
+
+    running: BoolProperty(default=False)
+    cancel_requested: BoolProperty(default=False)
+    fraction: FloatProperty(default=0.0, min=0.0, max=1.0)
+    stage: StringProperty(default="")
+    message: StringProperty(default="")
+    backend_report: StringProperty(default="")
+
+
+CLASSES = (InteractVLMSceneSettings, InteractVLMStatus)
+
+
+def register_properties() -> None:
+    bpy.types.Scene.interactvlm = PointerProperty(type=InteractVLMSceneSettings)
+    bpy.types.WindowManager.interactvlm_status = PointerProperty(type=InteractVLMStatus)
+
+
+def unregister_properties() -> None:
+    for owner, name in ((bpy.types.Scene, "interactvlm"), (bpy.types.WindowManager, "interactvlm_status")):
+        if hasattr(owner, name):
+            delattr(owner, name)

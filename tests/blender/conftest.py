@@ -1,0 +1,70 @@
+"""Real headless Blender (the bpy module) with the add-on registered, against a real backend worker.
+
+The worker is the add-on's own subprocess (`python -m backend serve` in .venv) with the tests-only
+localizer registered through IVLM_EXTRA_LOCALIZERS (inherited from this process's environment).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from blender_helpers import LOCALIZER, RESOLUTION, clear_scene  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bpy_module():
+    # The add-on's worker inherits this process's environment; restored after the session.
+    previous = os.environ.get("IVLM_EXTRA_LOCALIZERS")
+    os.environ["IVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import bpy
+
+    yield bpy
+    if previous is None:
+        os.environ.pop("IVLM_EXTRA_LOCALIZERS", None)
+    else:
+        os.environ["IVLM_EXTRA_LOCALIZERS"] = previous
+
+
+@pytest.fixture(scope="session")
+def addon(bpy_module):
+    import interactvlm_blender
+    from interactvlm_blender import client, prefs
+
+    interactvlm_blender.register()
+    prefs.get_prefs().backend_python = str(ROOT / ".venv" / "bin" / "python")
+    yield interactvlm_blender
+    interactvlm_blender.unregister()
+    assert client.current_worker() is None
+
+
+@pytest.fixture()
+def bpy(addon, bpy_module):
+    """A clean scene per test (objects, meshes, images removed), add-on registered."""
+    clear_scene(bpy_module)
+    scene = bpy_module.context.scene
+    scene.interactvlm.localizer = LOCALIZER
+    scene.interactvlm.resolution = RESOLUTION
+    scene.interactvlm.threshold = 0.5
+    yield bpy_module
+    from interactvlm_blender import ops_estimate
+
+    ops_estimate.discard_active()
+    clear_scene(bpy_module)
+
+
+@pytest.fixture(scope="session")
+def photo_path(tmp_path_factory) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("blender_photo") / "photo.png"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)).save(path)
+    return path
