@@ -1,0 +1,125 @@
+"""From MediaPipe keypoints to per-part contact scores: pose class, support, hands.
+
+All geometry uses MediaPipe's metric world keypoints (hip-centred, y down); the object-at-hand cue
+uses the person mask and colours of the photo around each hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backend.bodies.parts import PART_ID, PARTS
+from backend.localizers.default import detect as K
+from backend.localizers.default.hand_object import POSE_HAND, object_near_hand
+from backend.localizers.default.priors import DETECT, HANDS, POSE, POSE_PARTS
+
+_DOWN = np.array([0.0, 1.0, 0.0])
+_SHOULDER = {"left": K.L_SHOULDER, "right": K.R_SHOULDER}
+_HIP = {"left": K.L_HIP, "right": K.R_HIP}
+
+
+@dataclass
+class Cues:
+    scores: np.ndarray  # (len(PARTS),) float in [0,1]
+    pose_class: str
+    angles: dict[str, float] = field(default_factory=dict)
+    hands: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _angle(v: np.ndarray, ref: np.ndarray) -> float:
+    n = np.linalg.norm(v)
+    return 0.0 if n < 1e-9 else float(np.degrees(np.arccos(np.clip(v @ ref / n, -1.0, 1.0))))
+
+
+def classify_pose(obs: K.Observation) -> tuple[str, dict[str, float]]:
+    """One of POSE_PARTS' classes, and the angles it was decided from."""
+    w, seen = obs.world, obs.visibility >= DETECT["visible"]
+    hips, shoulders = (w[K.L_HIP] + w[K.R_HIP]) / 2, (w[K.L_SHOULDER] + w[K.R_SHOULDER]) / 2
+    torso = _angle(shoulders - hips, -_DOWN)
+    thighs = [_angle(w[k] - w[h], _DOWN) for h, k in ((K.L_HIP, K.L_KNEE), (K.R_HIP, K.R_KNEE))]
+    shins = [_angle(w[a] - w[k], _DOWN) for k, a in ((K.L_KNEE, K.L_ANKLE), (K.R_KNEE, K.R_ANKLE))]
+    angles = {"torso_tilt_deg": round(torso, 1), "thigh_deg": round(float(np.mean(thighs)), 1),
+              "shin_deg": round(float(np.mean(shins)), 1)}
+    if torso >= POSE["torso_lying_min"] and seen[[K.L_HIP, K.R_HIP]].any():
+        return "lying", angles
+    legs = float(obs.visibility[[K.L_KNEE, K.R_KNEE, K.L_ANKLE, K.R_ANKLE]].mean())
+    angles["leg_visibility"] = round(legs, 2)
+    if legs < DETECT["visible"]:  # knee/ankle positions are guesses: do not decide the support from them
+        return "upper_body", angles
+    thigh, shin = float(np.mean(thighs)), float(np.mean(shins))
+    feet = w[[K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE, K.L_ANKLE, K.R_ANKLE], 1].max()
+    leg = np.linalg.norm(w[K.L_HIP] - w[K.L_KNEE]) + np.linalg.norm(w[K.L_KNEE] - w[K.L_ANKLE])
+    hip_height = (feet - hips[1]) / max(leg, 1e-6)
+    angles["hip_height_legs"] = round(float(hip_height), 2)
+    if thigh >= POSE["thigh_sitting_min"]:
+        return ("sitting_on_ground" if hip_height <= POSE["hips_on_ground"] else "sitting"), angles
+    if thigh <= POSE["thigh_standing_max"] and shin >= POSE["shin_kneeling_min"]:
+        return "kneeling", angles
+    return "standing", angles
+
+
+def finger_curl(hand_world: np.ndarray) -> float:
+    """Mean bend of the index..pinky fingers in [0,1] (0 straight, 1 folded back on the palm)."""
+    bends = []
+    for base in (5, 9, 13, 17):  # MCP joints; PIP, DIP, TIP follow
+        joints = hand_world[[0, base, base + 1, base + 2, base + 3]]
+        segments = np.diff(joints, axis=0)
+        norms = np.linalg.norm(segments, axis=1, keepdims=True).clip(1e-9)
+        unit = segments / norms
+        turn = np.degrees(np.arccos(np.clip((unit[:-1] * unit[1:]).sum(1), -1, 1))).sum()
+        bends.append(turn / 270.0)  # three joints folded 90 deg each = a fist
+    return float(np.clip(np.mean(bends), 0.0, 1.0))
+
+
+def _reach(obs: K.Observation, side: str) -> float:
+    """0 with the wrist hanging at hip height, 1 at shoulder height or a forearm in front."""
+    w = obs.world
+    wrist, shoulder, hip = w[POSE_HAND[side][0]], w[_SHOULDER[side]], w[_HIP[side]]
+    span = max(hip[1] - shoulder[1], 1e-3)
+    up = np.clip((hip[1] - wrist[1]) / span, 0.0, 1.0)
+    # MediaPipe's z grows away from the camera: a wrist nearer the camera than its shoulder reaches forward.
+    forward = np.clip((shoulder[2] - wrist[2]) / HANDS["reach_forward_m"], 0.0, 1.0)
+    return float(max(up, forward))
+
+
+def hand_cues(obs: K.Observation) -> dict[str, dict[str, float]]:
+    """Per side: reach, object evidence, finger curl (when the hand model found that hand), score."""
+    out: dict[str, dict[str, float]] = {}
+    for side in ("left", "right"):
+        seen = float(obs.visibility[POSE_HAND[side][0]])
+        curl = _matched_curl(obs, side)
+        reach = _reach(obs, side)
+        near = object_near_hand(obs.rgb, obs, side)
+        grasp = HANDS["grasp_weight"] if curl >= HANDS["curl_grasp"] else 0.0
+        score = max(near / (2.0 * HANDS["object_min"]), HANDS["reach_weight"] * reach, grasp)
+        score *= min(1.0, 0.5 + seen)  # an occluded wrist (visibility < 0.5) halves the claim at most
+        out[side] = {"visibility": round(seen, 3), "reach": round(reach, 3), "object_near": round(near, 3),
+                     "finger_curl": round(curl, 3), "score": round(float(np.clip(score, 0, 1)), 3)}
+    return out
+
+
+def _matched_curl(obs: K.Observation, side: str) -> float:
+    """Finger curl of the detected hand closest to this side's pose wrist, -1 when none is close."""
+    wrist = obs.image[POSE_HAND[side][0], :2]
+    best, curl = np.inf, -1.0
+    for hand in obs.hands:
+        d = float(np.linalg.norm(hand.image[0, :2] - wrist))
+        if d < best:
+            best, curl = d, finger_curl(hand.world)
+    torso = np.linalg.norm(obs.image[K.L_SHOULDER, :2] - obs.image[K.L_HIP, :2])
+    return curl if best <= 0.3 * max(torso, 1.0) else -1.0
+
+
+def read_cues(obs: K.Observation) -> Cues:
+    """Per-part contact scores from the photo alone (the human_contact answer)."""
+    pose_class, angles = classify_pose(obs)
+    scores = np.zeros(len(PARTS), dtype=np.float64)
+    for name, value in POSE_PARTS[pose_class].items():
+        scores[PART_ID[name]] = value
+    hands = hand_cues(obs)
+    for side, cue in hands.items():
+        for part, weight in (("palm", HANDS["palm"]), ("fingers", HANDS["fingers"]), ("hand", HANDS["back_of_hand"])):
+            i = PART_ID[f"{side}_{part}"]
+            scores[i] = max(scores[i], weight * cue["score"])
+    return Cues(scores=scores.clip(0, 1), pose_class=pose_class, angles=angles, hands=hands)

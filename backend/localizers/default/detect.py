@@ -1,0 +1,151 @@
+"""Read a photo with MediaPipe's bundled CPU models: body pose (33 keypoints, image + metric world
+coordinates, visibility, person mask) and hands (21 keypoints each, handedness).
+
+mediapipe==0.10.21 ships these TFLite files inside its wheel (pose_landmark_full, pose_detection,
+hand_landmark_lite/full, palm_detection_lite/full), so nothing is downloaded at run time. Only the
+model complexities whose files are in the wheel are used (pose 1, hands 0).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backend.localizers.default.priors import DETECT
+
+# MediaPipe pose keypoint indices (BlazePose topology) used by the cues.
+NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 0, 11, 12, 13, 14, 15, 16
+L_INDEX, R_INDEX = 19, 20
+L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE, L_HEEL, R_HEEL, L_TOE, R_TOE = 23, 24, 25, 26, 27, 28, 29, 30, 31, 32
+# Body-core keypoints: shoulders, elbows, wrists, hips, knees, ankles.
+_CORE = [L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE]
+KEYPOINT_NAMES: dict[str, int] = {
+    "nose": NOSE, "left_shoulder": L_SHOULDER, "right_shoulder": R_SHOULDER, "left_elbow": L_ELBOW,
+    "right_elbow": R_ELBOW, "left_wrist": L_WRIST, "right_wrist": R_WRIST, "left_hip": L_HIP,
+    "right_hip": R_HIP, "left_knee": L_KNEE, "right_knee": R_KNEE, "left_ankle": L_ANKLE,
+    "right_ankle": R_ANKLE, "left_heel": L_HEEL, "right_heel": R_HEEL, "left_toe": L_TOE, "right_toe": R_TOE,
+}
+
+
+class NoPersonFound(ValueError):
+    """The photo shows no person the pose model can find (protocol error code no_person)."""
+
+    code = "no_person"
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class Hand:
+    side: str  # the person's own "left"/"right" by MediaPipe's handedness (flipped: see _hands); cues.py
+    # matches hands to the pose wrists by position instead, which does not depend on this label
+    score: float
+    image: np.ndarray  # (21,3) x,y in pixels of the analysed image, z relative depth
+    world: np.ndarray  # (21,3) metres, origin at the hand's centre
+
+
+@dataclass
+class Observation:
+    rgb: np.ndarray  # (H,W,3) uint8, the analysed image (the photo, downscaled to DETECT["max_side"])
+    size: tuple[int, int]  # (height, width) of the analysed image
+    image: np.ndarray  # (33,3) pose keypoints: x,y in pixels, z relative depth (pixels scale)
+    visibility: np.ndarray  # (33,) in [0,1]
+    world: np.ndarray  # (33,3) metres, hip-centred, MediaPipe axes: x right, y down, z away from the camera
+    mask: np.ndarray | None  # (H,W) float32 person probability
+    hands: list[Hand] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _quiet() -> None:
+    """MediaPipe/TFLite log through glog/absl to stderr (never stdout); keep them to errors where the
+    flags still apply (some C++ warnings are printed before absl reads its flags)."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:
+        pass
+
+
+class Detector:
+    """Pose + hands models, loaded once and reused for every photo (static-image mode)."""
+
+    def __init__(self) -> None:
+        _quiet()
+        from mediapipe.python.solutions import hands, pose
+
+        self._pose = pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
+                               min_detection_confidence=DETECT["pose_min_confidence"])
+        self._hands = hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=0,
+                                  min_detection_confidence=DETECT["hand_min_confidence"])
+
+    def close(self) -> None:
+        self._pose.close()
+        self._hands.close()
+
+    def detect(self, image_rgb: np.ndarray) -> Observation:
+        import time
+
+        image = _prepare(image_rgb)
+        height, width = image.shape[:2]
+        start = time.perf_counter()
+        result = self._pose.process(image)
+        t_pose = time.perf_counter() - start
+        if result.pose_landmarks is None:
+            raise NoPersonFound("no person found in the photo",
+                                "use a photo where the person's body (at least head, shoulders and hips) is visible")
+        marks = result.pose_landmarks.landmark
+        xyz = np.array([[m.x * width, m.y * height, m.z * width] for m in marks], dtype=np.float64)
+        visibility = np.array([m.visibility for m in marks], dtype=np.float64)
+        core = int((visibility[_CORE] >= DETECT["visible"]).sum())
+        if core < DETECT["min_core_visible"]:
+            raise NoPersonFound(f"no usable person found in the photo (only {core} of 12 body keypoints are visible)",
+                                "use a photo that shows the person's body, not only a face or a hand")
+        world = np.array([[m.x, m.y, m.z] for m in result.pose_world_landmarks.landmark], dtype=np.float64)
+        mask = None if result.segmentation_mask is None else np.asarray(result.segmentation_mask, np.float32)
+        start = time.perf_counter()
+        hands = _hands(self._hands.process(image), width, height)
+        t_hands = time.perf_counter() - start
+        return Observation(rgb=image, size=(height, width), image=xyz, visibility=visibility, world=world, mask=mask,
+                           hands=hands, timings={"pose": t_pose, "hands": t_hands})
+
+
+def _prepare(image_rgb: np.ndarray) -> np.ndarray:
+    """Contiguous uint8 RGB, downscaled so the longest side is at most DETECT['max_side'] pixels."""
+    image = np.asarray(image_rgb)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"the photo must be an (H,W,3) RGB array, got shape {image.shape}")
+    image = image[:, :, :3]
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    longest = max(image.shape[:2])
+    if longest > DETECT["max_side"]:
+        from PIL import Image
+
+        scale = DETECT["max_side"] / longest
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        image = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+    return np.ascontiguousarray(image)
+
+
+def _hands(result, width: int, height: int) -> list[Hand]:
+    if not result.multi_hand_landmarks:
+        return []
+    hands = []
+    worlds = result.multi_hand_world_landmarks or [None] * len(result.multi_hand_landmarks)
+    for marks, world, handed in zip(result.multi_hand_landmarks, worlds, result.multi_handedness):
+        label = handed.classification[0]
+        image = np.array([[m.x * width, m.y * height, m.z * width] for m in marks.landmark], dtype=np.float64)
+        metric = np.zeros((21, 3)) if world is None else np.array([[m.x, m.y, m.z] for m in world.landmark])
+        # MediaPipe Hands labels assume a mirrored (selfie) image; on a normal photo its "Left" is
+        # the person's right hand. The side is re-decided from the pose wrists in cues.py anyway.
+        side = "right" if label.label == "Left" else "left"
+        hands.append(Hand(side=side, score=float(label.score), image=image, world=metric))
+    return hands

@@ -1,0 +1,174 @@
+"""Every threshold and prior of the default localizer, in one table each, with why.
+
+Scores are probabilities-in-spirit in [0,1]; the pipeline calls a vertex in contact at >= 0.5, so
+a value above 0.5 is a claim and a value below is a hint that stays visible in the soft masks.
+"""
+from __future__ import annotations
+
+DETECT = {
+    # The pose model crops and resizes to 256x256 itself; a larger input only costs resize time.
+    "max_side": 640,
+    # MediaPipe's defaults: below 0.5 the pose detector fires on statues, posters and pets.
+    "pose_min_confidence": 0.5,
+    # Hands are small in full-body photos; a lower bar finds more of them, the curl cue is then
+    # only trusted through HANDS["grasp_weight"].
+    "hand_min_confidence": 0.4,
+    # A keypoint counts as seen above this visibility (MediaPipe's own drawing threshold).
+    "visible": 0.5,
+    # At least this many of the 12 body-core keypoints (shoulders, elbows, wrists, hips, knees,
+    # ankles) must be seen, else the photo is treated as having no usable person: two shoulders
+    # and an elbow (a head-and-shoulders portrait) is the least a contact answer can rest on.
+    "min_core_visible": 3,
+}
+
+POSE = {
+    # Angles in degrees, measured on MediaPipe's metric world keypoints (y points down).
+    # Thighs within 35 deg of vertical carry the body's weight to the feet (standing, walking).
+    "thigh_standing_max": 35.0,
+    # Thighs at least 50 deg from vertical are folded forward: sitting (a seat under the buttocks)
+    # unless the hips are as low as the feet (then sitting on the ground / squatting).
+    "thigh_sitting_min": 50.0,
+    # A torso more than 60 deg from vertical is lying (reclining chairs stay below this).
+    "torso_lying_min": 60.0,
+    # Kneeling: thighs near vertical but shins folded back past 60 deg (knees on the ground).
+    "shin_kneeling_min": 60.0,
+    # Hips within this fraction of the leg length above the lowest foot point: on the ground.
+    "hips_on_ground": 0.25,
+}
+
+# Contact score of each part by pose class (image cues only; hands are decided by HANDS below).
+# Why: the support that carries the weight is the most certain contact in a photo.
+POSE_PARTS: dict[str, dict[str, float]] = {
+    "standing": {"left_sole": 0.9, "right_sole": 0.9},
+    # On a seat: buttocks and the back of the thighs carry the weight; feet usually rest on the
+    # floor; a backrest is common but not visible from the pose, so the back stays a hint.
+    "sitting": {"buttocks": 0.9, "left_thigh": 0.75, "right_thigh": 0.75, "left_sole": 0.65,
+                "right_sole": 0.65, "back": 0.35},
+    "sitting_on_ground": {"buttocks": 0.9, "left_thigh": 0.6, "right_thigh": 0.6, "left_foot": 0.5,
+                          "right_foot": 0.5, "left_sole": 0.5, "right_sole": 0.5},
+    "kneeling": {"left_shin": 0.8, "right_shin": 0.8, "left_foot": 0.6, "right_foot": 0.6},
+    # Assumed supine (face up) - the common case in photos of people lying on a bed or sofa.
+    "lying": {"back": 0.85, "buttocks": 0.8, "head": 0.6, "left_thigh": 0.55, "right_thigh": 0.55,
+              "left_shin": 0.5, "right_shin": 0.5, "left_upper_arm": 0.4, "right_upper_arm": 0.4},
+    # Legs out of the picture: the support cannot be seen, so claim nothing below the waist.
+    "upper_body": {},
+}
+
+REGIONS = {
+    # A foot standing on the floor touches it with the sole and the rim of the foot up to ~2 cm
+    # above the lowest point (on the synthetic set, 78% of foot vertices below 2 cm are in
+    # contact and 2% above): the rim gets the sole's score.
+    "foot_rim_m": 0.02,
+    # Seated, only the back of the thigh (canonical normal y above this; the body faces -Y) can
+    # rest on the seat; lying on the back, the same holds for the head, thighs and shins. The
+    # front half of those parts is cleared.
+    "back_min_ny": 0.0,
+}
+
+HANDS = {
+    # Finger curl (mean bend of the 4 fingers, 0 = straight, 1 = fully closed fist): above
+    # curl_grasp a hand wraps around something (a relaxed open hand curls about 0.2-0.3).
+    "curl_grasp": 0.45,
+    "grasp_weight": 0.85,
+    # Reach: 0 when the wrist hangs at hip height, 1 at shoulder height or a forearm's length in
+    # front of the shoulder. A raised hand is usually doing something (holding, touching).
+    "reach_forward_m": 0.3,
+    # The object cue (hand_object.py): pixels in a disc around the hand (radius = hand_radius x
+    # torso length in the image) whose colour (16 levels per channel) has a histogram share below
+    # rare_share in their region (person: mask >= person_mask, or background) are "object"; when
+    # they cover object_full of the disc the evidence is 1. A hand is about 0.2 torso lengths, so
+    # the disc holds the hand and what it holds.
+    "hand_radius": 0.35,
+    "person_mask": 0.3,
+    "rare_share": 0.001,
+    "object_full": 0.25,
+    # Combining: the object cue alone reaches 0.5 (contact) at evidence object_min (on the test
+    # renders a bag or handle at the hand gives 0.34-0.47, the astronaut's helmet 0.62, empty hands
+    # mostly below 0.2, but a wall edge behind a hand can reach 0.6: see README limits); a raised
+    # hand alone stays a hint (reach_weight x reach < 0.5); a curled hand is a grasp.
+    "object_min": 0.3,
+    "reach_weight": 0.4,
+    # Parts painted for a hand in contact (palm and fingers grip; the back of the hand less so).
+    "palm": 1.0,
+    "fingers": 1.0,
+    # The back of the hand rarely carries the contact (a hint only, below 0.5).
+    "back_of_hand": 0.45,
+}
+
+# Semantic contact: which parts usually touch an object of this label (from how people use it).
+# score(part) = prior * (SEMANTIC["prior_floor"] + (1 - prior_floor) * image cue), so the label
+# keeps its typical parts plausible even when the image cue is weak, and the photo decides sides.
+_HANDS = {"left_palm": 0.8, "right_palm": 0.8, "left_fingers": 0.8, "right_fingers": 0.8,
+          "left_hand": 0.4, "right_hand": 0.4}
+_SEAT = {"buttocks": 0.95, "left_thigh": 0.8, "right_thigh": 0.8}
+LABEL_PARTS: dict[str, dict[str, float]] = {
+    "chair": {**_SEAT, "back": 0.6},
+    "bench": {**_SEAT, "back": 0.3},
+    "sofa": {**_SEAT, "back": 0.7, "left_upper_arm": 0.3, "right_upper_arm": 0.3},
+    "couch": {**_SEAT, "back": 0.7, "left_upper_arm": 0.3, "right_upper_arm": 0.3},
+    "toilet": {**_SEAT},
+    "stool": {**_SEAT},
+    "bed": {"back": 0.9, "buttocks": 0.85, "head": 0.7, "left_thigh": 0.7, "right_thigh": 0.7,
+            "left_shin": 0.6, "right_shin": 0.6, "left_upper_arm": 0.5, "right_upper_arm": 0.5},
+    "bicycle": {**_SEAT, "left_palm": 0.85, "right_palm": 0.85, "left_fingers": 0.85, "right_fingers": 0.85,
+                "left_sole": 0.7, "right_sole": 0.7, "left_thigh": 0.5, "right_thigh": 0.5},
+    "motorcycle": {**_SEAT, "left_palm": 0.85, "right_palm": 0.85, "left_fingers": 0.85,
+                   "right_fingers": 0.85, "left_sole": 0.6, "right_sole": 0.6},
+    "horse": {**_SEAT, "left_shin": 0.6, "right_shin": 0.6, "left_palm": 0.5, "right_palm": 0.5},
+    "skateboard": {"left_sole": 0.95, "right_sole": 0.95},
+    "surfboard": {"left_sole": 0.9, "right_sole": 0.9},
+    "skis": {"left_sole": 0.95, "right_sole": 0.95},
+    "snowboard": {"left_sole": 0.95, "right_sole": 0.95},
+    "table": {"left_forearm": 0.5, "right_forearm": 0.5, "left_palm": 0.55, "right_palm": 0.55,
+              "left_hand": 0.4, "right_hand": 0.4},
+    "desk": {"left_forearm": 0.5, "right_forearm": 0.5, "left_palm": 0.55, "right_palm": 0.55},
+    "ball": {"left_palm": 0.7, "right_palm": 0.7, "left_fingers": 0.7, "right_fingers": 0.7,
+             "left_foot": 0.4, "right_foot": 0.4},
+    "cup": {**_HANDS}, "bottle": {**_HANDS}, "phone": {**_HANDS}, "cell phone": {**_HANDS},
+    "book": {**_HANDS}, "laptop": {**_HANDS, "left_thigh": 0.3, "right_thigh": 0.3},
+    "umbrella": {**_HANDS}, "knife": {**_HANDS}, "racket": {**_HANDS}, "tennis racket": {**_HANDS},
+    "baseball bat": {**_HANDS}, "frisbee": {**_HANDS}, "kite": {**_HANDS}, "handle": {**_HANDS},
+    "bag": {**_HANDS},
+    "backpack": {"back": 0.9, "left_upper_arm": 0.3, "right_upper_arm": 0.3, "chest": 0.2},
+    "handbag": {**_HANDS, "left_forearm": 0.4, "right_forearm": 0.4},
+    "suitcase": {**_HANDS},
+    "wall": {"back": 0.8, "buttocks": 0.5, "head": 0.3, "left_palm": 0.3, "right_palm": 0.3},
+    "floor": {"left_sole": 0.95, "right_sole": 0.95},
+    "ground": {"left_sole": 0.95, "right_sole": 0.95},
+}
+# Labels whose contact is sitting on them (the thigh rule of REGIONS applies).
+SEAT_LABELS = frozenset({"chair", "bench", "sofa", "couch", "toilet", "stool", "bicycle", "motorcycle", "horse"})
+# Words that name the same object (looked up before LABEL_PARTS).
+LABEL_ALIASES: dict[str, str] = {"bike": "bicycle", "armchair": "chair", "seat": "chair", "box": "stool",
+                                 "mobile": "phone", "smartphone": "phone", "mug": "cup", "glass": "cup",
+                                 "pillow": "bed", "mattress": "bed", "settee": "sofa", "bat": "baseball bat",
+                                 "skis": "skis", "ski": "skis", "pole": "handle", "stick": "handle",
+                                 "rod": "handle", "handbag": "handbag", "purse": "handbag"}
+
+SEMANTIC = {
+    # With a known label, this fraction of the prior holds even without image support (a chair
+    # prior of 0.95 keeps the buttocks at 0.57 even in a standing photo: the user named the object).
+    "prior_floor": 0.6,
+    # A part whose mirror part has a photo score higher by more than this gives way to it (the
+    # cup is in the other hand).
+    "side_margin": 0.2,
+    # Unknown label: keep the image's contacts except the support the floor explains (soles when
+    # standing), scaled down because we cannot tell which object the photo's contacts belong to.
+    "unknown_scale": 0.9,
+}
+
+OBJECT = {
+    # With the body in the object's frame: object points within near_m of the body are touched;
+    # the score falls linearly to 0 at near_m (5 cm covers soft contact and fitting error).
+    "near_m": 0.05,
+    # Without the body (see object_rule.py): upward-facing means normal z >= up_min (within ~45 deg
+    # of vertical: seats and tops, not sides).
+    "up_min": 0.7,
+    # The support is the most common height of upward-facing pixels, in bins of this fraction of
+    # the object's height, ignoring the lowest min_level (feet/base plates of furniture).
+    "support_bin": 0.06,
+    "min_level": 0.15,
+    "front_max": -0.6,  # a backrest faces the sitter: normal y below this (towards -Y, the front)
+    "hold_band": (0.3, 0.7),  # the middle of a held object (handles, bottles, rods)
+    "backrest_score": 0.6,
+}

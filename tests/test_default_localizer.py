@@ -1,0 +1,206 @@
+"""The embedded default localizer on real images: real MediaPipe models, real renders and lift.
+
+Images (tests/data/README.md): Anny rendered in contact by the synthetic generator (sitting on a
+box, holding a bag, standing) and public-domain photos from scikit-image's bundled sample data.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backend.bodies.parts import PART_ID
+from backend.localizers.base import Query
+
+DATA = Path(__file__).parent / "data"
+RESOLUTION = 192  # small views keep render + paint + lift fast; parts are still hundreds of pixels
+
+
+def photo(name: str) -> np.ndarray:
+    return np.asarray(Image.open(DATA / name).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def localizer():
+    from backend.localizers.registry import create_localizer
+
+    loc = create_localizer("default")
+    loc.load("cpu")
+    return loc
+
+
+@pytest.fixture(scope="module")
+def body_views(anny_body):
+    from backend.cameras import body_rig
+    from backend.render import render
+
+    return render(anny_body.canonical_vertices, anny_body.faces, body_rig(anny_body.canonical_vertices, RESOLUTION))
+
+
+def contact_parts(localizer, anny_body, views, image: str, **query) -> tuple[set[str], dict, np.ndarray]:
+    """Parts with at least a quarter of their seen vertices in contact (>= 0.5), the report, and the
+    vertex scores, -1 where no view sees the vertex (a quarter: seated thighs are in contact on
+    their back half only)."""
+    from backend.bodies.parts import PARTS
+    from backend.lift import lift
+
+    out = localizer.localize(photo(image), views, Query(vertex_parts=anny_body.parts, **{"task": "human_contact", **query}))
+    assert out.masks.shape == (views.n_views, *views.size) and out.masks.dtype == np.float32
+    assert 0.0 <= out.masks.min() and out.masks.max() <= 1.0
+    scores, seen = lift(views, out.masks)
+    parts = set()
+    for i, name in enumerate(PARTS):
+        on = (anny_body.parts == i) & (seen > 0)
+        if on.any() and np.mean(scores[on] >= 0.5) >= 0.25:
+            parts.add(name)
+    return parts, out.report, np.where(seen > 0, scores, -1.0)
+
+
+@pytest.mark.parametrize("image", ["anny_sit.jpg", "anny_sit2.jpg"])
+def test_sitting_puts_buttocks_and_thighs_in_contact(localizer, anny_body, body_views, image):
+    parts, report, scores = contact_parts(localizer, anny_body, body_views, image)
+    assert report["pose_class"] == "sitting", report["pose_angles"]
+    assert {"buttocks", "left_thigh", "right_thigh"} <= parts
+    assert not {"head", "chest", "back", "abdomen"} & parts
+    # Only the back of the thighs rests on the seat (the canonical body faces -Y).
+    thigh = np.isin(anny_body.parts, [PART_ID["left_thigh"], PART_ID["right_thigh"]]) & (scores >= 0)
+    y = anny_body.canonical_vertices[:, 1]
+    front, back = thigh & (y < np.percentile(y[thigh], 25)), thigh & (y > np.percentile(y[thigh], 75))
+    assert np.mean(scores[back] >= 0.5) > 0.6 and np.mean(scores[front] >= 0.5) < 0.1
+
+
+def test_standing_puts_the_soles_in_contact(localizer, anny_body, body_views):
+    parts, report, scores = contact_parts(localizer, anny_body, body_views, "anny_stand.jpg")
+    assert report["pose_class"] == "standing"
+    assert {"left_sole", "right_sole"} <= parts
+    # The foot's rim touches the floor too, its top does not.
+    foot = np.isin(anny_body.parts, [PART_ID["left_foot"], PART_ID["right_foot"]]) & (scores >= 0)
+    z = anny_body.canonical_vertices[:, 2] - anny_body.canonical_vertices[:, 2].min()
+    assert np.mean(scores[foot & (z > 0.04)] >= 0.5) == 0.0 and np.mean(scores[foot & (z < 0.01)] >= 0.5) > 0.5
+    assert not {"buttocks", "left_thigh", "right_thigh", "back"} & parts
+    assert not {"left_palm", "right_palm"} & parts  # empty hands
+
+
+def test_lying_puts_the_back_of_the_body_in_contact(localizer, anny_body, body_views):
+    """Anny on her back on a bed-sized box (tests/data/make_grip_images.py)."""
+    parts, report, scores = contact_parts(localizer, anny_body, body_views, "anny_lie.jpg")
+    assert report["pose_class"] == "lying", report["pose_angles"]
+    assert {"back", "buttocks"} <= parts and not {"chest", "abdomen", "left_sole", "right_sole"} & parts
+    head = (anny_body.parts == PART_ID["head"]) & (scores >= 0)
+    y = anny_body.canonical_vertices[:, 1]
+    assert np.mean(scores[head & (y > np.percentile(y[head], 80))] >= 0.5) > 0.6  # back of the head
+    assert np.mean(scores[head & (y < np.percentile(y[head], 20))] >= 0.5) == 0.0  # not the face
+
+
+def test_holding_a_bag_puts_that_hand_in_contact(localizer, anny_body, body_views):
+    parts, report, _ = contact_parts(localizer, anny_body, body_views, "anny_carry.jpg")
+    assert report["hands"]["right"]["score"] >= 0.5, report["hands"]
+    assert {"right_palm", "right_fingers"} <= parts
+    assert "left_palm" not in parts
+    assert {"left_sole", "right_sole"} <= parts
+
+
+def test_gripping_a_handle_puts_that_hand_in_contact(localizer, anny_body, body_views):
+    """Fingers curled around a handle held up at the side (tests/data/make_grip_images.py)."""
+    parts, report, _ = contact_parts(localizer, anny_body, body_views, "anny_grip.jpg")
+    assert report["pose_class"] == "standing"
+    assert {"right_palm", "right_fingers", "left_sole", "right_sole"} <= parts
+
+
+def test_real_photo_gives_a_sane_reported_answer(localizer, anny_body, body_views):
+    """The astronaut portrait (legs out of frame, right hand on the helmet)."""
+    parts, report, scores = contact_parts(localizer, anny_body, body_views, "astronaut.jpg")
+    assert report["pose_class"] == "upper_body"  # no support claimed from an unseen lower body
+    assert report["keypoint_visibility"]["left_shoulder"] > 0.9
+    assert report["keypoint_visibility"]["left_ankle"] < 0.5
+    assert not {"left_sole", "right_sole", "buttocks"} & parts
+    assert report["hands"]["right"]["score"] >= 0.5 and "right_palm" in parts
+    assert set(report["part_scores"]) >= {"right_palm"}
+
+
+def test_real_photo_with_hidden_legs_claims_no_support(localizer, anny_body, body_views):
+    """The cameraman: bent over a tripod, knees and feet barely visible -> no floor/seat claim."""
+    parts, report, _ = contact_parts(localizer, anny_body, body_views, "camera.jpg")
+    assert report["pose_class"] == "upper_body", report["pose_angles"]
+    assert not {"left_sole", "right_sole", "buttocks", "left_thigh", "right_thigh"} & parts
+
+
+def test_a_photo_without_a_person_is_a_no_person_error(localizer, body_views, anny_body):
+    from backend.pipeline import classify
+
+    with pytest.raises(ValueError) as caught:
+        localizer.localize(photo("coffee.jpg"), body_views, Query(task="human_contact", vertex_parts=anny_body.parts))
+    code, message, hint = classify(caught.value)
+    assert code == "no_person" and "no person" in message and hint
+
+
+def test_semantic_label_prior_picks_the_objects_parts(localizer, anny_body, body_views):
+    chair, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", task="semantic_contact", label="Chair")
+    assert report["label_prior"] == "chair"
+    assert {"buttocks", "left_thigh", "right_thigh"} <= chair and not {"left_sole", "right_sole"} & chair
+    bag, report, _ = contact_parts(localizer, anny_body, body_views, "anny_carry.jpg", task="semantic_contact", label="bags")
+    assert report["label_prior"] == "bag"
+    assert "right_palm" in bag and not {"left_palm", "left_sole", "right_sole", "buttocks"} & bag
+    # An unknown label falls back to the photo's cues without the floor's share (soles).
+    other, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", task="semantic_contact", label="zorblax")
+    assert report["label_prior"] is None
+    assert "buttocks" in other
+
+
+def test_labels_are_normalised_to_the_prior_table():
+    from backend.localizers.default.priors import LABEL_ALIASES, LABEL_PARTS
+    from backend.localizers.default.semantic import normalise_label
+
+    assert normalise_label("Bikes") == "bicycle" and normalise_label("coffee mug") == "cup"
+    assert normalise_label("tennis_racket") == "tennis racket" and normalise_label("zorblax") is None
+    assert set(LABEL_ALIASES.values()) <= set(LABEL_PARTS)
+
+
+def test_object_contact_marks_the_seat_of_a_box(localizer):
+    """A 0.45 m box (a stool) seen by the object rig: a sitter touches its top, not its sides."""
+    import trimesh
+
+    from backend.cameras import object_rig
+    from backend.lift import lift
+    from backend.render import render
+
+    box = trimesh.creation.box(extents=(0.4, 0.4, 0.45))
+    box = box.subdivide().subdivide().subdivide()
+    vertices = np.asarray(box.vertices) + (0.0, 0.0, 0.225)
+    views = render(vertices, np.asarray(box.faces), object_rig(vertices, 128))
+    out = localizer.localize(photo("anny_sit.jpg"), views, Query(task="object_contact"))
+    scores, seen = lift(views, out.masks)
+    top = vertices[:, 2] > 0.449
+    side = (vertices[:, 2] < 0.4) & (vertices[:, 2] > 0.05)
+    assert np.mean(scores[top & (seen > 0)] >= 0.5) > 0.8
+    assert np.mean(scores[side & (seen > 0)] >= 0.5) < 0.05
+    assert out.report["rule"].startswith("seat") and "sitting" in out.report["rule"]
+    # A hand-held label (a cup) makes the middle of the object the touched band instead.
+    out = localizer.localize(photo("anny_sit.jpg"), views, Query(task="object_contact", label="cup"))
+    scores, seen = lift(views, out.masks)
+    middle = (vertices[:, 2] > 0.2) & (vertices[:, 2] < 0.25)
+    assert out.report["rule"].startswith("hold") and out.report["label_prior"] == "cup"
+    assert np.mean(scores[middle & (seen > 0)] >= 0.5) > 0.8 and np.mean(scores[top & (seen > 0)] >= 0.5) < 0.05
+    # With the body in the object's frame, proximity decides: a body resting on the top face.
+    body = np.stack(np.meshgrid(np.linspace(-0.15, 0.15, 20), np.linspace(-0.15, 0.15, 20), [0.46]), -1).reshape(-1, 3)
+    out = localizer.localize(photo("anny_sit.jpg"), views, Query(task="object_contact", body_vertices=body))
+    scores, _ = lift(views, out.masks)
+    near = top & (np.abs(vertices[:, 0]) < 0.1) & (np.abs(vertices[:, 1]) < 0.1)
+    assert scores[near].min() >= 0.5 and scores[side].max() < 0.5
+    assert out.report["rule"].startswith("object points within")
+    # A body far from the object says nothing: the photo's rule answers, and the report says why.
+    out = localizer.localize(photo("anny_sit.jpg"), views, Query(task="object_contact", body_vertices=body + (5.0, 0, 0)))
+    assert out.report["rule"].startswith("seat") and "not within" in out.report["rule"]
+
+
+def test_masks_follow_the_part_labels_pixel_for_pixel(localizer, anny_body, body_views):
+    from backend.localizers.default.paint import paint_parts, pixel_vertices
+
+    scores = np.zeros(25)
+    scores[PART_ID["buttocks"]] = 0.9
+    masks = paint_parts(body_views, anny_body.parts, scores)
+    nearest = pixel_vertices(body_views)
+    buttocks = (nearest >= 0) & (anny_body.parts[np.clip(nearest, 0, None)] == PART_ID["buttocks"])
+    assert buttocks.any() and np.all(masks[buttocks] == np.float32(0.9)) and np.all(masks[~buttocks] == 0)
