@@ -84,7 +84,13 @@ def run_in_venv(args: list[str]) -> int:
 
 
 def demo(extra: list[str]) -> int:
-    return run_in_venv(["-m", "backend", "demo", "--out", str(ROOT / "demo_out"), *extra])
+    """Backend step (render the default body, write body.npz), then the add-on in headless Blender
+    on the bundled example photo (scripts/demo_blender.py: demo.blend + preview.png)."""
+    out = str(ROOT / "demo_out")
+    code = run_in_venv(["-m", "backend", "demo", "--out", out])
+    if code != 0:
+        return code
+    return run_in_venv([str(ROOT / "scripts" / "demo_blender.py"), "--out", out, *extra])
 
 
 def test(extra: list[str]) -> int:

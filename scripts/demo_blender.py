@@ -1,0 +1,158 @@
+"""`python build.py demo`, Blender step: the extension, headless, on the bundled example photo.
+
+Run by build.py with the project environment's Python (bpy is the `bpy` module from PyPI):
+    python scripts/demo_blender.py --out demo_out
+It builds a scene with the default body (Anny, posed as in the photo, see examples/README.md) and
+its prop, registers the add-on from this tree, runs `bpy.ops.interactvlm.estimate_contact` on
+examples/sit_on_box.png for the body (human contact) and the prop (object contact) against the
+real backend worker, saves demo_out/demo.blend and renders demo_out/preview.png (Cycles on the CPU,
+the photo's camera) with the heat maps as the meshes' colours. The body's faces come from
+demo_out/body.npz, written by the backend's own demo step that build.py runs first.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "sit_on_box"
+
+
+def add_mesh(name: str, vertices: np.ndarray, faces: np.ndarray) -> bpy.types.Object:
+    """A triangle mesh object built with foreach_set (no per-vertex Python loops)."""
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", np.ascontiguousarray(vertices, np.float32).ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", np.ascontiguousarray(faces, np.int32).ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(faces), bool))
+    mesh.update()
+    mesh.validate()
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    return obj
+
+
+def heat_material(name: str, attribute: str) -> bpy.types.Material:
+    """A material whose base colour is the contact heat-map colour attribute."""
+    material = bpy.data.materials.new(name)
+    material.use_nodes = True
+    nodes, links = material.node_tree.nodes, material.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    bsdf.inputs["Roughness"].default_value = 0.6
+    node = nodes.new("ShaderNodeAttribute")
+    node.attribute_name = attribute
+    links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
+    return material
+
+
+def add_camera_and_light(example: dict) -> None:
+    scene = bpy.context.scene
+    camera = bpy.data.objects.new("Photo camera", bpy.data.cameras.new("Photo camera"))
+    camera.data.lens = float(example["lens_mm"])
+    camera.location = Vector(example["camera_location"].tolist())
+    direction = Vector(example["camera_target"].tolist()) - camera.location
+    camera.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+    sun.data.energy = 3.0
+    sun.rotation_euler = (0.7, 0.2, 0.5)
+    scene.collection.objects.link(sun)
+    world = bpy.data.worlds.new("World")
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.8, 0.8, 0.8, 1.0)
+    scene.world = world
+
+
+def f1(predicted: np.ndarray, truth: np.ndarray) -> float:
+    tp = float(np.sum(predicted & truth))
+    return 2 * tp / max(float(predicted.sum() + truth.sum()), 1.0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "demo_out")
+    parser.add_argument("--size", type=int, default=512, help="preview render size (default 512)")
+    parser.add_argument("--samples", type=int, default=16, help="Cycles samples of the preview (default 16)")
+    parser.add_argument("--localizer", default="", help="backend localizer (default: the embedded default)")
+    args = parser.parse_args()
+    out: Path = args.out.resolve()
+    body_file = out / "body.npz"
+    if not body_file.is_file():
+        print(f"demo: {body_file} is missing; run `python build.py demo` (it writes it first)")
+        return 2
+
+    sys.path.insert(0, str(ROOT))
+    import interactvlm_blender
+    from interactvlm_blender import prefs as addon_prefs
+    from interactvlm_blender import results
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    interactvlm_blender.register()
+    preferences = addon_prefs.get_prefs()
+    preferences.backend_python = sys.executable  # this very environment runs the backend
+
+    example = dict(np.load(EXAMPLE.with_suffix(".npz"), allow_pickle=False))
+    with np.load(body_file, allow_pickle=False) as data:
+        faces = data["faces"]
+    body = add_mesh("Anny", example["body_vertices"], faces)
+    prop = add_mesh("Seat", example["object_vertices"], example["object_faces"])
+    add_camera_and_light(example)
+    photo = str(EXAMPLE.with_suffix(".png"))
+    label = str(example["object_label"])
+
+    start = time.perf_counter()
+    outcome = bpy.ops.interactvlm.estimate_contact(image=photo, body=body.name, object=prop.name,
+                                                   task="human_contact", localizer=args.localizer)
+    body_s = time.perf_counter() - start
+    start = time.perf_counter()
+    outcome_object = bpy.ops.interactvlm.estimate_contact(image=photo, body=body.name, object=prop.name,
+                                                          task="object_contact", label=label,
+                                                          localizer=args.localizer)
+    object_s = time.perf_counter() - start
+    if outcome != {"FINISHED"} or outcome_object != {"FINISHED"}:
+        print(f"demo: the estimate did not finish ({outcome}, {outcome_object}); see the report above")
+        interactvlm_blender.unregister()
+        return 1
+
+    body_scores = results.stored_scores(body)
+    prop_scores = results.stored_scores(prop, results.result_key("object_contact", label))
+    body_f1 = f1(body_scores >= 0.5, example["body_contact"].astype(bool))
+    prop_f1 = f1(prop_scores >= 0.5, example["object_contact"].astype(bool))
+    for obj in (body, prop):
+        obj.data.materials.append(heat_material(f"{obj.name} contact", results.COLOR_NAME))
+    out.mkdir(parents=True, exist_ok=True)
+    blend = out / "demo.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = args.samples
+    scene.render.resolution_x = scene.render.resolution_y = args.size
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.filepath = str(out / "preview.png")
+    start = time.perf_counter()
+    bpy.ops.render.render(write_still=True)
+    render_s = time.perf_counter() - start
+    interactvlm_blender.unregister()
+
+    print(f"demo: body  {int((body_scores >= 0.5).sum())} of {len(body_scores)} vertices in contact, "
+          f"F1 {body_f1:.2f} against the example's ground truth ({body_s:.1f} s)")
+    print(f"demo: {label} {int((prop_scores >= 0.5).sum())} of {len(prop_scores)} vertices in contact, "
+          f"F1 {prop_f1:.2f} ({object_s:.1f} s)")
+    print(f"demo: wrote {blend} and {out / 'preview.png'} (render {render_s:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
