@@ -33,6 +33,7 @@ from backend.mesh_checks import check_mesh
 from backend.scene_contact import DEFAULT_THRESHOLD, SurfaceQuery, side_contact
 
 _MAX_PENETRATION_SAMPLES = 1500
+_MAX_CONTACT_POINTS = 2000  # per side, for the solve (the report uses every contact vertex)
 
 
 def contact_weights(spec: np.ndarray, n_vertices: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -163,6 +164,13 @@ class _Matcher:
         return src, dst, weights
 
 
+def _subsample(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if points.shape[0] <= _MAX_CONTACT_POINTS:
+        return points, weights
+    pick = np.sort(np.random.default_rng(0).choice(points.shape[0], _MAX_CONTACT_POINTS, replace=False))
+    return points[pick], weights[pick]
+
+
 def place(
     body_vertices: np.ndarray,
     body_faces: np.ndarray,
@@ -184,10 +192,13 @@ def place(
     ov, of = check_mesh(object_vertices, object_faces, "object")
     bidx, wq = contact_weights(body_contact, bv.shape[0], "body")
     oidx, wp = contact_weights(object_contact, ov.shape[0], "object")
-    q = bv[bidx].astype(np.float64)
-    p0 = ov[oidx].astype(np.float64)
-    matcher = _Matcher(_contact_surface(bv, bf, bidx, "body contact"), _contact_surface(ov, of, oidx, "object contact"),
-                       q, wq, p0, wp)
+    body_region = _contact_surface(bv, bf, bidx, "body contact")
+    object_region = _contact_surface(ov, of, oidx, "object contact")
+    full = _Matcher(body_region, object_region, bv[bidx].astype(np.float64), wq, ov[oidx].astype(np.float64), wp)
+    # The solve uses a fixed random subset of large contact regions (points, not surfaces: the regions
+    # stay whole); 2000 pairs per side pin a rigid transform far below the mesh resolution.
+    (q, wq), (p0, wp) = _subsample(full.q, wq), _subsample(full.p0, wp)
+    matcher = _Matcher(body_region, object_region, q, wq, p0, wp)
 
     # 1. ICP from the current placement with the contact centroids aligned.
     transform = np.eye(4)
@@ -246,8 +257,8 @@ def place(
     start = np.r_[fit.x, 0.0] if not scale else fit.x
     transform = _params_to_matrix(start, pivot)
 
-    # Report: residual over the final correspondences, penetration of the placed object.
-    src, dst, _ = matcher.pairs(transform)
+    # Report: residual over the final correspondences of every contact vertex, penetration of the placed object.
+    src, dst, _ = full.pairs(transform)
     dist = np.linalg.norm(apply(transform, src) - dst, axis=1)
     placed = side_contact(apply(transform, ov.astype(np.float64)), body, threshold)
     s = float(np.exp(start[6]))

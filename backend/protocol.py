@@ -14,8 +14,13 @@ from typing import Any
 from backend.localizers.base import TASKS
 
 PROTOCOL_VERSION = 1
-OPS: tuple[str, ...] = ("hello", "estimate", "cancel", "shutdown")
+OPS: tuple[str, ...] = ("hello", "estimate", "scene_contact", "place", "cancel", "shutdown")
+JOB_OPS: tuple[str, ...] = ("estimate", "scene_contact", "place")  # run on the worker thread, cancellable
 STAGES: tuple[str, ...] = ("load", "render", "localize", "lift", "write")
+SCENE_STAGES: tuple[str, ...] = ("load", "compute", "write")  # progress stages of scene_contact and place
+MOVES: tuple[str, ...] = ("object", "body")
+# Same value as backend.scene_contact.DEFAULT_THRESHOLD (not imported: this module stays free of scipy).
+DEFAULT_SCENE_THRESHOLD = 0.02
 ERROR_CODES: tuple[str, ...] = (
     "bad_json", "bad_request", "unknown_op", "version_mismatch", "missing_file", "bad_image", "bad_mesh",
     "busy", "not_running", "no_person", "localizer_unavailable", "device_unavailable", "internal",
@@ -63,6 +68,30 @@ class EstimateRequest:
     @property
     def surface(self) -> str:
         return "object" if self.task == "object_contact" else "body"
+
+
+@dataclass(frozen=True)
+class SceneContactRequest:
+    """A validated `scene_contact`: two world-space mesh npz files and a distance threshold."""
+
+    body_npz: str
+    object_npz: str
+    out_dir: str
+    threshold: float = DEFAULT_SCENE_THRESHOLD
+
+
+@dataclass(frozen=True)
+class PlaceRequest:
+    """A validated `place`: both mesh npz files must also hold a `contact` array."""
+
+    body_npz: str
+    object_npz: str
+    out_dir: str
+    move: str = "object"
+    scale: bool = False
+    threshold: float = DEFAULT_SCENE_THRESHOLD
+    penetration_weight: float = 10.0
+    regularizer: float = 1e-4
 
 
 def parse_request(line: str | bytes) -> Request:
@@ -165,6 +194,61 @@ def parse_estimate(request: Request) -> EstimateRequest:
                            localizer=_expect_str(f, "localizer", rid),
                            device=_expect_choice(f, "device", DEVICES, "auto", rid), resolution=resolution,
                            checkpoint_dir=_expect_str(f, "checkpoint_dir", rid))
+
+
+def _expect_number(fields: dict, key: str, default: float, request_id: str, positive: bool) -> float:
+    value = fields.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < 0 or (positive and value == 0):
+        kind = "a positive number" if positive else "a number >= 0"
+        raise ProtocolError("bad_request", f"field {key!r} must be {kind}, got {value!r}",
+                            f"send {key!r} as {kind} (default {default:g})", request_id)
+    return float(value)
+
+
+def _expect_mesh_npz(fields: dict, key: str, request_id: str) -> str:
+    mesh = _expect_dict(fields, key, request_id)
+    if mesh is None:
+        raise ProtocolError("bad_request", f"field {key!r} is required",
+                            f"add \"{key}\": {{\"npz\": PATH}} with world-space vertices (N,3) and faces (F,3)",
+                            request_id)
+    return _expect_str(mesh, "npz", request_id, required=True)
+
+
+def parse_scene_contact(request: Request) -> SceneContactRequest:
+    """Types and required fields of a `scene_contact`; files are checked by check_scene_inputs."""
+    f, rid = request.fields, request.id
+    return SceneContactRequest(body_npz=_expect_mesh_npz(f, "body", rid), object_npz=_expect_mesh_npz(f, "object", rid),
+                               out_dir=_expect_str(f, "out_dir", rid, required=True),
+                               threshold=_expect_number(f, "threshold", DEFAULT_SCENE_THRESHOLD, rid, positive=True))
+
+
+def parse_place(request: Request) -> PlaceRequest:
+    """Types and required fields of a `place`; the contact arrays are checked when the job reads them."""
+    f, rid = request.fields, request.id
+    scale = f.get("scale", False)
+    if not isinstance(scale, bool):
+        raise ProtocolError("bad_request", f"field 'scale' must be true or false, got {scale!r}",
+                            "send \"scale\": true to also solve for a uniform scale", rid)
+    return PlaceRequest(body_npz=_expect_mesh_npz(f, "body", rid), object_npz=_expect_mesh_npz(f, "object", rid),
+                        out_dir=_expect_str(f, "out_dir", rid, required=True),
+                        move=_expect_choice(f, "move", MOVES, "object", rid), scale=scale,
+                        threshold=_expect_number(f, "threshold", DEFAULT_SCENE_THRESHOLD, rid, positive=True),
+                        penetration_weight=_expect_number(f, "penetration_weight", 10.0, rid, positive=False),
+                        regularizer=_expect_number(f, "regularizer", 1e-4, rid, positive=False))
+
+
+def check_scene_inputs(request: SceneContactRequest | PlaceRequest, request_id: str | None = None) -> None:
+    """missing_file / bad_request for the mesh files and out_dir of a scene op (before it is accepted)."""
+    for key, value in (("body.npz", request.body_npz), ("object.npz", request.object_npz)):
+        if not Path(value).is_file():
+            raise ProtocolError("missing_file", f"{key}: file {value} does not exist",
+                                f"check the path of {key}; the backend reads it from its own file system", request_id)
+    out = Path(request.out_dir)
+    if out.exists() and not out.is_dir():
+        raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path", request_id)
 
 
 def _parse_body(body: dict | None, rid: str) -> dict | None:

@@ -1,8 +1,8 @@
 """The stdio worker behind `python -m backend serve` (protocol: backend/PROTOCOL.md).
 
 The main thread reads JSON lines and answers at once (hello, cancel, validation errors); one
-worker thread runs estimate jobs one at a time so a `cancel` is answered immediately and the
-job stops at its next stage boundary without writing anything. Every failure, of a line or of a
+worker thread runs jobs (estimate, scene_contact, place) one at a time so a `cancel` is answered
+immediately and the job stops at its next stage boundary without writing anything. Every failure, of a line or of a
 job, becomes an `error` event; the server keeps serving until `shutdown` or EOF on stdin.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any, BinaryIO, TextIO
 
 from backend import __version__
 from backend.pipeline import Cancelled, LocalizerCache, classify, run_estimate
-from backend.protocol import (PROTOCOL_VERSION, EstimateRequest, ProtocolError, Request, check_inputs, encode,
-                              error_event, make_event, parse_estimate, parse_request)
+from backend.protocol import (OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
+                              SceneContactRequest, check_inputs, check_scene_inputs, encode, error_event, make_event,
+                              parse_estimate, parse_place, parse_request, parse_scene_contact)
 
 log = logging.getLogger("backend.server")
 RESULT_NAME = "result.npz"
@@ -27,7 +28,8 @@ RESULT_NAME = "result.npz"
 @dataclass(eq=False)
 class Job:
     id: str
-    request: EstimateRequest
+    request: EstimateRequest | SceneContactRequest | PlaceRequest
+    op: str = "estimate"
     cancelled: bool = False  # set by `cancel`, shutdown or EOF
     finished: bool = False  # its terminal event (result/error/cancelled) was sent
     committing: bool = False  # the result file is being moved into place: too late to cancel
@@ -40,7 +42,7 @@ class Server:
         self._jobs: dict[str, Job] = {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self.cache = cache or LocalizerCache()
-        self._worker = threading.Thread(target=self._work, name="estimate-worker", daemon=True)
+        self._worker = threading.Thread(target=self._work, name="job-worker", daemon=True)
         self._worker.start()
 
     # -- output -----------------------------------------------------------------------------
@@ -89,6 +91,8 @@ class Server:
             self.emit(self._hello(request))
         elif request.op == "estimate":
             self._submit(request)
+        elif request.op in ("scene_contact", "place"):
+            self._submit_scene(request)
         elif request.op == "cancel":
             self._cancel(request)
         elif request.op == "shutdown":
@@ -108,7 +112,7 @@ class Server:
         except (PackageNotFoundError, ImportError):
             torch_version, devices = None, ["cpu"]
         return make_event("hello", request.id, backend_version=__version__, protocol=PROTOCOL_VERSION,
-                          python=platform.python_version(), torch=torch_version, devices=devices,
+                          python=platform.python_version(), torch=torch_version, devices=devices, ops=list(OPS),
                           localizers=available_localizers(request.fields.get("checkpoint_dir")),
                           default_localizer=DEFAULT_LOCALIZER)
 
@@ -123,12 +127,20 @@ class Server:
             usable = [r["name"] for r in available_localizers(estimate.checkpoint_dir) if r["available"]]
             raise ProtocolError("localizer_unavailable", f"localizer {name!r} cannot run: {reason}",
                                 f"choose one of: {', '.join(usable) or 'none available'}", request.id)
+        self._enqueue(Job(request.id, estimate))
+
+    def _submit_scene(self, request: Request) -> None:
+        parsed = parse_scene_contact(request) if request.op == "scene_contact" else parse_place(request)
+        check_scene_inputs(parsed, request.id)
+        self._enqueue(Job(request.id, parsed, op=request.op))
+
+    def _enqueue(self, job: Job) -> None:
+        """Accept the job unless another one is running (`busy`: one job at a time, whatever its op)."""
         with self._lock:
             running = [j for j in self._jobs.values() if not j.finished]
             if running:
-                raise ProtocolError("busy", f"estimate {running[0].id!r} is still running",
-                                    "wait for its result or cancel it first", request.id)
-            job = Job(request.id, estimate)
+                raise ProtocolError("busy", f"{running[0].op} {running[0].id!r} is still running",
+                                    "wait for its result or cancel it first", job.id)
             self._jobs[job.id] = job
             self.emit(make_event("accepted", job.id))
         self._queue.put(job)
@@ -139,8 +151,9 @@ class Server:
             job = self._jobs.get(target)
             if job is None or job.finished or job.committing:
                 state = "has already finished" if job is not None else "is not running"
-                raise ProtocolError("not_running", f"estimate {target!r} {state}",
-                                    "only a queued or running estimate can be cancelled", request.id)
+                raise ProtocolError("not_running", f"job {target!r} {state}",
+                                    "only a queued or running job (estimate, scene_contact, place) can be cancelled",
+                                    request.id)
             job.cancelled = True
             self._finish(job, make_event("cancelled", job.id))
         log.info("cancelled %s", target)
@@ -177,19 +190,31 @@ class Server:
                 job.committing = not job.cancelled
                 return job.committing
 
-        out_path = Path(job.request.out_dir).resolve() / RESULT_NAME
         try:
-            result = run_estimate(job.request, self.cache, out_path, progress=progress,
-                                  should_stop=lambda: job.cancelled, may_commit=may_commit)
+            path, summary = self._execute(job, progress, may_commit)
         except Cancelled:
             self._finish(job, make_event("cancelled", job.id))
         except Exception as error:  # any failure of the job is reported and the server carries on
             code, message, hint = classify(error)
             if code == "internal":
-                log.exception("estimate %s failed", job.id)
+                log.exception("%s %s failed", job.op, job.id)
             else:
-                log.info("estimate %s failed: %s (%s)", job.id, message, code)
+                log.info("%s %s failed: %s (%s)", job.op, job.id, message, code)
             self._finish(job, error_event(job.id, code, message, hint))
         else:
-            log.info("estimate %s done in %.2f s", job.id, sum(result.summary["timings"].values()))
-            self._finish(job, make_event("result", job.id, path=str(result.path), summary=result.summary))
+            log.info("%s %s done in %.2f s", job.op, job.id, sum(summary["timings"].values()))
+            self._finish(job, make_event("result", job.id, path=str(path), summary=summary))
+
+    def _execute(self, job: Job, progress, may_commit) -> tuple[Path, dict[str, Any]]:
+        """Run the job's op; returns (result path, summary)."""
+        out_dir = Path(job.request.out_dir).resolve()
+        stop = lambda: job.cancelled  # noqa: E731
+        if job.op == "estimate":
+            result = run_estimate(job.request, self.cache, out_dir / RESULT_NAME, progress=progress,
+                                  should_stop=stop, may_commit=may_commit)
+            return result.path, result.summary
+        from backend.scene_jobs import PLACE_RESULT, SCENE_CONTACT_RESULT, run_place, run_scene_contact
+
+        if job.op == "scene_contact":
+            return run_scene_contact(job.request, out_dir / SCENE_CONTACT_RESULT, progress, stop, may_commit)
+        return run_place(job.request, out_dir / PLACE_RESULT, progress, stop, may_commit)

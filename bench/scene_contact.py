@@ -5,16 +5,20 @@ Baselines measured in the same run: (1) a naive cKDTree over all vertices of eac
 one would write first; (2) the same exact kernel as ours without the AABB pruning (every vertex
 against the other mesh's full triangle-centroid tree). trimesh.proximity needs rtree, which is not
 installed here. Ours is exact point-to-triangle with penetration. Last line: RESULT scene_contact_s=<float>.
-Run: PYTHONPATH=. .venv/bin/python bench/scene_contact.py
+Run: .venv/bin/python bench/scene_contact.py
 """
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from backend.scene_contact import SurfaceQuery, scene_contact
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as `python bench/scene_contact.py`
+
+from backend.scene_contact import SurfaceQuery, scene_contact  # noqa: E402
 
 
 def uv_ellipsoid(n_lat: int, n_lon: int, radii: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:

@@ -21,9 +21,9 @@ def grid(n: int, size: float) -> tuple[np.ndarray, np.ndarray]:
     return v, np.r_[np.c_[a, b, c], np.c_[a, c, d]]
 
 
-def scene():
+def scene(n: int = 81):
     """A bumpy 'body' surface and a block whose underside is a copy of a patch of it (in place)."""
-    bv, bf = grid(81, 0.3)
+    bv, bf = grid(n, 0.3)
     bidx = np.flatnonzero((np.abs(bv[:, 0] - 0.02) <= 0.1 + 1e-9) & (np.abs(bv[:, 1]) <= 0.1 + 1e-9))
     keep = np.zeros(len(bv), bool)
     keep[bidx] = True
@@ -58,6 +58,19 @@ def test_known_displacement_is_undone(rotvec_deg, shift):
     assert angle < 1.0
     assert result.residual_mean < 1e-3 and result.max_penetration_depth < 1e-3
     assert result.scale == 1.0 and result.moved == "object"
+
+
+def test_large_contact_regions_are_subsampled_and_still_exact():
+    import time
+
+    bv, bf, ov, of, bidx, oidx = scene(241)  # 6561 contact vertices per side: above the solve's 2000
+    assert len(bidx) > 2000
+    moved = displace(ov, [4, 6, -10], [0.03, 0.02, 0.04], ov[oidx].mean(0))
+    start = time.perf_counter()
+    result = place(bv, bf, moved, of, bidx, oidx)
+    assert time.perf_counter() - start < 20
+    check_recovered(result.transform, moved, ov)
+    assert result.residual_mean < 1e-3
 
 
 def test_scale_is_recovered():

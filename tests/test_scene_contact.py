@@ -112,6 +112,19 @@ def test_open_plane_counts_points_behind_it_as_penetrating():
     assert np.array_equal(result.body.penetrating, s.vertices[:, 2] < -1e-9)
 
 
+def test_sunk_deeper_than_the_threshold_into_an_open_floor_is_penetration():
+    s = sphere(bottom=-0.05)  # 5 cm deep, the threshold is 2 cm: the floor's flat box is grown
+    pv, pf = plane()
+    result = scene_contact(s.vertices, s.faces, pv, pf, T)
+    below = s.vertices[:, 2] < -1e-9
+    assert np.array_equal(result.body.penetrating, below)
+    assert np.allclose(result.body.depth[below], -s.vertices[below, 2], atol=1e-6)
+    # ...but not points below and beyond the floor's edge, nor far below it (outside the grown box)
+    outside = np.array([[0.5, 0.0, -0.1], [0.0, 0.0, -0.4]])
+    beyond = scene_contact(outside, np.array([[0, 1, 0]]), pv, pf, T)
+    assert not beyond.body.penetrating.any()
+
+
 def test_bounded_query_is_exact_on_mixed_triangle_sizes():
     # a fine sphere plus two huge triangles: the certificate fails often and the fallback must fix it
     s = trimesh.creation.icosphere(subdivisions=3, radius=0.1)

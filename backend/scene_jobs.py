@@ -1,0 +1,139 @@
+"""The `scene_contact` and `place` jobs of the stdio server: read mesh npz files, compute, write a result npz.
+
+Same contract as the estimate job (backend/pipeline.py): `should_stop()` is checked between stages
+(Cancelled), the result is written to a temporary file and renamed into place only when
+`may_commit()` agrees, and failures carry a protocol code (JobError).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from backend.mesh_checks import check_mesh
+from backend.pipeline import Cancelled, JobError, Progress
+from backend.protocol import PlaceRequest, SceneContactRequest
+
+SCENE_CONTACT_RESULT = "scene_contact.npz"
+PLACE_RESULT = "placement.npz"
+# Where each stage starts on the job's 0..1 progress scale.
+_STAGE_START = {"load": 0.0, "compute": 0.1, "write": 0.95}
+
+
+def _load_mesh_npz(path: str, what: str, need_contact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(vertices, faces, contact or None) from a client-written npz, or JobError bad_mesh / bad_request."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in ("vertices", "faces") if k not in data.files]
+            if missing:
+                raise JobError("bad_mesh", f"{what} npz {path} has arrays {sorted(data.files)}, lacks {missing}",
+                               "write vertices (N,3) float32 and faces (F,3) int32 in world space")
+            vertices, faces = data["vertices"], data["faces"]
+            contact = data["contact"] if "contact" in data.files else None
+    except JobError:
+        raise
+    except Exception as error:  # zip/pickle/format errors of a broken file
+        raise JobError("bad_mesh", f"{what} npz {path} is not readable: {error}",
+                       "write it with numpy.savez (no object arrays)") from error
+    try:
+        vertices, faces = check_mesh(vertices, faces, what)
+    except ValueError as error:
+        raise JobError("bad_mesh", str(error), "send a triangulated mesh with finite world-space vertices") from error
+    if need_contact and contact is None:
+        raise JobError("bad_request", f"{what} npz {path} has no 'contact' array",
+                       f"mark the {what}'s contact region first (estimate, scene contact or paint the vertex group), "
+                       "then send it as 'contact': per-vertex weights (N,) or vertex indices")
+    return vertices, faces, contact
+
+
+def _commit(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Callable[[], bool],
+            may_commit: Callable[[], bool] | None) -> None:
+    """Write to a temporary file, rename into place only if the job was not cancelled meanwhile."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".tmp", dir=out_path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+        if should_stop() or (may_commit is not None and not may_commit()):
+            raise Cancelled()
+        os.replace(tmp_name, out_path)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+class _Stages:
+    """Progress events, cancellation checks and per-stage timings of one job."""
+
+    def __init__(self, progress: Progress | None, should_stop: Callable[[], bool]) -> None:
+        self.progress, self.should_stop = progress, should_stop
+        self.timings: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
+
+    def enter(self, stage: str, message: str) -> None:
+        self.close()
+        if self.should_stop():
+            raise Cancelled()
+        if self.progress:
+            self.progress(stage, _STAGE_START[stage], message)
+        self._current = (stage, time.perf_counter())
+
+    def close(self) -> None:
+        if self._current is not None:
+            name, start = self._current
+            self.timings[name] = round(time.perf_counter() - start, 4)
+            self._current = None
+
+
+def run_scene_contact(request: SceneContactRequest, out_path: Path, progress: Progress | None = None,
+                      should_stop: Callable[[], bool] = lambda: False,
+                      may_commit: Callable[[], bool] | None = None) -> tuple[Path, dict[str, Any]]:
+    """Per-vertex contact of both meshes; writes body_* / object_* arrays (score, distance, penetrating, depth)."""
+    from backend.scene_contact import scene_contact
+
+    stages = _Stages(progress, should_stop)
+    stages.enter("load", "reading the meshes")
+    bv, bf, _ = _load_mesh_npz(request.body_npz, "body", need_contact=False)
+    ov, of, _ = _load_mesh_npz(request.object_npz, "object", need_contact=False)
+    stages.enter("compute", f"contact within {request.threshold:g} ({bv.shape[0]} + {ov.shape[0]} vertices)")
+    result = scene_contact(bv, bf, ov, of, request.threshold)
+    stages.enter("write", "writing the result")
+    arrays: dict[str, np.ndarray] = {}
+    for side, contact in (("body", result.body), ("object", result.object)):
+        arrays.update({f"{side}_score": contact.score, f"{side}_distance": contact.distance,
+                       f"{side}_penetrating": contact.penetrating, f"{side}_depth": contact.depth})
+    _commit(arrays, out_path, should_stop, may_commit)
+    stages.close()
+    summary = result.summary()
+    summary["timings"] = stages.timings
+    return out_path, summary
+
+
+def run_place(request: PlaceRequest, out_path: Path, progress: Progress | None = None,
+              should_stop: Callable[[], bool] = lambda: False,
+              may_commit: Callable[[], bool] | None = None) -> tuple[Path, dict[str, Any]]:
+    """Rigid (+ optional uniform scale) transform of the moved mesh; writes `transform` (4,4) float64."""
+    from backend.placement import place
+
+    stages = _Stages(progress, should_stop)
+    stages.enter("load", "reading the meshes and contact regions")
+    bv, bf, bc = _load_mesh_npz(request.body_npz, "body", need_contact=True)
+    ov, of, oc = _load_mesh_npz(request.object_npz, "object", need_contact=True)
+    stages.enter("compute", f"placing the {request.move} from {bv.shape[0]} + {ov.shape[0]} vertices")
+    try:
+        result = place(bv, bf, ov, of, bc, oc, scale=request.scale, move=request.move,
+                       penetration_weight=request.penetration_weight, regularizer=request.regularizer,
+                       threshold=request.threshold)
+    except ValueError as error:  # meshes were checked above: what is left are the contact regions
+        raise JobError("bad_request", str(error),
+                       "mark at least 3 contact vertices on each mesh (a region, not a point)") from error
+    stages.enter("write", "writing the result")
+    _commit({"transform": result.transform.astype(np.float64)}, out_path, should_stop, may_commit)
+    stages.close()
+    summary = result.summary()
+    summary["timings"] = stages.timings
+    return out_path, summary

@@ -1,0 +1,421 @@
+"""Scene contact and contact-guided placement jobs (no image), independent of the operators.
+
+The computation runs in the backend worker (ops `scene_contact` and `place`, backend/PROTOCOL.md);
+this module does the main-thread parts: read the meshes as they stand in the scene (world space,
+evaluated) and the contact weights, write the request npz files, submit; tick() polls without
+blocking; finish_*() writes the result onto the scene. Nothing in the scene changes before finish.
+
+What scene contact writes on both meshes (namespaced like the image path, see results.py):
+- float POINT attribute `ivlm_scene_contact`: score 1 - distance/threshold, 1 where penetrating;
+- float POINT attribute `ivlm_scene_depth`: penetration depth (0 where not inside the other mesh);
+- vertex group `Scene Contact`: weight = score for every vertex with score > 0;
+- FLOAT_COLOR POINT attribute `ivlm_scene_contact_color`: heat map of the score.
+Ownership is recorded in the object's custom property `ivlm_scene_results`; a name the user already
+uses for their own data is never touched: ours gets a distinct name (results.SUFFIX / `_ivlm`).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from . import client, mesh_io, protocol, results
+from .prefs import get_prefs
+
+RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
+ATTRIBUTE, DEPTH_ATTRIBUTE, GROUP, COLOR = "ivlm_scene_contact", "ivlm_scene_depth", "Scene Contact", "ivlm_scene_contact_color"
+RECORD_KEY = "ivlm_scene_results"
+GROUP_WEIGHT_STEPS = 1024  # group weights are rounded to 1/1024 so VertexGroup.add runs once per level
+DEFAULT_THRESHOLD = 0.02  # scene units (metres): 2 cm, as the backend's default
+
+
+class SceneJobError(RuntimeError):
+    """A problem found before or after the backend ran; str() says what and how to fix it."""
+
+
+@dataclass
+class SceneJob:
+    op: str  # "scene_contact" | "place"
+    body: str
+    object: str
+    params: dict[str, Any]
+    job_dir: Path
+    worker: client.Worker
+    job_id: str
+    state: str = RUNNING
+    stage: str = "queued"
+    fraction: float = 0.0
+    message: str = ""
+    result_path: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    cancel_sent: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def finished(self) -> bool:
+        return self.state != RUNNING
+
+    def cancel(self) -> None:
+        if not self.finished and not self.cancel_sent:
+            self.cancel_sent = True
+            self.worker.cancel(self.job_id)
+
+
+# -- inputs -------------------------------------------------------------------------------------
+def mesh_object(name: str, role: str) -> bpy.types.Object:
+    obj = bpy.data.objects.get(name) if name else None
+    if obj is None:
+        raise SceneJobError(f"no {role} mesh: pick one in the InteractVLM panel (or select two meshes, the body active)"
+                            if not name else f"there is no object {name!r} to use as the {role}")
+    if obj.type != "MESH":
+        raise SceneJobError(f"the {role} {obj.name!r} is a {obj.type.lower()}, not a mesh; pick a mesh object")
+    return obj
+
+
+def _pair(body: str, obj: str) -> tuple[bpy.types.Object, bpy.types.Object]:
+    b, o = mesh_object(body, "body"), mesh_object(obj, "object")
+    if b == o:
+        raise SceneJobError(f"body and object are the same mesh {b.name!r}; pick two different meshes")
+    return b, o
+
+
+def contact_weights(obj: bpy.types.Object, source: str) -> np.ndarray:
+    """(N,) float32 contact weights of obj from a vertex group or a float point attribute named `source`.
+
+    A vertex group (what the image path writes and what users paint) wins over an attribute of the
+    same name. bpy has no bulk reader for deform weights, so a group is read with one pass over the
+    vertices; attributes are read with foreach_get.
+    """
+    mesh = obj.data
+    group = obj.vertex_groups.get(source)
+    if group is not None:
+        weights = np.zeros(len(mesh.vertices), dtype=np.float32)
+        gi = group.index
+        for vertex in mesh.vertices:
+            for element in vertex.groups:
+                if element.group == gi:
+                    weights[vertex.index] = element.weight
+    else:
+        attribute = mesh.attributes.get(source)
+        if attribute is None or attribute.domain != "POINT" or attribute.data_type != "FLOAT":
+            groups = ", ".join(g.name for g in obj.vertex_groups) or "none"
+            raise SceneJobError(f"{obj.name!r} has no vertex group or float point attribute {source!r} (its groups: "
+                                f"{groups}); run Estimate or Scene Contact first, or paint a vertex group and pick it")
+        weights = np.empty(len(mesh.vertices), dtype=np.float32)
+        attribute.data.foreach_get("value", weights)
+        weights = np.nan_to_num(np.clip(weights, 0.0, None))
+    count = int((weights > 0).sum())
+    if count < 3:
+        raise SceneJobError(f"{source!r} on {obj.name!r} marks {count} vertices; placement needs a contact region of at "
+                            "least 3 vertices (paint more of it, or lower the estimate threshold)")
+    return weights
+
+
+def root_of(obj: bpy.types.Object) -> bpy.types.Object:
+    while obj.parent is not None:
+        obj = obj.parent
+    return obj
+
+
+def _descends_from(obj: bpy.types.Object, ancestor: bpy.types.Object) -> bool:
+    while obj is not None:
+        if obj == ancestor:
+            return True
+        obj = obj.parent
+    return False
+
+
+def moved_object(body: bpy.types.Object, obj: bpy.types.Object, move: str) -> bpy.types.Object:
+    """What the placement moves: the object itself, or the body's root (its top-most parent, e.g. the rig)."""
+    if move == "object":
+        if _descends_from(body, obj):
+            raise SceneJobError(f"the body {body.name!r} is parented under {obj.name!r}, so moving it would move the "
+                                "body too; move the body instead or clear the parent")
+        return obj
+    root = root_of(body)
+    if _descends_from(obj, root):
+        raise SceneJobError(f"the object {obj.name!r} is parented under the body's root {root.name!r}, so moving the "
+                            "body would move the object too; move the object instead or clear the parent")
+    return root
+
+
+def _write_mesh(job_dir: Path, name: str, obj: bpy.types.Object, depsgraph, notes: list[str],
+                contact: np.ndarray | None = None) -> str:
+    arrays = mesh_io.read_mesh(obj, depsgraph, "WORLD")
+    if arrays.note:
+        notes.append(arrays.note)
+    extra = {} if contact is None else {"contact": contact}
+    return str(client.write_mesh_npz(job_dir / name, arrays.vertices, arrays.faces, **extra))
+
+
+def _submit(context: bpy.types.Context, op: str, body: bpy.types.Object, obj: bpy.types.Object,
+            params: dict[str, Any], contacts: tuple[np.ndarray, np.ndarray] | None) -> SceneJob:
+    worker = client.get_worker(get_prefs(context))  # WorkerError before any file is written
+    job_dir = client.new_job_dir(op)
+    notes: list[str] = []
+    try:
+        depsgraph = context.evaluated_depsgraph_get()
+        fields: dict[str, Any] = {
+            "body": {"npz": _write_mesh(job_dir, "body.npz", body, depsgraph, notes, contacts[0] if contacts else None)},
+            "object": {"npz": _write_mesh(job_dir, "object.npz", obj, depsgraph, notes,
+                                          contacts[1] if contacts else None)},
+            "out_dir": str(job_dir / "out"), **params}
+        job_id = worker.submit(op, fields)
+    except mesh_io.MeshError as error:
+        client.remove_job_dir(job_dir)
+        raise SceneJobError(str(error)) from None
+    except BaseException:
+        client.remove_job_dir(job_dir)
+        raise
+    return SceneJob(op=op, body=body.name, object=obj.name, params=params, job_dir=job_dir, worker=worker,
+                    job_id=job_id, notes=notes)
+
+
+def start_scene_contact(context: bpy.types.Context, body: str, obj: str, threshold: float) -> SceneJob:
+    """Submit a scene contact job; SceneJobError / client.WorkerError on problems (nothing written)."""
+    b, o = _pair(body, obj)
+    if not threshold > 0:
+        raise SceneJobError(f"the contact distance must be positive, got {threshold}; use e.g. 0.02 (2 cm)")
+    return _submit(context, "scene_contact", b, o, {"threshold": float(threshold)}, None)
+
+
+def start_place(context: bpy.types.Context, body: str, obj: str, body_contact: str, object_contact: str,
+                move: str = "object", scale: bool = False, penetration_weight: float = 10.0,
+                threshold: float = DEFAULT_THRESHOLD) -> SceneJob:
+    """Submit a placement job from the two meshes' contact regions (vertex groups or attributes)."""
+    b, o = _pair(body, obj)
+    if move not in ("object", "body"):
+        raise SceneJobError(f"move must be 'object' or 'body', got {move!r}")
+    moved_object(b, o, move)  # parenting problems are found before the backend runs
+    contacts = (contact_weights(b, body_contact), contact_weights(o, object_contact))
+    params = {"move": move, "scale": bool(scale), "penetration_weight": float(penetration_weight),
+              "threshold": float(threshold)}
+    return _submit(context, "place", b, o, params, contacts)
+
+
+# -- running ------------------------------------------------------------------------------------
+def tick(job: SceneJob) -> str:
+    """Non-blocking: take the job's new events and update its state. Main thread, cheap."""
+    if job.finished:
+        return job.state
+    for event in job.worker.poll(job.job_id):
+        kind = event["event"]
+        if kind == "accepted":
+            job.stage = "accepted"
+        elif kind == "progress":
+            job.stage, job.fraction = event["stage"], float(event["fraction"])
+            job.message = str(event.get("message") or "")
+        elif kind == "result":
+            job.state, job.fraction, job.result_path, job.summary = DONE, 1.0, event["path"], event["summary"]
+        elif kind == "error":
+            job.state, job.message = FAILED, f"InteractVLM: {protocol.error_text(event)}"
+        elif kind == "cancelled":
+            what = "scene contact" if job.op == "scene_contact" else "placement"
+            job.state, job.message = CANCELLED, f"InteractVLM: {what} cancelled; nothing was changed"
+        if job.finished:
+            break
+    return job.state
+
+
+def wait_job(job: SceneJob, interval_s: float = 0.02) -> str:
+    """Blocking: tick until the job ends (scripts and background mode)."""
+    while tick(job) == RUNNING:
+        time.sleep(interval_s)
+    return job.state
+
+
+def discard_job(job: SceneJob) -> None:
+    job.cancel()
+    client.remove_job_dir(job.job_dir)
+
+
+def _load(path: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as error:
+        raise SceneJobError(f"the backend's result {path} cannot be read ({error}); run it again") from None
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise SceneJobError(f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release")
+    return arrays
+
+
+def _live_object(name: str) -> bpy.types.Object:
+    obj = bpy.data.objects.get(name)
+    if obj is None or obj.type != "MESH":
+        raise SceneJobError(f"object {name!r} was removed or renamed while the job ran; nothing was changed")
+    return obj
+
+
+# -- writing scene contact ---------------------------------------------------------------------
+@dataclass
+class SideReport:
+    object: str
+    group: str
+    attribute: str
+    contact_count: int
+    penetrating: int
+    renamed: list[str] = field(default_factory=list)
+
+
+def read_record(obj: bpy.types.Object) -> dict[str, Any]:
+    try:
+        record = json.loads(obj.get(RECORD_KEY, "{}"))
+    except (TypeError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _free_name(wanted: str, taken: set[str], ours: str | None, suffix: str) -> str:
+    """`wanted` if free or ours, else wanted+suffix (numbered), never a name the user already has."""
+    if wanted not in taken or wanted == ours:
+        return wanted
+    candidate, n = wanted + suffix, 1
+    while candidate in taken and candidate != ours:
+        n += 1
+        candidate = f"{wanted}{suffix}.{n:03d}"
+    return candidate
+
+
+def _set_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values: np.ndarray, prop: str) -> None:
+    attribute = mesh.attributes.get(name)
+    if attribute is not None and (attribute.data_type != data_type or attribute.domain != "POINT"):
+        mesh.attributes.remove(attribute)  # ours (recorded) with another type: recreate
+        attribute = None
+    if attribute is None:
+        attribute = mesh.attributes.new(name, data_type, "POINT")
+    attribute.data.foreach_set(prop, np.ascontiguousarray(values, dtype=np.float32).reshape(-1))
+
+
+def write_side(obj: bpy.types.Object, score: np.ndarray, depth: np.ndarray, threshold: float, other: str) -> SideReport:
+    """Write one mesh's scene contact (see the module docstring); replaces only our own data."""
+    mesh = obj.data
+    score = np.ascontiguousarray(score, dtype=np.float32).reshape(-1)
+    if len(score) != len(mesh.vertices):
+        raise SceneJobError(f"the result has {len(score)} values but {obj.name!r} has {len(mesh.vertices)} vertices "
+                            "(the mesh changed while the job ran); run scene contact again")
+    record = read_record(obj)
+    attr_names = {a.name for a in mesh.attributes}
+    names = {
+        "attribute": _free_name(ATTRIBUTE, attr_names, record.get("attribute"), "_ivlm"),
+        "depth": _free_name(DEPTH_ATTRIBUTE, attr_names, record.get("depth"), "_ivlm"),
+        "color": _free_name(COLOR, attr_names, record.get("color"), "_ivlm"),
+        "group": _free_name(GROUP, {g.name for g in obj.vertex_groups}, record.get("group"), results.SUFFIX),
+    }
+    wanted = {"attribute": ATTRIBUTE, "depth": DEPTH_ATTRIBUTE, "color": COLOR, "group": GROUP}
+    renamed = [f"{wanted[k]} -> {v}" for k, v in names.items() if v != wanted[k]]
+    _set_attribute(mesh, names["attribute"], "FLOAT", score, "value")
+    _set_attribute(mesh, names["depth"], "FLOAT", depth, "value")
+    _set_attribute(mesh, names["color"], "FLOAT_COLOR", results.heat_colors(score), "color")
+    active = mesh.color_attributes.active_color
+    ours = {names["color"]} | {e.get("color") for e in results.read_record(obj).values() if isinstance(e, dict)}
+    if active is None or active.name in ours:  # never hide a user's own active colours
+        mesh.color_attributes.active_color_name = names["color"]
+    group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
+    # Members: every vertex with score > 0; weights rounded so VertexGroup.add runs per level, not per vertex.
+    levels = np.where(score > 0, np.maximum(np.round(score * GROUP_WEIGHT_STEPS), 1) / GROUP_WEIGHT_STEPS, 0.0)
+    count = results.set_group_weights(group, levels.astype(np.float32), 1.0 / (2 * GROUP_WEIGHT_STEPS))
+    obj[RECORD_KEY] = json.dumps({**names, "threshold": float(threshold), "other": other}, sort_keys=True)
+    mesh.update()
+    return SideReport(object=obj.name, group=names["group"], attribute=names["attribute"], contact_count=count,
+                      penetrating=int((np.asarray(depth) > 0).sum()), renamed=renamed)
+
+
+def finish_scene_contact(job: SceneJob) -> tuple[SideReport, SideReport]:
+    """Write a finished scene contact job onto both meshes, then remove the job's files."""
+    try:
+        if job.state != DONE:
+            raise SceneJobError(job.message or f"the job ended as {job.state}")
+        body, obj = _live_object(job.body), _live_object(job.object)
+        keys = tuple(f"{s}_{k}" for s in ("body", "object") for k in ("score", "depth"))
+        arrays = _load(job.result_path, keys)
+        threshold = float(job.params["threshold"])
+        for side, target in (("body", body), ("object", obj)):  # check both before writing either
+            if len(arrays[f"{side}_score"]) != len(target.data.vertices):
+                raise SceneJobError(f"the result has {len(arrays[f'{side}_score'])} values but {target.name!r} has "
+                                    f"{len(target.data.vertices)} vertices (the mesh changed while the job ran); "
+                                    "run scene contact again")
+        return (write_side(body, arrays["body_score"], arrays["body_depth"], threshold, obj.name),
+                write_side(obj, arrays["object_score"], arrays["object_depth"], threshold, body.name))
+    finally:
+        client.remove_job_dir(job.job_dir)
+
+
+# -- applying a placement -----------------------------------------------------------------------
+def finish_place(job: SceneJob) -> bpy.types.Object:
+    """Apply a finished placement: matrix_world of the moved object (or body root) = T @ matrix_world."""
+    try:
+        if job.state != DONE:
+            raise SceneJobError(job.message or f"the job ended as {job.state}")
+        body, obj = _live_object(job.body), _live_object(job.object)
+        transform = np.asarray(_load(job.result_path, ("transform",))["transform"], dtype=np.float64)
+        if transform.shape != (4, 4) or not np.isfinite(transform).all():
+            raise SceneJobError(f"the backend's transform has shape {transform.shape} or non-finite values; run it again")
+        target = moved_object(body, obj, job.params["move"])
+        current = np.array(target.matrix_world, dtype=np.float64)
+        target.matrix_world = Matrix((transform @ current).tolist())  # rows, as numpy holds them
+        return target
+    finally:
+        client.remove_job_dir(job.job_dir)
+
+
+# -- messages -----------------------------------------------------------------------------------
+def length_text(context: bpy.types.Context, value: float | None) -> str:
+    """A length in the scene's units (e.g. '2.34 cm')."""
+    if value is None:
+        return "n/a"
+    units = context.scene.unit_settings
+    if units.system == "NONE":
+        return f"{value:.4g}"
+    return bpy.utils.units.to_string(units.system, "LENGTH", value * units.scale_length, precision=3)
+
+
+def scene_contact_text(context: bpy.types.Context, job: SceneJob, reports: tuple[SideReport, SideReport]) -> tuple[str, str]:
+    """(report level, message) of a scene contact outcome."""
+    summary = job.summary
+    threshold = length_text(context, job.params["threshold"])
+    body, obj = reports
+    if not summary.get("in_contact"):
+        return "WARNING", (f"InteractVLM: no contact between {job.body!r} and {job.object!r}: they are farther apart "
+                           f"than the contact distance ({threshold}); their {body.group!r} groups are now empty "
+                           "(raise the distance or move them together)")
+    depth = max(summary["body"]["max_penetration_depth"], summary["object"]["max_penetration_depth"])
+    text = (f"InteractVLM: scene contact within {threshold}: {body.contact_count} vertices of {job.body!r} and "
+            f"{obj.contact_count} of {job.object!r} in group {body.group!r}")
+    if summary.get("penetration"):
+        text += (f"; penetration: {body.penetrating} body and {obj.penetrating} object vertices inside the other "
+                 f"mesh, max depth {length_text(context, depth)} (attribute {DEPTH_ATTRIBUTE!r})")
+    else:
+        text += "; no penetration"
+    renamed = body.renamed + obj.renamed
+    if renamed:
+        text += f"; your own data kept, ours renamed: {'; '.join(renamed)}"
+    if job.notes:
+        text += f"; note: {' '.join(job.notes)}"
+    return ("WARNING" if summary.get("penetration") else "INFO"), text
+
+
+def place_text(context: bpy.types.Context, job: SceneJob, moved: bpy.types.Object) -> str:
+    s = job.summary
+    translation = float(np.linalg.norm(s.get("translation", [0, 0, 0])))
+    text = (f"InteractVLM: moved {moved.name!r} by {length_text(context, translation)}, rotated "
+            f"{s.get('rotation_deg', 0.0):.2f}°")
+    if job.params.get("scale"):
+        text += f", scaled ×{s.get('scale', 1.0):.4f}"
+    text += (f"; contact residual mean {length_text(context, s.get('residual_mean'))}, max "
+             f"{length_text(context, s.get('residual_max'))}; penetration: {s.get('penetrating_vertices', 0)} object "
+             f"vertices inside the body (max depth {length_text(context, s.get('max_penetration_depth'))})")
+    animated = moved.animation_data is not None and moved.animation_data.action is not None
+    if animated:
+        text += f"; {moved.name!r} is animated: insert a keyframe to keep the new placement"
+    if job.notes:
+        text += f"; note: {' '.join(job.notes)}"
+    return text
