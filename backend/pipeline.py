@@ -203,6 +203,16 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
     if request.surface == "body":
         arrays["parts"] = body.parts.astype(np.int16)
     out_path = Path(out_path)
+    commit_npz(arrays, out_path, should_stop, may_commit)
+    timings["write"] = time.perf_counter() - start
+    summary = _summary(request, name, device, scores, body, timings, output.report)
+    return EstimateResult(path=out_path, summary=summary)
+
+
+def commit_npz(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Callable[[], bool],
+               may_commit: Callable[[], bool] | None) -> None:
+    """Write to a temporary file and rename it into place only if the job was not cancelled meanwhile,
+    so a cancelled job leaves nothing behind (shared by every job that writes a result npz)."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".tmp", dir=out_path.parent)
     try:
@@ -214,9 +224,6 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
-    timings["write"] = time.perf_counter() - start
-    summary = _summary(request, name, device, scores, body, timings, output.report)
-    return EstimateResult(path=out_path, summary=summary)
 
 
 def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, body,

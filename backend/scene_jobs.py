@@ -6,8 +6,6 @@ Same contract as the estimate job (backend/pipeline.py): `should_stop()` is chec
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -15,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from backend.mesh_checks import check_mesh
-from backend.pipeline import Cancelled, JobError, Progress
+from backend.pipeline import Cancelled, JobError, Progress, commit_npz
 from backend.protocol import PlaceRequest, SceneContactRequest
 
 SCENE_CONTACT_RESULT = "scene_contact.npz"
@@ -48,22 +46,6 @@ def _load_mesh_npz(path: str, what: str, need_contact: bool) -> tuple[np.ndarray
                        f"mark the {what}'s contact region first (estimate, scene contact or paint the vertex group), "
                        "then send it as 'contact': per-vertex weights (N,) or vertex indices")
     return vertices, faces, contact
-
-
-def _commit(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Callable[[], bool],
-            may_commit: Callable[[], bool] | None) -> None:
-    """Write to a temporary file, rename into place only if the job was not cancelled meanwhile."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        if should_stop() or (may_commit is not None and not may_commit()):
-            raise Cancelled()
-        os.replace(tmp_name, out_path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
 
 
 class _Stages:
@@ -106,7 +88,7 @@ def run_scene_contact(request: SceneContactRequest, out_path: Path, progress: Pr
     for side, contact in (("body", result.body), ("object", result.object)):
         arrays.update({f"{side}_score": contact.score, f"{side}_distance": contact.distance,
                        f"{side}_penetrating": contact.penetrating, f"{side}_depth": contact.depth})
-    _commit(arrays, out_path, should_stop, may_commit)
+    commit_npz(arrays, out_path, should_stop, may_commit)
     stages.close()
     summary = result.summary()
     summary["timings"] = stages.timings
@@ -132,7 +114,7 @@ def run_place(request: PlaceRequest, out_path: Path, progress: Progress | None =
         raise JobError("bad_request", str(error),
                        "mark at least 3 contact vertices on each mesh (a region, not a point)") from error
     stages.enter("write", "writing the result")
-    _commit({"transform": result.transform.astype(np.float64)}, out_path, should_stop, may_commit)
+    commit_npz({"transform": result.transform.astype(np.float64)}, out_path, should_stop, may_commit)
     stages.close()
     summary = result.summary()
     summary["timings"] = stages.timings

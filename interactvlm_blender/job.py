@@ -8,24 +8,25 @@ scene as it was.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import bpy
 import numpy as np
 
-from . import client, mesh_io, protocol, results
+from . import client, mesh_io, results
+# State names and the poll/wait/discard helpers are re-exported: operators, api and tests use job.*.
+from .backend_job import (CANCELLED, DONE, FAILED, RUNNING, BackendJob, JobError, discard_job, live_mesh,
+                          load_result as _load_npz, mesh_object, tick, wait_job)
 from .prefs import get_prefs, request_defaults
 
-RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 RESULT_KEYS = ("scores", "seen", "masks", "view_names")
 SMPLX_VERTICES = 10475
 
 
-class EstimateError(RuntimeError):
+class EstimateError(JobError):
     """A problem found before or after the backend ran; str() says what and how to fix it."""
 
 
@@ -45,32 +46,12 @@ class EstimateParams:
     resolution: int = 1024
 
 
-@dataclass
-class EstimateJob:
+@dataclass(kw_only=True)
+class EstimateJob(BackendJob):
     params: EstimateParams
     target: str  # the object that receives the result
-    job_dir: Path
-    worker: client.Worker
-    job_id: str
-    state: str = RUNNING
-    stage: str = "queued"
-    fraction: float = 0.0
-    message: str = ""
-    result_path: str = ""
-    summary: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    what: str = "estimate"
     report: results.WriteReport | None = None
-    cancel_sent: bool = False
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def finished(self) -> bool:
-        return self.state != RUNNING
-
-    def cancel(self) -> None:
-        if not self.finished and not self.cancel_sent:
-            self.cancel_sent = True
-            self.worker.cancel(self.job_id)
 
 
 def resolve_targets(context: bpy.types.Context, body: str, obj: str) -> tuple[str, str]:
@@ -107,13 +88,7 @@ def _image_file(params: EstimateParams, job_dir: Path, scene: bpy.types.Scene) -
 
 
 def _mesh_object(name: str, role: str) -> bpy.types.Object:
-    obj = bpy.data.objects.get(name) if name else None
-    if obj is None:
-        raise EstimateError(f"no {role} mesh: pick one in the InteractVLM panel (or make it the active object)"
-                            if not name else f"there is no object {name!r} to use as the {role}")
-    if obj.type != "MESH":
-        raise EstimateError(f"the {role} {obj.name!r} is a {obj.type.lower()}, not a mesh; pick a mesh object")
-    return obj
+    return mesh_object(name, role, EstimateError, "or make it the active object")
 
 
 def _smplx_body(body: bpy.types.Object, prefs: Any, gender: str) -> dict[str, Any]:
@@ -177,46 +152,8 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
     return EstimateJob(params=params, target=target.name, job_dir=job_dir, worker=worker, job_id=job_id, notes=notes)
 
 
-def tick(job: EstimateJob) -> str:
-    """Non-blocking: take the job's new events and update its state. Main thread, cheap."""
-    if job.finished:
-        return job.state
-    for event in job.worker.poll(job.job_id):
-        kind = event["event"]
-        if kind == "accepted":
-            job.stage = "accepted"
-        elif kind == "progress":
-            job.stage, job.fraction = event["stage"], float(event["fraction"])
-            job.message = str(event.get("message") or "")
-        elif kind == "result":
-            job.state, job.fraction, job.result_path = DONE, 1.0, event["path"]
-            job.summary = event["summary"]
-        elif kind == "error":
-            job.state, job.message = FAILED, f"InteractVLM: {protocol.error_text(event)}"
-        elif kind == "cancelled":
-            job.state, job.message = CANCELLED, "InteractVLM: estimate cancelled; nothing was changed"
-        if job.finished:
-            break
-    return job.state
-
-
-def wait_job(job: EstimateJob, interval_s: float = 0.02) -> str:
-    """Blocking: tick until the job ends (scripts and background mode)."""
-    while tick(job) == RUNNING:
-        time.sleep(interval_s)
-    return job.state
-
-
 def load_result(path: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as error:
-        raise EstimateError(f"the backend's result {path} cannot be read ({error}); run the estimate again") from None
-    missing = [k for k in RESULT_KEYS if k not in arrays]
-    if missing:
-        raise EstimateError(f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release")
-    return arrays
+    return _load_npz(path, RESULT_KEYS, EstimateError)
 
 
 def finish_steps(job: EstimateJob) -> Iterator[None]:
@@ -226,9 +163,7 @@ def finish_steps(job: EstimateJob) -> Iterator[None]:
     try:
         if job.state != DONE:
             raise EstimateError(job.message or f"the job ended as {job.state}")
-        obj = bpy.data.objects.get(job.target)
-        if obj is None or obj.type != "MESH":
-            raise EstimateError(f"object {job.target!r} was removed or renamed while the job ran; nothing was written")
+        obj = live_mesh(job.target, EstimateError)
         arrays = load_result(job.result_path)
         task, label = job.params.task, job.params.label or None
         try:
@@ -252,12 +187,6 @@ def finish_job(job: EstimateJob) -> results.WriteReport:
         pass
     assert job.report is not None
     return job.report
-
-
-def discard_job(job: EstimateJob) -> None:
-    """Cancel if still running and remove the job's files (failure, cancel, unregister)."""
-    job.cancel()
-    client.remove_job_dir(job.job_dir)
 
 
 def outcome_text(job: EstimateJob, report: results.WriteReport) -> str:

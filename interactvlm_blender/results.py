@@ -76,7 +76,7 @@ def _owned_names(record: dict[str, dict[str, Any]], kind: str) -> set[str]:
     return {entry[kind] for entry in record.values() if isinstance(entry, dict) and kind in entry}
 
 
-def _free_name(wanted: str, taken: set[str], ours: set[str], suffix: str) -> str:
+def free_name(wanted: str, taken: set[str], ours: set[str], suffix: str) -> str:
     """`wanted` if free or ours, else wanted+suffix, then numbered, skipping names the user has."""
     if wanted not in taken or wanted in ours:
         return wanted
@@ -105,7 +105,8 @@ def set_group_weights(group: bpy.types.VertexGroup, scores: np.ndarray, threshol
     return int(len(members))
 
 
-def _float_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values: np.ndarray, prop: str):
+def set_point_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values: np.ndarray, prop: str):
+    """Write a POINT attribute of ours; one of ours with another type or domain is recreated."""
     attribute = mesh.attributes.get(name)
     if attribute is not None and (attribute.data_type != data_type or attribute.domain != "POINT"):
         mesh.attributes.remove(attribute)
@@ -141,15 +142,15 @@ def write_scores(obj: bpy.types.Object, scores: np.ndarray, task: str, label: st
     attr_wanted, group_wanted = wanted_names(key)
     renamed: list[str] = []
     attr_names = {a.name for a in mesh.attributes}
-    attr_name = _free_name(attr_wanted, attr_names, _owned_names(record, "attribute"), "_ivlm")
-    group_name = _free_name(group_wanted, {g.name for g in obj.vertex_groups}, _owned_names(record, "group"), SUFFIX)
-    color_name = _free_name(COLOR_NAME, attr_names, _owned_names(record, "color"), "_ivlm")
+    attr_name = free_name(attr_wanted, attr_names, _owned_names(record, "attribute"), "_ivlm")
+    group_name = free_name(group_wanted, {g.name for g in obj.vertex_groups}, _owned_names(record, "group"), SUFFIX)
+    color_name = free_name(COLOR_NAME, attr_names, _owned_names(record, "color"), "_ivlm")
     for wanted, used in ((attr_wanted, attr_name), (group_wanted, group_name), (COLOR_NAME, color_name)):
         if wanted != used:
             renamed.append(f"{wanted} -> {used}")
 
-    _float_attribute(mesh, attr_name, "FLOAT", scores, "value")
-    _float_attribute(mesh, color_name, "FLOAT_COLOR", heat_colors(scores), "color")
+    set_point_attribute(mesh, attr_name, "FLOAT", scores, "value")
+    set_point_attribute(mesh, color_name, "FLOAT_COLOR", heat_colors(scores), "color")
     active = mesh.color_attributes.active_color
     if active is None or active.name in _owned_names(record, "color") | {color_name}:
         mesh.color_attributes.active_color_name = color_name

@@ -16,7 +16,6 @@ uses for their own data is never touched: ours gets a distinct name (results.SUF
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,58 +24,33 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import client, mesh_io, protocol, results
+from . import client, mesh_io, results
+# State names and the poll/wait/discard helpers are re-exported: operators and tests use scene_jobs.*.
+from .backend_job import (CANCELLED, DONE, FAILED, RUNNING, BackendJob, JobError, discard_job, live_mesh,
+                          load_result, mesh_object as _mesh_object, tick, wait_job)
 from .prefs import get_prefs
 
-RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 ATTRIBUTE, DEPTH_ATTRIBUTE, GROUP, COLOR = "ivlm_scene_contact", "ivlm_scene_depth", "Scene Contact", "ivlm_scene_contact_color"
 RECORD_KEY = "ivlm_scene_results"
 GROUP_WEIGHT_STEPS = 1024  # group weights are rounded to 1/1024 so VertexGroup.add runs once per level
 DEFAULT_THRESHOLD = 0.02  # scene units (metres): 2 cm, as the backend's default
 
 
-class SceneJobError(RuntimeError):
+class SceneJobError(JobError):
     """A problem found before or after the backend ran; str() says what and how to fix it."""
 
 
-@dataclass
-class SceneJob:
+@dataclass(kw_only=True)
+class SceneJob(BackendJob):
     op: str  # "scene_contact" | "place"
     body: str
     object: str
     params: dict[str, Any]
-    job_dir: Path
-    worker: client.Worker
-    job_id: str
-    state: str = RUNNING
-    stage: str = "queued"
-    fraction: float = 0.0
-    message: str = ""
-    result_path: str = ""
-    summary: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    cancel_sent: bool = False
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def finished(self) -> bool:
-        return self.state != RUNNING
-
-    def cancel(self) -> None:
-        if not self.finished and not self.cancel_sent:
-            self.cancel_sent = True
-            self.worker.cancel(self.job_id)
 
 
 # -- inputs -------------------------------------------------------------------------------------
 def mesh_object(name: str, role: str) -> bpy.types.Object:
-    obj = bpy.data.objects.get(name) if name else None
-    if obj is None:
-        raise SceneJobError(f"no {role} mesh: pick one in the InteractVLM panel (or select two meshes, the body active)"
-                            if not name else f"there is no object {name!r} to use as the {role}")
-    if obj.type != "MESH":
-        raise SceneJobError(f"the {role} {obj.name!r} is a {obj.type.lower()}, not a mesh; pick a mesh object")
-    return obj
+    return _mesh_object(name, role, SceneJobError, "or select two meshes, the body active")
 
 
 def _pair(body: str, obj: str) -> tuple[bpy.types.Object, bpy.types.Object]:
@@ -174,7 +148,8 @@ def _submit(context: bpy.types.Context, op: str, body: bpy.types.Object, obj: bp
     except BaseException:
         client.remove_job_dir(job_dir)
         raise
-    return SceneJob(op=op, body=body.name, object=obj.name, params=params, job_dir=job_dir, worker=worker,
+    return SceneJob(op=op, what="scene contact" if op == "scene_contact" else "placement", body=body.name,
+                    object=obj.name, params=params, job_dir=job_dir, worker=worker,
                     job_id=job_id, notes=notes)
 
 
@@ -200,61 +175,6 @@ def start_place(context: bpy.types.Context, body: str, obj: str, body_contact: s
     return _submit(context, "place", b, o, params, contacts)
 
 
-# -- running ------------------------------------------------------------------------------------
-def tick(job: SceneJob) -> str:
-    """Non-blocking: take the job's new events and update its state. Main thread, cheap."""
-    if job.finished:
-        return job.state
-    for event in job.worker.poll(job.job_id):
-        kind = event["event"]
-        if kind == "accepted":
-            job.stage = "accepted"
-        elif kind == "progress":
-            job.stage, job.fraction = event["stage"], float(event["fraction"])
-            job.message = str(event.get("message") or "")
-        elif kind == "result":
-            job.state, job.fraction, job.result_path, job.summary = DONE, 1.0, event["path"], event["summary"]
-        elif kind == "error":
-            job.state, job.message = FAILED, f"InteractVLM: {protocol.error_text(event)}"
-        elif kind == "cancelled":
-            what = "scene contact" if job.op == "scene_contact" else "placement"
-            job.state, job.message = CANCELLED, f"InteractVLM: {what} cancelled; nothing was changed"
-        if job.finished:
-            break
-    return job.state
-
-
-def wait_job(job: SceneJob, interval_s: float = 0.02) -> str:
-    """Blocking: tick until the job ends (scripts and background mode)."""
-    while tick(job) == RUNNING:
-        time.sleep(interval_s)
-    return job.state
-
-
-def discard_job(job: SceneJob) -> None:
-    job.cancel()
-    client.remove_job_dir(job.job_dir)
-
-
-def _load(path: str, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as error:
-        raise SceneJobError(f"the backend's result {path} cannot be read ({error}); run it again") from None
-    missing = [k for k in keys if k not in arrays]
-    if missing:
-        raise SceneJobError(f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release")
-    return arrays
-
-
-def _live_object(name: str) -> bpy.types.Object:
-    obj = bpy.data.objects.get(name)
-    if obj is None or obj.type != "MESH":
-        raise SceneJobError(f"object {name!r} was removed or renamed while the job ran; nothing was changed")
-    return obj
-
-
 # -- writing scene contact ---------------------------------------------------------------------
 @dataclass
 class SideReport:
@@ -274,25 +194,9 @@ def read_record(obj: bpy.types.Object) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
-def _free_name(wanted: str, taken: set[str], ours: str | None, suffix: str) -> str:
-    """`wanted` if free or ours, else wanted+suffix (numbered), never a name the user already has."""
-    if wanted not in taken or wanted == ours:
-        return wanted
-    candidate, n = wanted + suffix, 1
-    while candidate in taken and candidate != ours:
-        n += 1
-        candidate = f"{wanted}{suffix}.{n:03d}"
-    return candidate
-
-
-def _set_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values: np.ndarray, prop: str) -> None:
-    attribute = mesh.attributes.get(name)
-    if attribute is not None and (attribute.data_type != data_type or attribute.domain != "POINT"):
-        mesh.attributes.remove(attribute)  # ours (recorded) with another type: recreate
-        attribute = None
-    if attribute is None:
-        attribute = mesh.attributes.new(name, data_type, "POINT")
-    attribute.data.foreach_set(prop, np.ascontiguousarray(values, dtype=np.float32).reshape(-1))
+def _ours(record: dict[str, Any], kind: str) -> set[str]:
+    name = record.get(kind)
+    return {name} if isinstance(name, str) else set()
 
 
 def write_side(obj: bpy.types.Object, score: np.ndarray, depth: np.ndarray, threshold: float, other: str) -> SideReport:
@@ -305,16 +209,16 @@ def write_side(obj: bpy.types.Object, score: np.ndarray, depth: np.ndarray, thre
     record = read_record(obj)
     attr_names = {a.name for a in mesh.attributes}
     names = {
-        "attribute": _free_name(ATTRIBUTE, attr_names, record.get("attribute"), "_ivlm"),
-        "depth": _free_name(DEPTH_ATTRIBUTE, attr_names, record.get("depth"), "_ivlm"),
-        "color": _free_name(COLOR, attr_names, record.get("color"), "_ivlm"),
-        "group": _free_name(GROUP, {g.name for g in obj.vertex_groups}, record.get("group"), results.SUFFIX),
+        "attribute": results.free_name(ATTRIBUTE, attr_names, _ours(record, "attribute"), "_ivlm"),
+        "depth": results.free_name(DEPTH_ATTRIBUTE, attr_names, _ours(record, "depth"), "_ivlm"),
+        "color": results.free_name(COLOR, attr_names, _ours(record, "color"), "_ivlm"),
+        "group": results.free_name(GROUP, {g.name for g in obj.vertex_groups}, _ours(record, "group"), results.SUFFIX),
     }
     wanted = {"attribute": ATTRIBUTE, "depth": DEPTH_ATTRIBUTE, "color": COLOR, "group": GROUP}
     renamed = [f"{wanted[k]} -> {v}" for k, v in names.items() if v != wanted[k]]
-    _set_attribute(mesh, names["attribute"], "FLOAT", score, "value")
-    _set_attribute(mesh, names["depth"], "FLOAT", depth, "value")
-    _set_attribute(mesh, names["color"], "FLOAT_COLOR", results.heat_colors(score), "color")
+    results.set_point_attribute(mesh, names["attribute"], "FLOAT", score, "value")
+    results.set_point_attribute(mesh, names["depth"], "FLOAT", depth, "value")
+    results.set_point_attribute(mesh, names["color"], "FLOAT_COLOR", results.heat_colors(score), "color")
     active = mesh.color_attributes.active_color
     ours = {names["color"]} | {e.get("color") for e in results.read_record(obj).values() if isinstance(e, dict)}
     if active is None or active.name in ours:  # never hide a user's own active colours
@@ -334,9 +238,9 @@ def finish_scene_contact(job: SceneJob) -> tuple[SideReport, SideReport]:
     try:
         if job.state != DONE:
             raise SceneJobError(job.message or f"the job ended as {job.state}")
-        body, obj = _live_object(job.body), _live_object(job.object)
+        body, obj = live_mesh(job.body, SceneJobError), live_mesh(job.object, SceneJobError)
         keys = tuple(f"{s}_{k}" for s in ("body", "object") for k in ("score", "depth"))
-        arrays = _load(job.result_path, keys)
+        arrays = load_result(job.result_path, keys, SceneJobError)
         threshold = float(job.params["threshold"])
         for side, target in (("body", body), ("object", obj)):  # check both before writing either
             if len(arrays[f"{side}_score"]) != len(target.data.vertices):
@@ -355,8 +259,8 @@ def finish_place(job: SceneJob) -> bpy.types.Object:
     try:
         if job.state != DONE:
             raise SceneJobError(job.message or f"the job ended as {job.state}")
-        body, obj = _live_object(job.body), _live_object(job.object)
-        transform = np.asarray(_load(job.result_path, ("transform",))["transform"], dtype=np.float64)
+        body, obj = live_mesh(job.body, SceneJobError), live_mesh(job.object, SceneJobError)
+        transform = np.asarray(load_result(job.result_path, ("transform",), SceneJobError)["transform"], dtype=np.float64)
         if transform.shape != (4, 4) or not np.isfinite(transform).all():
             raise SceneJobError(f"the backend's transform has shape {transform.shape} or non-finite values; run it again")
         target = moved_object(body, obj, job.params["move"])
