@@ -5,14 +5,16 @@ Run by build.py with the project environment's Python (bpy is the `bpy` module f
 It builds a scene with the default body (Anny, posed as in the photo, see examples/README.md) and
 its prop, registers the add-on from this tree, runs `bpy.ops.interactvlm.estimate_contact` on
 examples/sit_on_box.png for the body (human contact) and the prop (object contact) against the
-real backend worker, saves demo_out/demo.blend and renders demo_out/preview.png (Cycles on the CPU,
-the photo's camera) with the heat maps as the meshes' colours. The body's faces come from
+real backend worker, saves demo_out/demo.blend and renders demo_out/preview.png (Cycles on the CPU):
+the photo, then the heat maps (api.heat_map_material) from the photo's camera, the body alone from
+behind and below, and the seat alone from above. The body's faces come from
 demo_out/body.npz, written by the backend's own demo step that build.py runs first.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,19 +43,6 @@ def add_mesh(name: str, vertices: np.ndarray, faces: np.ndarray) -> bpy.types.Ob
     return obj
 
 
-def heat_material(name: str, attribute: str) -> bpy.types.Material:
-    """A material whose base colour is the contact heat-map colour attribute."""
-    material = bpy.data.materials.new(name)
-    material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
-    bsdf = nodes["Principled BSDF"]
-    bsdf.inputs["Roughness"].default_value = 0.6
-    node = nodes.new("ShaderNodeAttribute")
-    node.attribute_name = attribute
-    links.new(node.outputs["Color"], bsdf.inputs["Base Color"])
-    return material
-
-
 def add_camera_and_light(example: dict) -> None:
     scene = bpy.context.scene
     camera = bpy.data.objects.new("Photo camera", bpy.data.cameras.new("Photo camera"))
@@ -68,9 +57,52 @@ def add_camera_and_light(example: dict) -> None:
     sun.rotation_euler = (0.7, 0.2, 0.5)
     scene.collection.objects.link(sun)
     world = bpy.data.worlds.new("World")
-    world.use_nodes = True
+    if world.node_tree is None:  # Blender 5 makes the node tree itself (use_nodes is deprecated)
+        world.use_nodes = True
     world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.8, 0.8, 0.8, 1.0)
     scene.world = world
+
+
+def look_from(name: str, location: Vector, target: Vector, lens: float = 35.0) -> bpy.types.Object:
+    camera = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+    camera.data.lens = lens
+    camera.location = location
+    camera.rotation_euler = (target - location).to_track_quat("-Z", "Y").to_euler()
+    bpy.context.scene.collection.objects.link(camera)
+    return camera
+
+
+def render_panel(camera: bpy.types.Object, path: Path, hidden: tuple[bpy.types.Object, ...] = ()) -> np.ndarray:
+    """One Cycles render from `camera` with `hidden` left out, as float RGBA (H, W, 4)."""
+    scene = bpy.context.scene
+    scene.camera = camera
+    for obj in hidden:
+        obj.hide_render = True
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    for obj in hidden:
+        obj.hide_render = False
+    return read_image(path)
+
+
+def read_image(path: Path, size: int | None = None) -> np.ndarray:
+    image = bpy.data.images.load(str(path))
+    if size is not None:
+        image.scale(size, size)
+    pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    shape = (image.size[1], image.size[0], 4)
+    bpy.data.images.remove(image)
+    return pixels.reshape(shape)
+
+
+def save_image(pixels: np.ndarray, path: Path) -> None:
+    image = bpy.data.images.new("preview", pixels.shape[1], pixels.shape[0], alpha=True)
+    image.pixels.foreach_set(np.ascontiguousarray(pixels, np.float32).ravel())
+    image.filepath_raw = str(path)
+    image.file_format = "PNG"
+    image.save()
+    bpy.data.images.remove(image)
 
 
 def f1(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -93,8 +125,8 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     import interactvlm_blender
+    from interactvlm_blender import api, results
     from interactvlm_blender import prefs as addon_prefs
-    from interactvlm_blender import results
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     interactvlm_blender.register()
@@ -129,20 +161,31 @@ def main() -> int:
     body_f1 = f1(body_scores >= 0.5, example["body_contact"].astype(bool))
     prop_f1 = f1(prop_scores >= 0.5, example["object_contact"].astype(bool))
     for obj in (body, prop):
-        obj.data.materials.append(heat_material(f"{obj.name} contact", results.COLOR_NAME))
+        api.heat_map_material(obj)
     out.mkdir(parents=True, exist_ok=True)
     blend = out / "demo.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
 
+    # Preview: the photo | the estimate seen from the photo's camera | the body alone from behind
+    # and below (buttocks, thighs, soles) | the seat alone from above (where it is sat on).
     scene = bpy.context.scene
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
     scene.cycles.samples = args.samples
     scene.render.resolution_x = scene.render.resolution_y = args.size
     scene.render.image_settings.file_format = "PNG"
-    scene.render.filepath = str(out / "preview.png")
+    low, high = (Vector(v) for v in (example["body_vertices"].min(0), example["body_vertices"].max(0)))
+    centre = (low + high) / 2
+    seat_top = Vector((*example["object_vertices"].mean(0)[:2], float(example["object_vertices"][:, 2].max())))
+    behind = look_from("Behind, below", centre + Vector((0.6, 1.6, -0.45)), centre, lens=35)
+    above = look_from("Seat, above", seat_top + Vector((0.0, -0.45, 0.9)), seat_top, lens=35)
     start = time.perf_counter()
-    bpy.ops.render.render(write_still=True)
+    with tempfile.TemporaryDirectory(prefix="ivlm_demo_") as tmp:
+        panels = [read_image(Path(photo), args.size),
+                  render_panel(scene.camera, Path(tmp, "photo_view.png")),
+                  render_panel(behind, Path(tmp, "behind.png"), hidden=(prop,)),
+                  render_panel(above, Path(tmp, "above.png"), hidden=(body,))]
+        save_image(np.concatenate(panels, axis=1), out / "preview.png")
     render_s = time.perf_counter() - start
     interactvlm_blender.unregister()
 

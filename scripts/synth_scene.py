@@ -24,7 +24,8 @@ def add_mesh(name: str, vertices: np.ndarray, faces: np.ndarray, color, roughnes
     if smooth:
         mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
     material = bpy.data.materials.new(name + "_material")
-    material.use_nodes = True
+    if material.node_tree is None:  # Blender 5 makes the node tree itself (use_nodes is deprecated)
+        material.use_nodes = True
     bsdf = material.node_tree.nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     bsdf.inputs["Roughness"].default_value = roughness
@@ -72,7 +73,8 @@ def build_scene(scene_spec: dict, size: int, engine: str, samples: int) -> None:
     scene.collection.objects.link(sun)
 
     world = bpy.data.worlds.new("world")
-    world.use_nodes = True
+    if world.node_tree is None:  # Blender 5 makes the node tree itself (use_nodes is deprecated)
+        world.use_nodes = True
     background = world.node_tree.nodes["Background"]
     background.inputs["Color"].default_value = (*scene_spec["world_color"], 1.0)
     background.inputs["Strength"].default_value = scene_spec["world_strength"]
