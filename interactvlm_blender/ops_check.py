@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import client
+from . import client, props
 from .prefs import get_prefs
 
 HELLO_TIMEOUT_S = 120.0  # the first start imports torch
@@ -40,6 +40,8 @@ class INTERACTVLM_OT_check_backend(bpy.types.Operator):
             self.report({"ERROR"}, f"InteractVLM: {error_text(event)}")
             return {"CANCELLED"}
         status.backend_report = hello_text(event)
+        names = [str(row.get("name")) for row in event.get("localizers") or [] if row.get("name")]
+        props.KNOWN_LOCALIZERS[:] = list(dict.fromkeys([*props.KNOWN_LOCALIZERS, *names]))
         self.report({"INFO"}, "InteractVLM: " + status.backend_report.replace("\n", "; "))
         return {"FINISHED"}
 

@@ -16,6 +16,15 @@ POSES = [("WORLD", "World", "The evaluated mesh as posed in the scene (modifiers
          ("REST", "Rest", "The mesh's own rest coordinates (no modifiers, object space)")]
 
 
+# Localizer names offered while typing in the panel: the built-in ones, plus what the last
+# `hello` (Check backend) listed; ops_check fills it. Any other name is still sent as typed.
+KNOWN_LOCALIZERS: list[str] = ["default", "interactvlm"]
+
+
+def _localizer_names(_self, _context, edit_text: str) -> list[str]:
+    return [name for name in KNOWN_LOCALIZERS if edit_text.lower() in name.lower()]
+
+
 def _is_mesh(_self, obj: bpy.types.Object) -> bool:
     return obj.type == "MESH"
 
@@ -44,7 +53,9 @@ class InteractVLMSceneSettings(bpy.types.PropertyGroup):
     gender: EnumProperty(name="Gender", items=GENDERS, default="neutral", description="SMPL-X model file to use")
     task: EnumProperty(name="Task", items=TASKS, default="human_contact")
     label: StringProperty(name="Label", description="Object label, e.g. 'bicycle' (semantic contact; optional otherwise)")
-    localizer: StringProperty(name="Localizer", description="Backend localizer name (empty: the backend's default)")
+    localizer: StringProperty(name="Localizer", search=_localizer_names, search_options=set(),
+                              description="Backend localizer name (empty: the backend's default; "
+                                          "Check backend in the preferences lists what this backend has)")
     threshold: FloatProperty(name="Threshold", min=0.0, max=1.0, default=0.5, update=_threshold_changed,
                              description="Vertices scoring at least this join the Contact vertex group")
     pose: EnumProperty(name="Pose", items=POSES, default="WORLD")

@@ -87,6 +87,12 @@ def test_check_backend_reports_versions(bpy):
     assert bpy.ops.interactvlm.check_backend() == {"FINISHED"}
     report = bpy.context.window_manager.interactvlm_status.backend_report
     assert "protocol 1" in report and "cpu" in report and f"{LOCALIZER}: ready" in report, report
+    # The panel's localizer field now offers what this backend listed (typing filters the names).
+    from interactvlm_blender import props
+
+    settings = bpy.context.scene.interactvlm
+    assert LOCALIZER in props._localizer_names(settings, bpy.context, "")
+    assert props._localizer_names(settings, bpy.context, "inter") == ["interactvlm"]
 
 
 def test_job_writes_exact_result_and_ui_stays_responsive(bpy, photo_path, tmp_path):
