@@ -4,40 +4,32 @@ The add-on runs bpy + numpy only; the model runs in a separate backend process (
 serve`, see backend/PROTOCOL.md) started on first use and stopped at unregister or exit.
 Modules: prefs (preferences), props (scene settings, job status), client (the worker), mesh_io
 (mesh arrays), job (one estimate), results (writing onto meshes), ops_* (operators), panel (UI),
-api (scripting helpers). An optional ops_scene module (scene contact / placement) registers its
-CLASSES here when present.
+api (scripting helpers); scene_jobs and ops_scene do scene contact and placement the same way
+(backend_job and modal_ui hold what both kinds of job share).
 """
 from __future__ import annotations
 
 import atexit
-import importlib
 
 import bpy
 from bpy.app.handlers import persistent
 
-from . import client, ops_check, ops_estimate, ops_threshold, panel, prefs, props
+from . import client, ops_check, ops_estimate, ops_scene, ops_threshold, panel, prefs, props
 
-_OPTIONAL = ("ops_scene",)  # added by other work; its CLASSES register after the main panel
-
-
-def _modules() -> list:
-    modules = [prefs, props, ops_estimate, ops_threshold, ops_check, panel]
-    for name in _OPTIONAL:
-        try:
-            modules.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{name}":
-                raise
-    return modules
-
-
+# In registration order: ops_scene's sub-panel needs the main panel registered first.
+_MODULES = (prefs, props, ops_estimate, ops_threshold, ops_check, panel, ops_scene)
 _registered: list[type] = []
+
+
+def _discard_jobs() -> None:
+    ops_estimate.discard_active()
+    ops_scene.discard_active()
 
 
 @persistent
 def _on_load_pre(*_args) -> None:
     # A running job belongs to the file being closed: stop it, its result has nowhere to go.
-    ops_estimate.discard_active()
+    _discard_jobs()
 
 
 @persistent
@@ -49,14 +41,14 @@ def _on_save_pre(*_args) -> None:
 
 
 def _shutdown() -> None:
-    ops_estimate.discard_active()
+    _discard_jobs()
     client.stop_worker()
 
 
 def register() -> None:
     if _registered:  # registering twice without unregister would duplicate handlers
         return
-    for module in _modules():
+    for module in _MODULES:
         for cls in getattr(module, "CLASSES", ()):
             bpy.utils.register_class(cls)
             _registered.append(cls)

@@ -1,20 +1,22 @@
 """What every backend job has in common on the Blender side, whatever its op (estimate, scene
-contact, placement): its state, the cheap non-blocking poll, the blocking wait for scripts, cleanup
-of its temp files, and the checks on the meshes it names and the result npz it gets back.
+contact, placement): its state, its request folder, the cheap non-blocking poll, the blocking wait
+for scripts, cleanup of its temp files, and the checks on the meshes it names and the result npz it
+gets back.
 
 Each job module subclasses BackendJob and JobError, so operators report its own messages.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import bpy
 import numpy as np
 
-from . import client, protocol
+from . import client, mesh_io, protocol
 
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 
@@ -47,6 +49,33 @@ class BackendJob:
         if not self.finished and not self.cancel_sent:
             self.cancel_sent = True
             self.worker.cancel(self.job_id)
+
+
+@contextlib.contextmanager
+def request_dir(op: str, error: type[JobError]) -> Iterator[Path]:
+    """A new folder for a job's request files, removed again when anything fails before the job is
+    submitted (the scene is untouched then); a mesh the backend cannot use becomes `error`."""
+    job_dir = client.new_job_dir(op)
+    try:
+        yield job_dir
+    except mesh_io.MeshError as failure:
+        client.remove_job_dir(job_dir)
+        raise error(str(failure)) from None
+    except BaseException:
+        client.remove_job_dir(job_dir)
+        raise
+
+
+@contextlib.contextmanager
+def finishing(job: BackendJob, error: type[JobError]) -> Iterator[None]:
+    """Writing a job's result onto the scene: `error` unless the job ended DONE (with its own message);
+    the job's files are removed afterwards, whatever happens."""
+    try:
+        if job.state != DONE:
+            raise error(job.message or f"the job ended as {job.state}")
+        yield
+    finally:
+        client.remove_job_dir(job.job_dir)
 
 
 def tick(job: BackendJob) -> str:

@@ -1,6 +1,6 @@
 """The backend worker: one `python -m backend serve` subprocess per Blender session.
 
-Stable API (used by ops_estimate, ops_check and ops_scene; no bpy needed here):
+Stable API (used by backend_job, job, scene_jobs, mesh_io and ops_check; no bpy needed here):
 
     worker = get_worker(prefs)          # started on first use, reused, restarted if it died or the
                                         # settings changed while idle; raises WorkerError when the

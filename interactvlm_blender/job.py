@@ -18,7 +18,7 @@ import numpy as np
 from . import client, mesh_io, results
 # State names and the poll/wait/discard helpers are re-exported: operators, api and tests use job.*.
 from .backend_job import (CANCELLED, DONE, FAILED, RUNNING, BackendJob, JobError, discard_job, live_mesh,
-                          load_result as _load_npz, mesh_object, tick, wait_job)
+                          finishing, load_result as _load_npz, mesh_object, request_dir, tick, wait_job)
 from .prefs import get_prefs, request_defaults
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -116,14 +116,13 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
     target = obj if obj is not None else body
     prefs = get_prefs(context)
     worker = client.get_worker(prefs)  # WorkerError (e.g. missing Python) before any file is written
-    job_dir = client.new_job_dir("estimate")
-    try:
+    with request_dir("estimate", EstimateError) as job_dir:
         depsgraph = context.evaluated_depsgraph_get()
         fields: dict[str, Any] = {**request_defaults(prefs), "image": _image_file(params, job_dir, context.scene),
                                   "task": params.task, "resolution": int(params.resolution),
                                   "out_dir": str(job_dir / "out")}
-        notes = []
-        own_groups = {e.get("group") for e in results.read_record(body).values()} if body is not None else set()
+        notes: list[str] = []
+        own_groups = results.our_names(body, "group") if body is not None else set()  # results, not rig groups
         if body is not None and params.body_source == "SMPLX":
             fields["body"] = _smplx_body(body, prefs, params.gender)
         elif body is not None:
@@ -143,12 +142,6 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
         if params.localizer.strip():
             fields["localizer"] = params.localizer.strip()
         job_id = worker.submit("estimate", fields)
-    except mesh_io.MeshError as error:
-        client.remove_job_dir(job_dir)
-        raise EstimateError(str(error)) from None
-    except BaseException:
-        client.remove_job_dir(job_dir)
-        raise
     return EstimateJob(params=params, target=target.name, job_dir=job_dir, worker=worker, job_id=job_id, notes=notes)
 
 
@@ -160,9 +153,7 @@ def finish_steps(job: EstimateJob) -> Iterator[None]:
     """Write a finished job's result in short main-thread steps: the mesh data first, then one mask
     image per step (the modal operator runs one step per timer tick). Sets job.report; removes the
     job's files at the end or when the generator is closed."""
-    try:
-        if job.state != DONE:
-            raise EstimateError(job.message or f"the job ended as {job.state}")
+    with finishing(job, EstimateError):
         obj = live_mesh(job.target, EstimateError)
         arrays = load_result(job.result_path)
         task, label = job.params.task, job.params.label or None
@@ -177,8 +168,6 @@ def finish_steps(job: EstimateJob) -> Iterator[None]:
             job.report.images.append(results.write_mask_image(obj, key, mask, view))
             yield
         results.record_images(obj, key, job.report.images)
-    finally:
-        client.remove_job_dir(job.job_dir)
 
 
 def finish_job(job: EstimateJob) -> results.WriteReport:

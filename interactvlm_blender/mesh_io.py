@@ -1,4 +1,5 @@
-"""Scene meshes -> the protocol's mesh arrays (read with foreach_get, no per-vertex loops).
+"""Scene meshes -> the protocol's mesh arrays (coordinates and triangles read with foreach_get;
+vertex groups, which bpy cannot read in bulk, in one pass over the vertices, see dominant_groups).
 
 Results are stored on the object's own mesh, so the arrays must follow its vertex order: the
 evaluated mesh (modifiers applied) is used when its vertex count equals the original's
@@ -8,9 +9,12 @@ Decimate) the original mesh is sent instead and `note` says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import bpy
 import numpy as np
+
+from . import client
 
 
 class MeshError(ValueError):
@@ -21,7 +25,6 @@ class MeshError(ValueError):
 class MeshArrays:
     vertices: np.ndarray  # (N,3) float32: world space (pose WORLD) or the rest coordinates (REST)
     faces: np.ndarray  # (F,3) int32 triangles
-    canonical_vertices: np.ndarray  # (N,3) float32: what a body is rendered in (the same, sent explicitly)
     group_names: list[str]
     group_index: np.ndarray  # (N,) int32 dominant vertex group per vertex, -1 for none
     note: str = ""
@@ -47,8 +50,11 @@ def _to_world(co: np.ndarray, matrix) -> np.ndarray:
 def dominant_groups(obj: bpy.types.Object, skip: set[str]) -> tuple[list[str], np.ndarray]:
     """Each vertex's strongest vertex group (rig names let the backend infer body parts).
 
-    bpy has no bulk accessor for deform weights, so this walks the vertices once; it is skipped
-    for objects without vertex groups. Our own Contact groups are left out (they are results).
+    bpy 5.0 has no bulk accessor for deform weights (no foreach_get; vertex groups are not among
+    mesh.attributes, not even on an evaluated mesh), so this walks the vertices once: about 30 ms
+    for 10k vertices in 55 groups. Copying each group into an attribute with Geometry Nodes on a
+    temporary object measured 70-100 ms there (building the node tree dominates), so the loop
+    stays. Skipped for objects without vertex groups; groups in `skip` (our results) are left out.
     """
     mesh = obj.data
     names = [g.name for g in obj.vertex_groups]
@@ -73,6 +79,8 @@ def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str =
     """The arrays the backend needs for one mesh object; MeshError when it cannot be used."""
     if obj is None or obj.type != "MESH":
         raise MeshError(f"{getattr(obj, 'name', obj)!r} is not a mesh object; pick a mesh")
+    if pose not in ("WORLD", "REST"):
+        raise MeshError(f"pose {pose!r} is not WORLD or REST")
     original = obj.data
     if len(original.vertices) == 0 or len(original.polygons) == 0:
         raise MeshError(f"object {obj.name!r} has no faces ({len(original.vertices)} vertices, "
@@ -90,24 +98,19 @@ def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str =
             posed, faces = _coords(original), _triangles(original)
     finally:
         evaluated.to_mesh_clear()
-    if pose not in ("WORLD", "REST"):
-        raise MeshError(f"pose {pose!r} is not WORLD or REST")
     # REST: the mesh's own coordinates (object space, no modifiers): an imported character's rest pose.
     vertices = _to_world(posed, obj.matrix_world) if pose == "WORLD" else _coords(original)
     if not np.isfinite(vertices).all():
         raise MeshError(f"object {obj.name!r} has non-finite vertex coordinates; fix the mesh first")
     names, index = (dominant_groups(obj, skip_groups or set()) if with_groups
                     else ([], np.full(len(vertices), -1, np.int32)))
-    return MeshArrays(vertices=vertices, faces=faces, canonical_vertices=vertices, group_names=names,
-                      group_index=index, note=note)
+    return MeshArrays(vertices=vertices, faces=faces, group_names=names, group_index=index, note=note)
 
 
-def write_request_mesh(path, arrays: MeshArrays) -> None:
+def write_request_mesh(path: Path | str, arrays: MeshArrays) -> None:
     """The protocol's mesh npz for `arrays` (vertex groups only when there are some)."""
-    from .client import write_mesh_npz
-
-    extra = {"canonical_vertices": arrays.canonical_vertices}
+    extra = {"canonical_vertices": arrays.vertices}  # what a body is rendered in: the pose chosen above
     if arrays.group_names:
         extra["vertex_group_names"] = np.array(arrays.group_names, dtype=str)
         extra["vertex_group_index"] = arrays.group_index
-    write_mesh_npz(path, arrays.vertices, arrays.faces, **extra)
+    client.write_mesh_npz(path, arrays.vertices, arrays.faces, **extra)

@@ -1,9 +1,10 @@
 """`interactvlm.estimate_contact` (modal from the UI, blocking from scripts) and its Cancel button.
 
-Invoked from the UI it polls the worker on a 0.1 s timer (job.tick only drains a queue, so the UI
-stays live), shows progress in the panel and the status bar, and cancels on Esc or Cancel. Called
-with EXEC (any script call such as `bpy.ops.interactvlm.estimate_contact(image=..., body=...)`)
-or in background mode it blocks until the job ends. The result is written in one undo step.
+Invoked from the UI it polls the worker on a 0.1 s timer (modal_ui.py; job.tick only drains a
+queue, so the UI stays live), shows progress in the panel and the status bar, and cancels on Esc
+or Cancel. Called with EXEC (any script call such as
+`bpy.ops.interactvlm.estimate_contact(image=..., body=...)`) or in background mode it blocks until
+the job ends. The result is written in one undo step.
 """
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ import time
 import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import client, job as jobs
+from . import client, job as jobs, modal_ui
 from .props import BODY_SOURCES, GENDERS, POSES, TASKS
 
-TIMER_S = 0.1
 _active: jobs.EstimateJob | None = None  # one job at a time per session
 
 
@@ -24,28 +24,13 @@ def active_job() -> jobs.EstimateJob | None:
     return _active
 
 
-def _redraw(context: bpy.types.Context) -> None:
-    wm = context.window_manager
-    for window in wm.windows:
-        for area in window.screen.areas:
-            if area.type in {"VIEW_3D", "STATUSBAR"}:
-                area.tag_redraw()
-
-
 def update_status(status, job: jobs.EstimateJob | None) -> None:
     """Copy a job's progress into the WindowManager status the panel draws (cheap)."""
     if job is None:
-        status.running, status.cancel_requested, status.fraction, status.stage = False, False, 0.0, ""
+        status.running, status.fraction, status.stage = False, 0.0, ""
         return
     status.running, status.fraction, status.stage = True, job.fraction, job.stage
     status.message = job.message
-
-
-def _status_text(context: bpy.types.Context, job: jobs.EstimateJob | None) -> None:
-    workspace = getattr(context, "workspace", None)
-    if workspace is not None:
-        workspace.status_text_set(None if job is None else
-                                  f"InteractVLM: {job.stage} {job.fraction * 100:.0f}%  (Esc: cancel)")
 
 
 class EstimateRun:
@@ -84,8 +69,8 @@ class EstimateRun:
                 return True
         if self.interactive:
             update_status(context.window_manager.interactvlm_status, job)
-            _status_text(context, job)
-            _redraw(context)
+            modal_ui.status_text(context, job)
+            modal_ui.redraw(context)
         return False
 
 
@@ -189,22 +174,18 @@ class INTERACTVLM_OT_estimate_contact(bpy.types.Operator):
         if job is None:
             return {"CANCELLED"}
         self._run = EstimateRun(job, interactive=True)
-        wm = context.window_manager
-        update_status(wm.interactvlm_status, job)
-        self._timer = wm.event_timer_add(TIMER_S, window=context.window)
-        wm.modal_handler_add(self)
-        _status_text(context, job)
+        update_status(context.window_manager.interactvlm_status, job)
+        modal_ui.start(self, context)
+        modal_ui.status_text(context, job)
         return {"RUNNING_MODAL"}
 
     def modal(self, context: bpy.types.Context, event) -> set[str]:
         run = self._run
-        status = context.window_manager.interactvlm_status
         if _active is not run.job:  # discarded (unregister or file load)
             self._cleanup(context)
             return {"CANCELLED"}
-        if (event.type == "ESC" or status.cancel_requested) and not run.writing:
-            run.job.cancel()
-            status.cancel_requested = False
+        if event.type == "ESC":
+            run.job.cancel()  # a no-op once the job has finished (while its result is written)
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         if not run.step(context):
@@ -213,13 +194,8 @@ class INTERACTVLM_OT_estimate_contact(bpy.types.Operator):
         return self._end(context, run)
 
     def _cleanup(self, context: bpy.types.Context) -> None:
-        timer = getattr(self, "_timer", None)
-        if timer is not None:
-            context.window_manager.event_timer_remove(timer)
-            self._timer = None
-        _status_text(context, None)
         update_status(context.window_manager.interactvlm_status, None)
-        _redraw(context)
+        modal_ui.stop(self, context)
 
 
 class INTERACTVLM_OT_cancel_estimate(bpy.types.Operator):
@@ -233,7 +209,6 @@ class INTERACTVLM_OT_cancel_estimate(bpy.types.Operator):
         return active_job() is not None
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        context.window_manager.interactvlm_status.cancel_requested = True
         job = active_job()
         if job is not None:
             job.cancel()

@@ -1,10 +1,9 @@
 """Scene contact and contact-guided placement: operators, their settings and a sub-panel.
 
-NOTE for the core (__init__.py): this module registers through `CLASSES` only. The settings
-PropertyGroup's register()/unregister() classmethods add/remove `Scene.interactvlm_scene` and a
-load_pre handler, and the operators' unregister() discards a running job, so nothing else is
-needed. The sub-panel's bl_parent_id is panel.VIEW3D_PT_interactvlm, so CLASSES must register
-after panel's (as __init__._OPTIONAL does).
+Registration: through `CLASSES` (the settings PropertyGroup's register()/unregister() add/remove
+`Scene.interactvlm_scene`); __init__ discards a running job at file load and unregister, as it
+does the estimate's. The sub-panel's bl_parent_id is panel.VIEW3D_PT_interactvlm, so CLASSES must
+register after panel's.
 
 - `interactvlm.scene_contact`: exact per-vertex contact of body and object as they stand (no
   image); writes `ivlm_scene_contact` / `ivlm_scene_depth` / `Scene Contact` on both meshes.
@@ -12,20 +11,18 @@ after panel's (as __init__._OPTIONAL does).
   meets the body's, from two vertex groups (or float attributes), in one undo step; reports the
   residual distance and penetration.
 - `interactvlm.cancel_scene_job`: stops the running one (Esc does too).
-Invoked from the UI they run modal (a 0.1 s timer polls the worker; the UI stays live); called
-from scripts (EXEC) or in background mode they block until the backend answers. Unset operator
+Invoked from the UI they run modal (a 0.1 s timer polls the worker, modal_ui.py; the UI stays
+live); called from scripts (EXEC) or in background mode they block until the backend answers. Unset operator
 arguments take the panel's settings (body/object from the main panel, the rest from this one).
 """
 from __future__ import annotations
 
 import bpy
-from bpy.app.handlers import persistent
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
 
-from . import client, scene_jobs
+from . import client, modal_ui, scene_jobs
 from .job import resolve_targets
 
-TIMER_S = 0.1
 MOVES = [("object", "Object", "Move the object onto the body's contact region"),
          ("body", "Body", "Move the body's root (its top-most parent, e.g. the rig) onto the object instead")]
 _active: scene_jobs.SceneJob | None = None  # one scene job at a time per session
@@ -43,46 +40,37 @@ def discard_active() -> None:
         _active = None
 
 
-@persistent
-def _on_load_pre(*_args) -> None:
-    discard_active()  # its result belongs to the file being closed
-
-
-class InteractVLMSceneOpsSettings(bpy.types.PropertyGroup):
-    """Scene contact / placement settings (Scene.interactvlm_scene), saved with the .blend."""
-
+# Each setting is defined once, for the panel's settings and the operator argument of the same name
+# (an unset argument takes the panel's value): Blender registers properties of mixin classes too.
+class _ContactDistance:
     threshold: FloatProperty(name="Contact distance", default=scene_jobs.DEFAULT_THRESHOLD, min=1e-6, soft_max=0.2,
                              subtype="DISTANCE", unit="LENGTH", precision=4,
                              description="Vertices closer than this to the other mesh are in contact (score 1 at "
                                          "touching, 0 at this distance); penetrating vertices score 1")
+
+
+class _PlaceSettings:
     body_contact: StringProperty(name="Body contact", default="Contact",
                                  description="Vertex group (or float attribute) of the body's contact region")
     object_contact: StringProperty(name="Object contact", default="Contact",
                                    description="Vertex group (or float attribute) of the object's contact region")
     move: EnumProperty(name="Move", items=MOVES, default="object")
     scale: BoolProperty(name="Scale", default=False, description="Also solve for a uniform scale of the moved mesh")
+
+
+class InteractVLMSceneOpsSettings(_ContactDistance, _PlaceSettings, bpy.types.PropertyGroup):
+    """Scene contact / placement settings (Scene.interactvlm_scene), saved with the .blend."""
+
     last_report: StringProperty(name="Last result", default="", options={"SKIP_SAVE"})
 
     @classmethod
     def register(cls) -> None:
         bpy.types.Scene.interactvlm_scene = PointerProperty(type=cls)
-        if _on_load_pre not in bpy.app.handlers.load_pre:
-            bpy.app.handlers.load_pre.append(_on_load_pre)
 
     @classmethod
     def unregister(cls) -> None:
-        discard_active()
-        if _on_load_pre in bpy.app.handlers.load_pre:
-            bpy.app.handlers.load_pre.remove(_on_load_pre)
         if hasattr(bpy.types.Scene, "interactvlm_scene"):
             del bpy.types.Scene.interactvlm_scene
-
-
-def _redraw(context: bpy.types.Context) -> None:
-    for window in context.window_manager.windows:
-        for area in window.screen.areas:
-            if area.type in {"VIEW_3D", "STATUSBAR"}:
-                area.tag_redraw()
 
 
 class _SceneJobOperator:
@@ -150,51 +138,33 @@ class _SceneJobOperator:
         job = self._begin(context)
         if job is None:
             return {"CANCELLED"}
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(TIMER_S, window=context.window)
-        wm.modal_handler_add(self)
+        modal_ui.start(self, context)
         return {"RUNNING_MODAL"}
 
     def modal(self, context: bpy.types.Context, event) -> set[str]:
         job = _active
         if job is None:  # discarded (unregister or file load)
-            self._cleanup(context)
+            modal_ui.stop(self, context)
             return {"CANCELLED"}
         if event.type == "ESC":
             job.cancel()
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         scene_jobs.tick(job)
-        workspace = getattr(context, "workspace", None)
         if not job.finished:
-            if workspace is not None:
-                workspace.status_text_set(f"InteractVLM: {job.stage} {job.fraction * 100:.0f}%  (Esc: cancel)")
-            _redraw(context)
+            modal_ui.status_text(context, job)
+            modal_ui.redraw(context)
             return {"PASS_THROUGH"}
-        self._cleanup(context)
+        modal_ui.stop(self, context)
         return self._end(context, job)  # FINISHED pushes one undo step (bl_options UNDO)
 
-    def _cleanup(self, context: bpy.types.Context) -> None:
-        timer = getattr(self, "_timer", None)
-        if timer is not None:
-            context.window_manager.event_timer_remove(timer)
-            self._timer = None
-        workspace = getattr(context, "workspace", None)
-        if workspace is not None:
-            workspace.status_text_set(None)
-        _redraw(context)
 
-
-class INTERACTVLM_OT_scene_contact(_SceneJobOperator, bpy.types.Operator):
+class INTERACTVLM_OT_scene_contact(_ContactDistance, _SceneJobOperator, bpy.types.Operator):
     """Mark where body and object touch or penetrate as they stand in the scene (exact mesh proximity, no photo)"""
 
     bl_idname = "interactvlm.scene_contact"
     bl_label = "Scene contact"
     bl_options = {"REGISTER", "UNDO"}
-
-    threshold: FloatProperty(name="Contact distance", default=scene_jobs.DEFAULT_THRESHOLD, min=1e-6,
-                             subtype="DISTANCE", unit="LENGTH", precision=4,
-                             description="Vertices closer than this to the other mesh are in contact")
 
     def _start(self, context: bpy.types.Context) -> scene_jobs.SceneJob:
         body, obj = self._targets(context)
@@ -204,12 +174,8 @@ class INTERACTVLM_OT_scene_contact(_SceneJobOperator, bpy.types.Operator):
         reports = scene_jobs.finish_scene_contact(job)
         return scene_jobs.scene_contact_text(context, job, reports)
 
-    @classmethod
-    def unregister(cls) -> None:
-        discard_active()
 
-
-class INTERACTVLM_OT_place_object(_SceneJobOperator, bpy.types.Operator):
+class INTERACTVLM_OT_place_object(_PlaceSettings, _SceneJobOperator, bpy.types.Operator):
     """Move the object (or the body's root) so the object's contact region meets the body's, avoiding
     penetration; one undo step"""
 
@@ -217,12 +183,6 @@ class INTERACTVLM_OT_place_object(_SceneJobOperator, bpy.types.Operator):
     bl_label = "Place by contact"
     bl_options = {"REGISTER", "UNDO"}
 
-    body_contact: StringProperty(name="Body contact", default="Contact",
-                                 description="Vertex group (or float attribute) of the body's contact region")
-    object_contact: StringProperty(name="Object contact", default="Contact",
-                                   description="Vertex group (or float attribute) of the object's contact region")
-    move: EnumProperty(name="Move", items=MOVES, default="object")
-    scale: BoolProperty(name="Scale", default=False, description="Also solve for a uniform scale")
     penetration_weight: FloatProperty(name="Penetration weight", default=10.0, min=0.0, soft_max=1000.0,
                                       description="How strongly penetrating object vertices push the solution out "
                                                   "(each weighs this many contact pairs)")
@@ -239,10 +199,6 @@ class INTERACTVLM_OT_place_object(_SceneJobOperator, bpy.types.Operator):
         context.view_layer.update()
         penetrating = job.summary.get("penetrating_vertices", 0) > 0
         return ("WARNING" if penetrating else "INFO"), scene_jobs.place_text(context, job, moved)
-
-    @classmethod
-    def unregister(cls) -> None:
-        discard_active()
 
 
 class INTERACTVLM_OT_cancel_scene_job(bpy.types.Operator):

@@ -64,10 +64,9 @@ class InteractVLMSceneSettings(bpy.types.PropertyGroup):
 
 
 class InteractVLMStatus(bpy.types.PropertyGroup):
-    """Lives on the WindowManager: the panel's progress bar and the Cancel button read it."""
+    """Lives on the WindowManager: the panel's progress bar reads it."""
 
     running: BoolProperty(default=False)
-    cancel_requested: BoolProperty(default=False)
     fraction: FloatProperty(default=0.0, min=0.0, max=1.0)
     stage: StringProperty(default="")
     message: StringProperty(default="")

@@ -6,8 +6,9 @@ What is written (all namespaced; a user's own data is never modified or removed)
 - FLOAT_COLOR POINT attribute `ivlm_contact_color`: heat_colors(scores) of the latest result;
 - one greyscale image per view mask (packed into the .blend when it is saved).
 Ownership is recorded in the object's custom property `ivlm_results` (JSON: result key -> the
-names we created). A name already used by something not recorded there is the user's: ours then
-gets a distinct name (e.g. `Contact (InteractVLM)`) and WriteReport.renamed says so.
+names we created; scene contact keeps its own record, SCENE_RECORD_KEY). A name already used by
+something not recorded there is the user's: ours then gets a distinct name (e.g.
+`Contact (InteractVLM)`) and WriteReport.renamed says so.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import bpy
 import numpy as np
 
 RECORD_KEY = "ivlm_results"
+SCENE_RECORD_KEY = "ivlm_scene_results"  # scene_jobs' record: {kind: name, ...} of its one result
 IMAGE_OWNER_KEY = "ivlm_owner"
 COLOR_NAME = "ivlm_contact_color"
 SUFFIX = " (InteractVLM)"
@@ -60,9 +62,10 @@ def wanted_names(key: str) -> tuple[str, str]:
     return f"ivlm_contact_{slug}", f"Contact {key}"
 
 
-def read_record(obj: bpy.types.Object) -> dict[str, dict[str, Any]]:
+def read_record(obj: bpy.types.Object, key: str = RECORD_KEY) -> dict[str, Any]:
+    """An ownership record (JSON in a custom property); {} when absent or damaged."""
     try:
-        record = json.loads(obj.get(RECORD_KEY, "{}"))
+        record = json.loads(obj.get(key, "{}"))
     except (TypeError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
@@ -76,6 +79,13 @@ def _owned_names(record: dict[str, dict[str, Any]], kind: str) -> set[str]:
     return {entry[kind] for entry in record.values() if isinstance(entry, dict) and kind in entry}
 
 
+def our_names(obj: bpy.types.Object, kind: str) -> set[str]:
+    """Names of `kind` ("group", "color", ...) that any of our results on obj uses: the image path's
+    and scene contact's (e.g. groups that are results, not rig groups)."""
+    scene = read_record(obj, SCENE_RECORD_KEY).get(kind)
+    return _owned_names(read_record(obj), kind) | ({scene} if isinstance(scene, str) else set())
+
+
 def free_name(wanted: str, taken: set[str], ours: set[str], suffix: str) -> str:
     """`wanted` if free or ours, else wanted+suffix, then numbered, skipping names the user has."""
     if wanted not in taken or wanted in ours:
@@ -85,6 +95,17 @@ def free_name(wanted: str, taken: set[str], ours: set[str], suffix: str) -> str:
         n += 1
         candidate = f"{wanted}{suffix}.{n:03d}"
     return candidate
+
+
+def claim_names(obj: bpy.types.Object, wanted: dict[str, str],
+                owned: dict[str, set[str]]) -> tuple[dict[str, str], list[str]]:
+    """Our name for each kind of data ("group": a vertex group, any other kind: a mesh attribute): the
+    wanted name when free or already ours (owned[kind]), else a distinct one (free_name). Also returns
+    "wanted -> used" for each renamed one, in the order of `wanted`."""
+    groups, attributes = {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes}
+    used = {kind: free_name(name, groups, owned.get(kind, set()), SUFFIX) if kind == "group"
+            else free_name(name, attributes, owned.get(kind, set()), "_ivlm") for kind, name in wanted.items()}
+    return used, [f"{wanted[k]} -> {v}" for k, v in used.items() if v != wanted[k]]
 
 
 def set_group_weights(group: bpy.types.VertexGroup, scores: np.ndarray, threshold: float) -> int:
@@ -117,16 +138,13 @@ def set_point_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values:
     return attribute
 
 
-def write_result(obj: bpy.types.Object, scores: np.ndarray, task: str, label: str | None, threshold: float,
-                 masks: np.ndarray | None = None, view_names: list[str] | None = None) -> WriteReport:
-    """Write one result onto obj's mesh (see the module docstring); replaces only our own data."""
-    report = write_scores(obj, scores, task, label, threshold)
-    if masks is not None:
-        names = [write_mask_image(obj, result_key(task, label), mask, view)
-                 for mask, view in zip(masks, mask_view_names(masks, view_names))]
-        record_images(obj, result_key(task, label), names)
-        report.images = names
-    return report
+def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray) -> None:
+    """Our heat-map colour attribute `name`; made the active colours unless the active ones are the user's."""
+    mesh = obj.data
+    set_point_attribute(mesh, name, "FLOAT_COLOR", heat_colors(scores), "color")
+    active = mesh.color_attributes.active_color
+    if active is None or active.name in our_names(obj, "color") | {name}:
+        mesh.color_attributes.active_color_name = name
 
 
 def write_scores(obj: bpy.types.Object, scores: np.ndarray, task: str, label: str | None,
@@ -140,20 +158,12 @@ def write_scores(obj: bpy.types.Object, scores: np.ndarray, task: str, label: st
     record = read_record(obj)
     key = result_key(task, label)
     attr_wanted, group_wanted = wanted_names(key)
-    renamed: list[str] = []
-    attr_names = {a.name for a in mesh.attributes}
-    attr_name = free_name(attr_wanted, attr_names, _owned_names(record, "attribute"), "_ivlm")
-    group_name = free_name(group_wanted, {g.name for g in obj.vertex_groups}, _owned_names(record, "group"), SUFFIX)
-    color_name = free_name(COLOR_NAME, attr_names, _owned_names(record, "color"), "_ivlm")
-    for wanted, used in ((attr_wanted, attr_name), (group_wanted, group_name), (COLOR_NAME, color_name)):
-        if wanted != used:
-            renamed.append(f"{wanted} -> {used}")
+    wanted = {"attribute": attr_wanted, "group": group_wanted, "color": COLOR_NAME}
+    names, renamed = claim_names(obj, wanted, {kind: _owned_names(record, kind) for kind in wanted})
+    attr_name, group_name, color_name = names["attribute"], names["group"], names["color"]
 
     set_point_attribute(mesh, attr_name, "FLOAT", scores, "value")
-    set_point_attribute(mesh, color_name, "FLOAT_COLOR", heat_colors(scores), "color")
-    active = mesh.color_attributes.active_color
-    if active is None or active.name in _owned_names(record, "color") | {color_name}:
-        mesh.color_attributes.active_color_name = color_name
+    write_heat_colors(obj, color_name, scores)
     group = obj.vertex_groups.get(group_name) or obj.vertex_groups.new(name=group_name)
     count = set_group_weights(group, scores, threshold)
     images = record.get(key, {}).get("images", [])
@@ -247,11 +257,14 @@ def apply_threshold(obj: bpy.types.Object, threshold: float, key: str | None = N
 
 
 def group_weights(obj: bpy.types.Object, group_name: str) -> np.ndarray:
-    """(N,) weights of a vertex group, 0 where a vertex is not a member (for checks and tests)."""
+    """(N,) weights of a vertex group, 0 where a vertex is not a member (placement's contact region, checks).
+
+    bpy has no bulk reader for deform weights (no foreach_get, not among mesh.attributes), so this is
+    one pass over the vertices (about 10 ms per 10k vertices)."""
     group = obj.vertex_groups[group_name]
     weights = np.zeros(len(obj.data.vertices), dtype=np.float32)
     gi = group.index
-    for vertex in obj.data.vertices:  # read-back helper, not on the write path
+    for vertex in obj.data.vertices:
         for element in vertex.groups:
             if element.group == gi:
                 weights[vertex.index] = element.weight

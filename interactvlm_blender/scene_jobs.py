@@ -10,8 +10,9 @@ What scene contact writes on both meshes (namespaced like the image path, see re
 - float POINT attribute `ivlm_scene_depth`: penetration depth (0 where not inside the other mesh);
 - vertex group `Scene Contact`: weight = score for every vertex with score > 0;
 - FLOAT_COLOR POINT attribute `ivlm_scene_contact_color`: heat map of the score.
-Ownership is recorded in the object's custom property `ivlm_scene_results`; a name the user already
-uses for their own data is never touched: ours gets a distinct name (results.SUFFIX / `_ivlm`).
+Ownership is recorded in the object's custom property `ivlm_scene_results` (results.SCENE_RECORD_KEY,
+{kind: name}); a name the user already uses for their own data is never touched: ours gets a
+distinct name (results.SUFFIX / `_ivlm`).
 """
 from __future__ import annotations
 
@@ -27,11 +28,11 @@ from mathutils import Matrix
 from . import client, mesh_io, results
 # State names and the poll/wait/discard helpers are re-exported: operators and tests use scene_jobs.*.
 from .backend_job import (CANCELLED, DONE, FAILED, RUNNING, BackendJob, JobError, discard_job, live_mesh,
-                          load_result, mesh_object as _mesh_object, tick, wait_job)
+                          finishing, load_result, mesh_object as _mesh_object, request_dir, tick, wait_job)
 from .prefs import get_prefs
 
 ATTRIBUTE, DEPTH_ATTRIBUTE, GROUP, COLOR = "ivlm_scene_contact", "ivlm_scene_depth", "Scene Contact", "ivlm_scene_contact_color"
-RECORD_KEY = "ivlm_scene_results"
+RECORD_KEY = results.SCENE_RECORD_KEY
 GROUP_WEIGHT_STEPS = 1024  # group weights are rounded to 1/1024 so VertexGroup.add runs once per level
 DEFAULT_THRESHOLD = 0.02  # scene units (metres): 2 cm, as the backend's default
 
@@ -64,18 +65,11 @@ def contact_weights(obj: bpy.types.Object, source: str) -> np.ndarray:
     """(N,) float32 contact weights of obj from a vertex group or a float point attribute named `source`.
 
     A vertex group (what the image path writes and what users paint) wins over an attribute of the
-    same name. bpy has no bulk reader for deform weights, so a group is read with one pass over the
-    vertices; attributes are read with foreach_get.
+    same name.
     """
     mesh = obj.data
-    group = obj.vertex_groups.get(source)
-    if group is not None:
-        weights = np.zeros(len(mesh.vertices), dtype=np.float32)
-        gi = group.index
-        for vertex in mesh.vertices:
-            for element in vertex.groups:
-                if element.group == gi:
-                    weights[vertex.index] = element.weight
+    if source in obj.vertex_groups:
+        weights = results.group_weights(obj, source)
     else:
         attribute = mesh.attributes.get(source)
         if attribute is None or attribute.domain != "POINT" or attribute.data_type != "FLOAT":
@@ -132,9 +126,8 @@ def _write_mesh(job_dir: Path, name: str, obj: bpy.types.Object, depsgraph, note
 def _submit(context: bpy.types.Context, op: str, body: bpy.types.Object, obj: bpy.types.Object,
             params: dict[str, Any], contacts: tuple[np.ndarray, np.ndarray] | None) -> SceneJob:
     worker = client.get_worker(get_prefs(context))  # WorkerError before any file is written
-    job_dir = client.new_job_dir(op)
     notes: list[str] = []
-    try:
+    with request_dir(op, SceneJobError) as job_dir:
         depsgraph = context.evaluated_depsgraph_get()
         fields: dict[str, Any] = {
             "body": {"npz": _write_mesh(job_dir, "body.npz", body, depsgraph, notes, contacts[0] if contacts else None)},
@@ -142,12 +135,6 @@ def _submit(context: bpy.types.Context, op: str, body: bpy.types.Object, obj: bp
                                           contacts[1] if contacts else None)},
             "out_dir": str(job_dir / "out"), **params}
         job_id = worker.submit(op, fields)
-    except mesh_io.MeshError as error:
-        client.remove_job_dir(job_dir)
-        raise SceneJobError(str(error)) from None
-    except BaseException:
-        client.remove_job_dir(job_dir)
-        raise
     return SceneJob(op=op, what="scene contact" if op == "scene_contact" else "placement", body=body.name,
                     object=obj.name, params=params, job_dir=job_dir, worker=worker,
                     job_id=job_id, notes=notes)
@@ -186,43 +173,28 @@ class SideReport:
     renamed: list[str] = field(default_factory=list)
 
 
-def read_record(obj: bpy.types.Object) -> dict[str, Any]:
-    try:
-        record = json.loads(obj.get(RECORD_KEY, "{}"))
-    except (TypeError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
-
-
 def _ours(record: dict[str, Any], kind: str) -> set[str]:
     name = record.get(kind)
     return {name} if isinstance(name, str) else set()
+
+
+def _check_count(obj: bpy.types.Object, values: np.ndarray) -> None:
+    if len(values) != len(obj.data.vertices):
+        raise SceneJobError(f"the result has {len(values)} values but {obj.name!r} has {len(obj.data.vertices)} "
+                            "vertices (the mesh changed while the job ran); run scene contact again")
 
 
 def write_side(obj: bpy.types.Object, score: np.ndarray, depth: np.ndarray, threshold: float, other: str) -> SideReport:
     """Write one mesh's scene contact (see the module docstring); replaces only our own data."""
     mesh = obj.data
     score = np.ascontiguousarray(score, dtype=np.float32).reshape(-1)
-    if len(score) != len(mesh.vertices):
-        raise SceneJobError(f"the result has {len(score)} values but {obj.name!r} has {len(mesh.vertices)} vertices "
-                            "(the mesh changed while the job ran); run scene contact again")
-    record = read_record(obj)
-    attr_names = {a.name for a in mesh.attributes}
-    names = {
-        "attribute": results.free_name(ATTRIBUTE, attr_names, _ours(record, "attribute"), "_ivlm"),
-        "depth": results.free_name(DEPTH_ATTRIBUTE, attr_names, _ours(record, "depth"), "_ivlm"),
-        "color": results.free_name(COLOR, attr_names, _ours(record, "color"), "_ivlm"),
-        "group": results.free_name(GROUP, {g.name for g in obj.vertex_groups}, _ours(record, "group"), results.SUFFIX),
-    }
+    _check_count(obj, score)
+    record = results.read_record(obj, RECORD_KEY)
     wanted = {"attribute": ATTRIBUTE, "depth": DEPTH_ATTRIBUTE, "color": COLOR, "group": GROUP}
-    renamed = [f"{wanted[k]} -> {v}" for k, v in names.items() if v != wanted[k]]
+    names, renamed = results.claim_names(obj, wanted, {kind: _ours(record, kind) for kind in wanted})
     results.set_point_attribute(mesh, names["attribute"], "FLOAT", score, "value")
     results.set_point_attribute(mesh, names["depth"], "FLOAT", depth, "value")
-    results.set_point_attribute(mesh, names["color"], "FLOAT_COLOR", results.heat_colors(score), "color")
-    active = mesh.color_attributes.active_color
-    ours = {names["color"]} | {e.get("color") for e in results.read_record(obj).values() if isinstance(e, dict)}
-    if active is None or active.name in ours:  # never hide a user's own active colours
-        mesh.color_attributes.active_color_name = names["color"]
+    results.write_heat_colors(obj, names["color"], score)  # never hides a user's own active colours
     group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
     # Members: every vertex with score > 0; weights rounded so VertexGroup.add runs per level, not per vertex.
     levels = np.where(score > 0, np.maximum(np.round(score * GROUP_WEIGHT_STEPS), 1) / GROUP_WEIGHT_STEPS, 0.0)
@@ -235,30 +207,21 @@ def write_side(obj: bpy.types.Object, score: np.ndarray, depth: np.ndarray, thre
 
 def finish_scene_contact(job: SceneJob) -> tuple[SideReport, SideReport]:
     """Write a finished scene contact job onto both meshes, then remove the job's files."""
-    try:
-        if job.state != DONE:
-            raise SceneJobError(job.message or f"the job ended as {job.state}")
+    with finishing(job, SceneJobError):
         body, obj = live_mesh(job.body, SceneJobError), live_mesh(job.object, SceneJobError)
         keys = tuple(f"{s}_{k}" for s in ("body", "object") for k in ("score", "depth"))
         arrays = load_result(job.result_path, keys, SceneJobError)
         threshold = float(job.params["threshold"])
         for side, target in (("body", body), ("object", obj)):  # check both before writing either
-            if len(arrays[f"{side}_score"]) != len(target.data.vertices):
-                raise SceneJobError(f"the result has {len(arrays[f'{side}_score'])} values but {target.name!r} has "
-                                    f"{len(target.data.vertices)} vertices (the mesh changed while the job ran); "
-                                    "run scene contact again")
+            _check_count(target, arrays[f"{side}_score"])
         return (write_side(body, arrays["body_score"], arrays["body_depth"], threshold, obj.name),
                 write_side(obj, arrays["object_score"], arrays["object_depth"], threshold, body.name))
-    finally:
-        client.remove_job_dir(job.job_dir)
 
 
 # -- applying a placement -----------------------------------------------------------------------
 def finish_place(job: SceneJob) -> bpy.types.Object:
     """Apply a finished placement: matrix_world of the moved object (or body root) = T @ matrix_world."""
-    try:
-        if job.state != DONE:
-            raise SceneJobError(job.message or f"the job ended as {job.state}")
+    with finishing(job, SceneJobError):
         body, obj = live_mesh(job.body, SceneJobError), live_mesh(job.object, SceneJobError)
         transform = np.asarray(load_result(job.result_path, ("transform",), SceneJobError)["transform"], dtype=np.float64)
         if transform.shape != (4, 4) or not np.isfinite(transform).all():
@@ -267,8 +230,6 @@ def finish_place(job: SceneJob) -> bpy.types.Object:
         current = np.array(target.matrix_world, dtype=np.float64)
         target.matrix_world = Matrix((transform @ current).tolist())  # rows, as numpy holds them
         return target
-    finally:
-        client.remove_job_dir(job.job_dir)
 
 
 # -- messages -----------------------------------------------------------------------------------

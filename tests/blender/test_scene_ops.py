@@ -12,6 +12,8 @@ import json
 import numpy as np
 import pytest
 
+from blender_helpers import LOCALIZER, RESOLUTION
+
 T = 0.02  # contact distance (scene units = metres)
 
 
@@ -169,6 +171,24 @@ def test_penetration_is_reported_and_user_groups_are_kept(bpy):
     assert "Scene Contact (InteractVLM)" in ball.vertex_groups
     assert "Scene Contact -> Scene Contact (InteractVLM)" in report
     assert json.loads(ball["ivlm_scene_results"])["threshold"] == pytest.approx(0.005)
+
+
+def test_an_estimate_after_scene_contact_treats_its_data_as_ours(bpy, photo_path):
+    """Scene Contact is a result, not a rig group: the estimate's request leaves it out of the vertex
+    groups it sends for body parts, and shows its own heat map instead of the scene contact's."""
+    from interactvlm_blender import job as jobs
+
+    ball, _floor = sphere_on_plane(bpy)
+    add_group(ball, "spine", np.arange(len(ball.data.vertices)), 0.5)  # a rig group, weaker than the contact
+    assert bpy.ops.interactvlm.scene_contact(body="Ball", object="Floor", threshold=T) == {"FINISHED"}
+    assert ball.data.color_attributes.active_color.name == "ivlm_scene_contact_color"
+    job = jobs.start_job(bpy.context, jobs.EstimateParams(image_path=str(photo_path), body="Ball", localizer=LOCALIZER,
+                                                          resolution=RESOLUTION))
+    with np.load(job.job_dir / "body.npz") as request:
+        assert request["vertex_group_names"].tolist() == ["spine"] and (request["vertex_group_index"] == 0).all()
+    assert jobs.wait_job(job) == jobs.DONE, job.message
+    jobs.finish_job(job)
+    assert ball.data.color_attributes.active_color.name == "ivlm_contact_color"
 
 
 def test_displaced_prop_is_put_back(bpy):
