@@ -97,6 +97,7 @@ def umeyama(src: np.ndarray, dst: np.ndarray, weights: np.ndarray, with_scale: b
 
 
 def apply(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """points (N,3) transformed by the 4x4 transform."""
     return points @ transform[:3, :3].T + transform[:3, 3]
 
 
@@ -226,9 +227,8 @@ def place(
     samples = ov[near].astype(np.float64)
     # The body faces near the object, as a small surface with a cached tree (queried many times below).
     placed_box = apply(transform, samples) if samples.shape[0] else apply(transform, p0)
-    pad = band + body.radius
-    near_faces = np.all((body.centroids >= placed_box.min(0) - pad) & (body.centroids <= placed_box.max(0) + pad), 1)
-    body_near = SurfaceQuery(bv, bf[near_faces], "body") if near_faces.any() else None
+    near_faces = body.faces_near(placed_box.min(0), placed_box.max(0), band + body.radius)
+    body_near = SurfaceQuery(bv, bf[near_faces], "body") if near_faces.size else None
     if samples.shape[0] > _MAX_PENETRATION_SAMPLES:
         samples = samples[np.random.default_rng(0).choice(samples.shape[0], _MAX_PENETRATION_SAMPLES, replace=False)]
     s0 = np.cbrt(np.linalg.det(transform[:3, :3]))
@@ -239,9 +239,13 @@ def place(
     reg = np.sqrt(regularizer)
     n_params = 7 if scale else 6
 
+    def all_params(x: np.ndarray) -> np.ndarray:
+        """The solved parameters plus log scale 0 when the scale is not solved for."""
+        return x if scale else np.r_[x, 0.0]
+
     def residuals(x: np.ndarray) -> np.ndarray:
-        full = np.r_[x, 0.0] if not scale else x
-        m = _params_to_matrix(full, pivot)
+        params = all_params(x)
+        m = _params_to_matrix(params, pivot)
         src, dst, weights = matcher.pairs(m)
         corr = (np.sqrt(weights / weights.sum())[:, None] * (apply(m, src) - dst)).ravel()
         depth = np.zeros(0)
@@ -249,19 +253,19 @@ def place(
             sd = body_near.signed_distance(apply(m, samples))
             depth = np.where(np.abs(sd) <= band, np.maximum(-sd, 0.0), 0.0)
         # the current placement is the identity: rotation, pivot translation, log scale all zero
-        regular = reg * np.r_[full[:3] * extent, full[3:6], full[6:7] * extent][: 3 + 3 + int(scale)]
+        regular = reg * np.r_[params[:3] * extent, params[3:6], params[6:7] * extent][:n_params]
         return np.r_[corr, pen * depth, regular]
 
     fit = least_squares(residuals, start[:n_params], x_scale=np.r_[np.ones(3), np.full(3, extent), np.ones(n_params - 6)],
                         xtol=1e-9, ftol=1e-12, gtol=1e-12, max_nfev=60)
-    start = np.r_[fit.x, 0.0] if not scale else fit.x
-    transform = _params_to_matrix(start, pivot)
+    solved = all_params(fit.x)
+    transform = _params_to_matrix(solved, pivot)
 
     # Report: residual over the final correspondences of every contact vertex, penetration of the placed object.
     src, dst, _ = full.pairs(transform)
     dist = np.linalg.norm(apply(transform, src) - dst, axis=1)
     placed = side_contact(apply(transform, ov.astype(np.float64)), body, threshold)
-    s = float(np.exp(start[6]))
+    s = float(np.exp(solved[6]))
     result_transform = transform if move == "object" else np.linalg.inv(transform)
     return PlacementResult(
         transform=result_transform,

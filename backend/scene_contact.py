@@ -108,18 +108,21 @@ class SurfaceQuery:
         self.faces = faces
         a, b, c = (self.vertices[faces[:, i]] for i in range(3))
         self.centroids = (a + b + c) / 3.0
-        radius2 = np.maximum(np.maximum(((a - self.centroids) ** 2).sum(1), ((b - self.centroids) ** 2).sum(1)),
-                             ((c - self.centroids) ** 2).sum(1))
-        self.radius = float(np.sqrt(radius2.max()))
+        # Each face's centroid-to-corner radius, and R = their maximum (see the module docstring).
+        self.face_radius = np.sqrt(np.maximum(np.maximum(((a - self.centroids) ** 2).sum(1),
+                                                         ((b - self.centroids) ** 2).sum(1)),
+                                              ((c - self.centroids) ** 2).sum(1)))
+        self.radius = float(self.face_radius.max())
         self.low, self.high = self.vertices.min(0), self.vertices.max(0)
         self._full_tree: cKDTree | None = None
 
+    def faces_near(self, low: np.ndarray, high: np.ndarray, pad: float) -> np.ndarray:
+        """Ids of the faces whose centroid lies in the box [low - pad, high + pad]."""
+        return np.flatnonzero(np.all((self.centroids >= low - pad) & (self.centroids <= high + pad), axis=1))
+
     def _face_bounds(self, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(centroid, unit normal, own radius) of the faces tris, for _lower_bound."""
-        corners = self.vertices[self.faces[tris]]
-        centroids = self.centroids[tris]
-        own = np.sqrt(((corners - centroids[:, None]) ** 2).sum(-1).max(1))
-        return centroids, _face_normals(corners), own
+        return self.centroids[tris], _face_normals(self.vertices[self.faces[tris]]), self.face_radius[tris]
 
     @staticmethod
     def _lower_bound(points: np.ndarray, bounds: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -131,6 +134,7 @@ class SurfaceQuery:
         return np.maximum(to_plane, np.linalg.norm(offset, axis=1) - own[local])
 
     def full_tree(self) -> cKDTree:
+        """The centroid tree of all faces, built on first use (unbounded queries only)."""
         if self._full_tree is None:
             self._full_tree = cKDTree(self.centroids, balanced_tree=False, compact_nodes=False)
         return self._full_tree
@@ -160,8 +164,7 @@ class SurfaceQuery:
         whose centroid lies in the vertices' bounding box grown by the radius include them all.
         """
         where = self.vertices[vertex_ids.ravel()]
-        pad = self.radius * 1.001 + 1e-12
-        near = np.flatnonzero(np.all((self.centroids >= where.min(0) - pad) & (self.centroids <= where.max(0) + pad), 1))
+        near = self.faces_near(where.min(0), where.max(0), self.radius * 1.001 + 1e-12)
         used, faces = np.unique(self.faces[near], return_inverse=True)  # compact ids: bincount stays small
         faces = faces.reshape(-1, 3)
         corners = self.vertices[used][faces]
@@ -198,8 +201,7 @@ class SurfaceQuery:
         else:
             # Only triangles that can be within max_distance of some query point enter the tree.
             pad = max_distance + self.radius
-            keep = np.all((self.centroids >= points.min(0) - pad) & (self.centroids <= points.max(0) + pad), axis=1)
-            tri_ids = np.flatnonzero(keep)
+            tri_ids = self.faces_near(points.min(0), points.max(0), pad)
             if tri_ids.size == 0:
                 return dist, sign, face
             tree, bound = cKDTree(self.centroids[tri_ids], balanced_tree=False, compact_nodes=False), pad
@@ -215,13 +217,7 @@ class SurfaceQuery:
         dist = np.full(n, np.inf)
         sign = np.ones(n)
         face = np.full(n, -1, dtype=np.int64)
-        k = min(_K_NEAREST, tree.n)
-        cdist, cidx = tree.query(points, k=k, distance_upper_bound=bound)
-        cdist, cidx = cdist.reshape(n, k), cidx.reshape(n, k)
-        found = cidx < tree.n
-        rows, cols = np.nonzero(found)
-        tris = cidx[rows, cols] if tri_ids is None else tri_ids[cidx[rows, cols]]
-        best_d, best_tri, best_c, best_b = self._reduce(points, rows, tris, n)
+        cdist, found, (best_d, best_tri, best_c, best_b) = self._k_nearest(points, tree, tri_ids, bound)
         if max_distance is not None:
             # Certificate: exact unless an unexamined triangle (centroid beyond the k-th) could be closer.
             kth = np.where(found[:, -1], cdist[:, -1], np.inf)
@@ -249,6 +245,18 @@ class SurfaceQuery:
         sign[ok] = self._sign(points[ok], best_tri[ok], best_c[ok], best_b[ok])
         return dist, sign, face
 
+    def _k_nearest(self, points: np.ndarray, tree: cKDTree, tri_ids: np.ndarray | None, bound: float):
+        """Each point's best of its k nearest centroids of `tree` (within bound): (cdist (n,k), found (n,k),
+        _reduce's result). tri_ids maps the tree's indices to face ids (None: the full tree)."""
+        n = points.shape[0]
+        k = min(_K_NEAREST, tree.n)
+        cdist, cidx = tree.query(points, k=k, distance_upper_bound=bound)
+        cdist, cidx = cdist.reshape(n, k), cidx.reshape(n, k)
+        found = cidx < tree.n
+        rows, cols = np.nonzero(found)
+        tris = cidx[rows, cols] if tri_ids is None else tri_ids[cidx[rows, cols]]
+        return cdist, found, self._reduce(points, rows, tris, n)
+
     def _reduce(self, points: np.ndarray, rows: np.ndarray, tris: np.ndarray, n: int):
         """Per point, the minimum over its (row, triangle) candidate pairs."""
         best_d = np.full(n, np.inf)
@@ -267,11 +275,7 @@ class SurfaceQuery:
     def closest_points(self, points: np.ndarray) -> np.ndarray:
         """Nearest surface point of each point (unbounded search; exact to within self.radius)."""
         points = np.asarray(points, dtype=np.float64)
-        k = min(_K_NEAREST, self.full_tree().n)
-        _, cidx = self.full_tree().query(points, k=k)
-        cidx = cidx.reshape(points.shape[0], k)
-        rows = np.repeat(np.arange(points.shape[0]), k)
-        _, _, closest, _ = self._reduce(points, rows, cidx.ravel(), points.shape[0])
+        _, _, (_, _, closest, _) = self._k_nearest(points, self.full_tree(), None, np.inf)
         return closest
 
     def signed_distance(self, points: np.ndarray, max_distance: float | None = None) -> np.ndarray:
@@ -314,7 +318,7 @@ class SceneContact:
     body: SideContact
     object: SideContact
     threshold: float
-    depth_tolerance: float  # depths beyond the threshold are exact to within this (the other mesh's R)
+    depth_tolerance: float  # depths beyond the threshold are exact to within this (the larger R of the two meshes)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -376,8 +380,11 @@ def _may_be_inside(points: np.ndarray, surface: SurfaceQuery) -> np.ndarray:
     flat = extent < _FLAT * extent.max()
     grow = np.where(flat, 0.5 * extent.max(), 0.0)
     mask = np.all((points >= surface.low - grow) & (points <= surface.high + grow), axis=1)
+    if not flat.any():
+        return mask
+    face_normals = _face_normals(surface.vertices[surface.faces])
     for axis in np.flatnonzero(flat):
-        normals = _face_normals(surface.vertices[surface.faces])[:, axis]
+        normals = face_normals[:, axis]
         if (normals > 0).all():  # every face looks +axis: above the highest vertex is outside
             mask &= points[:, axis] <= surface.high[axis]
         elif (normals < 0).all():

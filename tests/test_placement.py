@@ -6,6 +6,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from backend.placement import contact_weights, place, umeyama
+from test_scene_contact import plane
 
 
 def height(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -13,12 +14,10 @@ def height(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def grid(n: int, size: float) -> tuple[np.ndarray, np.ndarray]:
-    xs = np.linspace(-size, size, n)
-    x, y = np.meshgrid(xs, xs)
-    v = np.c_[x.ravel(), y.ravel(), height(x, y).ravel()]
-    idx = np.arange(n * n).reshape(n, n)
-    a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
-    return v, np.r_[np.c_[a, b, c], np.c_[a, c, d]]
+    """The bumpy height field `height` over an n x n grid of [-size, size]^2."""
+    v, f = plane(size, n)
+    v[:, 2] = height(v[:, 0], v[:, 1])
+    return v, f
 
 
 def scene(n: int = 81):
@@ -95,12 +94,7 @@ def test_moving_the_body_gives_the_inverse():
 def test_penetration_term_lifts_a_mismatched_object_out():
     # body: flat floor patch; object: a ball whose contact region is its lower cap. Fitting the cap
     # to the floor alone sinks the ball's bottom; the penetration term pushes it back up.
-    xs = np.linspace(-0.3, 0.3, 41)
-    x, y = np.meshgrid(xs, xs)
-    bv = np.c_[x.ravel(), y.ravel(), np.zeros(x.size)]
-    idx = np.arange(x.size).reshape(41, 41)
-    a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
-    bf = np.r_[np.c_[a, b, c], np.c_[a, c, d]]
+    bv, bf = plane(0.3, 41)
     import trimesh
 
     ball = trimesh.creation.icosphere(subdivisions=3, radius=0.1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 
@@ -80,19 +80,24 @@ def _torch_load(path: Path) -> dict[str, torch.Tensor]:
     return data
 
 
+def _safetensors_items(path: Path, shapes_only: bool) -> Iterator[tuple[str, Any]]:
+    """(key, tensor) of one safetensors file, or (key, shape) from its header alone."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            for key in handle.keys():
+                yield key, tuple(handle.get_slice(key).get_shape()) if shapes_only else handle.get_tensor(key)
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({error}); "
+                              "re-download or re-extract it") from error
+
+
 def iter_tensors(files: list[Path], kind: str) -> Iterator[tuple[str, torch.Tensor]]:
     """Yield (official key, tensor) shard by shard so that at most one shard is in memory at a time."""
     for path in files:
         if kind == "safetensors":
-            from safetensors import SafetensorError, safe_open
-
-            try:
-                with safe_open(str(path), framework="pt") as handle:
-                    for key in handle.keys():
-                        yield key, handle.get_tensor(key)
-            except (SafetensorError, OSError) as error:
-                raise CheckpointError(f"{path} is not a readable safetensors file ({error}); "
-                                      "re-download or re-extract it") from error
+            yield from _safetensors_items(path, shapes_only=False)
         else:
             yield from _torch_load(path).items()
 
@@ -102,15 +107,7 @@ def read_shapes(files: list[Path], kind: str) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     for path in files:
         if kind == "safetensors":
-            from safetensors import SafetensorError, safe_open
-
-            try:
-                with safe_open(str(path), framework="pt") as handle:
-                    for key in handle.keys():
-                        shapes[key] = tuple(handle.get_slice(key).get_shape())
-            except (SafetensorError, OSError) as error:
-                raise CheckpointError(f"{path} is not a readable safetensors file ({error}); "
-                                      "re-download or re-extract it") from error
+            shapes.update(_safetensors_items(path, shapes_only=True))
         else:
             shapes.update({k: tuple(v.shape) for k, v in _torch_load(path).items()})
     return shapes

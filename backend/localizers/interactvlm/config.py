@@ -72,6 +72,7 @@ class IVLMConfig:
 
 
 def read_config(folder: Path) -> IVLMConfig:
+    """The folder's config.json, parsed (CheckpointError when it is absent or not JSON)."""
     path = folder / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{folder} has no config.json; point to the unzipped InteractVLM model folder "
@@ -84,6 +85,7 @@ def read_config(folder: Path) -> IVLMConfig:
 
 
 def parse_config(raw: dict[str, Any], source: str = "config") -> IVLMConfig:
+    """The fields we use; variants we cannot run are listed in `problems`, not raised (the report shows them)."""
     for needed in ("hidden_size", "vocab_size", "num_hidden_layers", "num_attention_heads"):
         if needed not in raw:
             raise CheckpointError(f"{source} lacks '{needed}': this is not a LLaVA/LISA-style config.json")

@@ -8,6 +8,7 @@ openai/clip-vit-large-patch14 by hub id): give its local folder, or put it in `<
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def _count(n: int) -> str:
 
 
 def find_vision_tower(folder: Path, explicit: str | Path | None, cfg: IVLMConfig) -> Path | None:
+    """The first of: `explicit`, <folder>/vision_tower, <folder>/clip-vit-large-patch14, a local path in
+    config.json, that holds a config.json; None if none does (an explicit folder without one is an error)."""
     candidates: list[Path] = []
     if explicit:
         candidates.append(Path(explicit))
@@ -189,18 +192,15 @@ def load_weights(net, files: list[Path], kind: str, clip_path: Path | None, dtyp
     def assign(batch: dict[str, torch.Tensor]) -> None:
         net.load_state_dict(batch, strict=False, assign=True)
 
+    ours_tensors = ((official_to_ours(key), tensor) for key, tensor in iter_tensors(files, kind))
+    clip_tensors = _clip_tensors(clip_path) if clip_path is not None else ()
     batch: dict[str, torch.Tensor] = {}
-    for key, tensor in iter_tensors(files, kind):
-        ours = official_to_ours(key)
+    for ours, tensor in itertools.chain(ours_tensors, clip_tensors):
         if ours in expected and tuple(expected[ours].shape) == tuple(tensor.shape):
             batch[ours] = tensor.to(device=device, dtype=dtype if tensor.is_floating_point() else tensor.dtype)
         if len(batch) >= 64:
             assign(batch)
             batch = {}
-    if clip_path is not None:
-        for ours, tensor in _clip_tensors(clip_path):
-            if ours in expected and tuple(expected[ours].shape) == tuple(tensor.shape):
-                batch[ours] = tensor.to(device=device, dtype=dtype)
     assign(batch)
     _materialise_buffers(net, device, dtype)
     return sorted(k for k, v in net.state_dict().items() if v.is_meta and k.startswith("clip."))

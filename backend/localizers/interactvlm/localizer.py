@@ -116,9 +116,8 @@ class InteractVLMLocalizer:
         cams = normalised_cams(view_type)
         if len(cams) != n_views:
             cams = np.zeros((n_views, 5), np.float32)
-        with torch.no_grad():
-            embeds = net.view_embeddings(sam_in.to(self.device, self.dtype))
-            logits = net.decode_masks(hidden, embeds, torch.from_numpy(cams).to(self.device, self.dtype))
+        embeds = net.view_embeddings(sam_in.to(self.device, self.dtype))  # both are no_grad methods
+        logits = net.decode_masks(hidden, embeds, torch.from_numpy(cams).to(self.device, self.dtype))
         masks = masks_to_views(logits, sam_size, resized, (height, width))
         timings["sam"] = time.perf_counter() - start
         report["view_type"] = view_type

@@ -49,13 +49,12 @@ def normal_colour_views(views: RenderedViews) -> np.ndarray:
     out = np.full((n_views, height, width, 3), 255, dtype=np.uint8)
     for i, camera in enumerate(views.cameras):
         depth = torch.from_numpy(views.depth[i])
-        rows, cols = torch.nonzero(torch.isfinite(depth), as_tuple=True)
+        covered = torch.isfinite(depth)
+        rows, cols = torch.nonzero(covered, as_tuple=True)
         if rows.numel() == 0:
             continue
-        z = torch.where(torch.isfinite(depth), depth, torch.zeros_like(depth))
+        z = torch.where(covered, depth, torch.zeros_like(depth))
         cx, cy = camera.principal
-
-        covered = torch.isfinite(depth)
 
         def point(r: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
             zz = z[r, c]
