@@ -1,9 +1,9 @@
 """Accuracy of the localizers on a 40-image synthetic closed-loop set (Anny + props, Blender).
 
 Usage: python bench/accuracy.py [--n 40] [--seed 0] [--size 256] [--resolution 512]
-Builds the set once into bench/_cache/ (git-ignored; reused when n/seed/size match), evaluates the
-default localizer and two image-blind baselines through the same pipeline (backend.eval.evaluate),
-and prints a table. The last line is `RESULT synthetic_f1=... synthetic_geo_cm=... n=...` for the
+Builds the set once into bench/_cache/ (git-ignored; reused while n/seed/size and the generator's
+code are unchanged), evaluates the default localizer and two image-blind baselines through the same
+pipeline (backend.eval.evaluate), and prints a table. The last line is `RESULT synthetic_f1=... synthetic_geo_cm=... n=...` for the
 default localizer (nan when it cannot run here).
 """
 from __future__ import annotations

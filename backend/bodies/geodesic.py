@@ -6,8 +6,12 @@ SMPL geodesic matrix has the same bias. The graph is cached per mesh.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 
 def mesh_key(vertices: np.ndarray, faces: np.ndarray) -> str:
@@ -16,10 +20,10 @@ def mesh_key(vertices: np.ndarray, faces: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-_GRAPHS: dict[str, object] = {}
+_GRAPHS: dict[str, csr_matrix] = {}
 
 
-def edge_graph(vertices: np.ndarray, faces: np.ndarray):
+def edge_graph(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
     """Sparse symmetric matrix of edge lengths (cached per mesh)."""
     from scipy.sparse import coo_matrix
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.base import Body
-from backend.bodies.part_rules import geometric_parts, parts_from_groups
+from backend.bodies.part_rules import geometric_parts, group_segments, refine
 from backend.mesh_checks import check_mesh
 
 # Below this share of vertices in groups with known names, names are not trusted for parts.
@@ -58,12 +58,9 @@ def mesh_body(vertices: np.ndarray, faces: np.ndarray, canonical_vertices: np.nd
             raise ValueError(f"vertex_group_index must have one entry per vertex ({len(vertices)}), got {index.shape}")
     parts = template_parts(vertices, faces)
     if parts is None and names is not None:
-        from backend.bodies.rig_names import segment_of
-
-        known = np.array([segment_of(n) is not None for n in names] + [False])
-        named_share = known[np.where((index >= 0) & (index < len(names)), index, len(names))].mean()
-        if named_share >= MIN_NAMED_SHARE:
-            parts = parts_from_groups(names, index, canonical, faces)
+        segments, sides = group_segments(names, index)
+        if (segments >= 0).mean() >= MIN_NAMED_SHARE:  # the share of vertices in known-named groups
+            parts = refine(segments, sides, canonical, faces)
     if parts is None:
         parts = geometric_parts(canonical, faces)
     return Body(name="mesh", vertices=vertices, faces=faces, canonical_vertices=canonical, parts=parts)

@@ -156,13 +156,20 @@ def geometric_parts(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return parts
 
 
-def parts_from_groups(group_names: list[str], vertex_group: np.ndarray,
-                      vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Parts from each vertex's dominant vertex group (index into group_names, -1 for none)."""
+def group_segments(group_names: list[str], vertex_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-vertex segments and sides, as refine() takes them, from each vertex's dominant vertex
+    group (index into group_names; -1 or out of range for none, which gives an unknown segment)."""
     from backend.bodies.rig_names import classify_names
 
     segments, sides = classify_names(list(group_names))
     seg_lookup = np.array([SEGMENTS.index(s) if s else -1 for s in segments] + [-1], dtype=np.int16)
     side_lookup = np.array([{"left": 1, "right": -1}.get(s, 0) for s in sides] + [0], dtype=np.int8)
+    vertex_group = np.asarray(vertex_group)
     index = np.where((vertex_group >= 0) & (vertex_group < len(group_names)), vertex_group, len(group_names))
-    return refine(seg_lookup[index], side_lookup[index], vertices, faces)
+    return seg_lookup[index], side_lookup[index]
+
+
+def parts_from_groups(group_names: list[str], vertex_group: np.ndarray,
+                      vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Parts from each vertex's dominant vertex group (index into group_names, -1 for none)."""
+    return refine(*group_segments(group_names, vertex_group), vertices, faces)

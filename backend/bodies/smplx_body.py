@@ -48,8 +48,8 @@ def model_file(model_dir: str | Path, gender: str = "neutral") -> Path:
 def read_model(path: Path) -> dict[str, np.ndarray]:
     """The numeric arrays we need, checked for the real SMPL-X shapes."""
     try:
-        data = np.load(path, allow_pickle=False)
-        arrays = {key: np.asarray(data[key]) for key in ("v_template", "f", "weights", "kintree_table")}
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: np.asarray(data[key]) for key in ("v_template", "f", "weights", "kintree_table")}
     except KeyError as error:
         raise ValueError(f"{path} is not an SMPL-X model file: missing array {error}") from error
     except ValueError as error:

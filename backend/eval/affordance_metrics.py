@@ -3,8 +3,9 @@
 Per object (point cloud or mesh vertices), prediction p in [0,1], ground truth g in [0,1]:
   SIM: histogram intersection, sum(min(p/sum p, g/sum g)) (each normalised with eps 1e-12);
   MAE: mean |p - g| over the points;
-  AUC: ROC AUC of p against g >= 0.5 (NaN when g has no positive point: skipped in the mean);
-  aIOU: mean over 20 thresholds t = linspace(0, 1, 20) of IoU(p >= t, g >= 0.5) (NaN as AUC).
+  AUC: ROC AUC of p against g >= 0.5 (NaN when g has only one class: skipped in the mean);
+  aIOU: mean over 20 thresholds t = linspace(0, 1, 20) of IoU(p >= t, g >= 0.5) (NaN when g has no
+  positive point).
 Dataset numbers: mean of SIM and MAE, NaN-skipping mean of AUC and aIOU.
 """
 from __future__ import annotations

@@ -15,11 +15,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from backend.bodies.base import Body
 from backend.eval.metrics import ContactScores, mean_scores, score_contact
+
+if TYPE_CHECKING:
+    from backend.localizers.base import Localizer
+    from backend.pipeline import LocalizerCache, Progress
 
 
 @dataclass
@@ -34,7 +39,7 @@ class EvalItem:
 class EvalSet:
     kind: str  # "damon" | "synthetic"
     path: Path
-    body: Any  # backend.bodies.Body
+    body: Body
     items: list[EvalItem] = field(default_factory=list)
 
 
@@ -93,18 +98,18 @@ def load_dataset(spec: str, task: str = "human_contact", smplx_dir: str | None =
 class _OneLocalizer:
     """Duck-typed LocalizerCache for run_estimate that always hands out one loaded localizer."""
 
-    def __init__(self, localizer) -> None:
+    def __init__(self, localizer: Localizer) -> None:
         self.localizer = localizer
         self.loaded: set[str] = set()
 
-    def get(self, name, device, checkpoint_dir, progress=None):
+    def get(self, name: str, device: str, checkpoint_dir: str | None, progress: Progress | None = None) -> Localizer:
         if device not in self.loaded:
             self.localizer.load(device)
             self.loaded.add(device)
         return self.localizer
 
 
-def make_cache(name: str, body):
+def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
     """A baseline (image-blind prior) or the pipeline's LocalizerCache for a registered localizer."""
     from backend.eval.baselines import BASELINES, PriorLocalizer, prior_labels
 
@@ -150,7 +155,7 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
                     scores = data["scores"].astype(np.float32)
             except Exception as failure:  # noqa: BLE001 - every failure is recorded, the run goes on
                 code, message, _ = classify(failure)
-                if code in ("localizer_unavailable",):
+                if code == "localizer_unavailable":
                     raise
                 error, scores = f"{code}: {message}", np.zeros(body.n_vertices, np.float32)
             row = score_contact(scores, item.gt, body.canonical_vertices, body.faces)
@@ -205,7 +210,8 @@ def _write_outputs(out: Path, rows: list[dict], summary: dict, scores: np.ndarra
     np.savez_compressed(out / "scores.npz", scores=scores)
 
 
-def _write_sheets(out: Path, items: list[EvalItem], scores: np.ndarray, body, n_sheets: int, per_sheet: int = 3) -> None:
+def _write_sheets(out: Path, items: list[EvalItem], scores: np.ndarray, body: Body, n_sheets: int,
+                  per_sheet: int = 3) -> None:
     from backend.eval.sheets import write_sheet
     from backend.images import load_image
 

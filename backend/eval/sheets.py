@@ -5,15 +5,20 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.render import RenderedViews, render
 
-def heat_views(canonical_vertices: np.ndarray, faces: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """(H, 2W, 3) uint8: front and back renders, shading tinted from grey (0) to red (1)."""
+
+def body_views(canonical_vertices: np.ndarray, faces: np.ndarray, size: int) -> RenderedViews:
+    """Front and back renders of the body, drawn once per sheet and tinted per heat map."""
     from backend.cameras import body_rig
-    from backend.lift import project
-    from backend.render import render
 
-    cameras = body_rig(canonical_vertices, size)[:2]  # front, back
-    views = render(canonical_vertices, faces, cameras)
+    return render(canonical_vertices, faces, body_rig(canonical_vertices, size)[:2])  # front, back
+
+
+def heat_views(views: RenderedViews, values: np.ndarray) -> np.ndarray:
+    """(H, 2W, 3) uint8: the body_views side by side, shading tinted from grey (0) to red (1)."""
+    from backend.lift import project
+
     heat = np.clip(project(views, np.asarray(values, np.float32)), 0, 1)[..., None]
     shade = views.shaded[..., None].astype(np.float32) / 255.0
     grey = np.array([0.85, 0.85, 0.85])
@@ -35,10 +40,10 @@ def write_sheet(path: Path, rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]
     """rows: (photo uint8, predicted scores (N,), ground truth (N,)); one sheet row per image."""
     from PIL import Image
 
+    views = body_views(canonical_vertices, faces, size)
     lines = []
     for photo, pred, gt in rows:
-        cells = [_fit(photo, size), heat_views(canonical_vertices, faces, pred, size),
-                 heat_views(canonical_vertices, faces, gt, size)]
+        cells = [_fit(photo, size), heat_views(views, pred), heat_views(views, gt)]
         gap = np.full((size, 8, 3), 255, np.uint8)
         lines.append(np.concatenate([cells[0], gap, cells[1], gap, cells[2]], axis=1))
     width = max(line.shape[1] for line in lines)

@@ -1,6 +1,6 @@
 """Generate a synthetic closed-loop set: sample scenes, compute ground truth, render with Blender.
 
-Layout of OUT (DAMON-like, read by backend.eval.damon.read_damon):
+Layout of OUT (DAMON-like keys, read by backend.eval.synth_reader.read_synthetic):
   synth.npz        imgname (N,) 'images/00000.png'; contact_label_anny (N,V) uint8, every body
                    vertex touching anything (ground or prop); contact_label_anny_object (N,V) uint8,
                    touching the prop only; object_label (N,) the prop's name ('floor' when the only
@@ -21,10 +21,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from backend.bodies import load_body
+from backend.bodies import Body, load_body
 from backend.bodies.parts import PART_ID
 from backend.eval.synth.contact import THRESHOLD, ground_contact, prop_contact
 from backend.eval.synth.poses import SCENARIOS, lean_back, pose_angles, posed_vertices, random_phenotype
@@ -61,7 +62,7 @@ def _sample_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
-def make_sample(index: int, seed: int, body) -> Sample:
+def make_sample(index: int, seed: int, body: Body) -> Sample:
     """One scene: pose, props, ground truth and render settings (no Blender)."""
     rng = _sample_rng(seed, index)
     scenario = SCENARIOS[index % len(SCENARIOS)]
@@ -131,7 +132,7 @@ def render_samples(samples: list[Sample], faces: np.ndarray, image_dir: Path, si
 
 
 def generate(out: Path, n: int, seed: int = 0, size: int = 256, engine: str = "cycles", samples: int = 16,
-             progress=None) -> dict:
+             progress: Callable[[int, int], None] | None = None) -> dict:
     """Write a set of n images into out (see the module docstring); returns the meta dict."""
     import importlib.metadata
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.bodies.parts import PART_ID
+from backend.bodies.parts import part_ids
 
 SINK = 0.005  # props overlap the surface they support by 5 mm, as a real seat or grip would
 MAX_EDGE = 0.03
@@ -24,8 +24,7 @@ class Prop:
 
 
 def _part_vertices(vertices: np.ndarray, parts: np.ndarray, *names: str) -> np.ndarray:
-    mask = np.isin(parts, [PART_ID[n] for n in names])
-    return vertices[mask]
+    return vertices[np.isin(parts, part_ids(names))]
 
 
 def _finish(name: str, mesh, max_edge: float = MAX_EDGE) -> Prop:

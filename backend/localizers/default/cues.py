@@ -11,7 +11,7 @@ import numpy as np
 
 from backend.bodies.parts import PART_ID, PARTS
 from backend.localizers.default import detect as K
-from backend.localizers.default.hand_object import POSE_HAND, object_near_hand
+from backend.localizers.default.hand_object import POSE_HAND, object_near_hand, rare_colours
 from backend.localizers.default.priors import DETECT, HANDS, POSE, POSE_PARTS
 
 _DOWN = np.array([0.0, 1.0, 0.0])
@@ -86,11 +86,12 @@ def _reach(obs: K.Observation, side: str) -> float:
 def hand_cues(obs: K.Observation) -> dict[str, dict[str, float]]:
     """Per side: reach, object evidence, finger curl (when the hand model found that hand), score."""
     out: dict[str, dict[str, float]] = {}
+    rare = rare_colours(obs)
     for side in ("left", "right"):
         seen = float(obs.visibility[POSE_HAND[side][0]])
         curl = _matched_curl(obs, side)
         reach = _reach(obs, side)
-        near = object_near_hand(obs.rgb, obs, side)
+        near = object_near_hand(obs, side, rare)
         grasp = HANDS["grasp_weight"] if curl >= HANDS["curl_grasp"] else 0.0
         score = max(near / (2.0 * HANDS["object_min"]), HANDS["reach_weight"] * reach, grasp)
         score *= min(1.0, 0.5 + seen)  # an occluded wrist (visibility < 0.5) halves the claim at most

@@ -8,6 +8,7 @@ model complexities whose files are in the wheel are used (pose 1, hands 0).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,6 @@ from backend.localizers.default.priors import DETECT
 
 # MediaPipe pose keypoint indices (BlazePose topology) used by the cues.
 NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 0, 11, 12, 13, 14, 15, 16
-L_INDEX, R_INDEX = 19, 20
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE, L_HEEL, R_HEEL, L_TOE, R_TOE = 23, 24, 25, 26, 27, 28, 29, 30, 31, 32
 # Body-core keypoints: shoulders, elbows, wrists, hips, knees, ankles.
 _CORE = [L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE]
@@ -50,13 +50,17 @@ class Hand:
 @dataclass
 class Observation:
     rgb: np.ndarray  # (H,W,3) uint8, the analysed image (the photo, downscaled to DETECT["max_side"])
-    size: tuple[int, int]  # (height, width) of the analysed image
     image: np.ndarray  # (33,3) pose keypoints: x,y in pixels, z relative depth (pixels scale)
     visibility: np.ndarray  # (33,) in [0,1]
     world: np.ndarray  # (33,3) metres, hip-centred, MediaPipe axes: x right, y down, z away from the camera
     mask: np.ndarray | None  # (H,W) float32 person probability
     hands: list[Hand] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the analysed image."""
+        return int(self.rgb.shape[0]), int(self.rgb.shape[1])
 
 
 def _quiet() -> None:
@@ -89,8 +93,6 @@ class Detector:
         self._hands.close()
 
     def detect(self, image_rgb: np.ndarray) -> Observation:
-        import time
-
         image = _prepare(image_rgb)
         height, width = image.shape[:2]
         start = time.perf_counter()
@@ -111,7 +113,7 @@ class Detector:
         start = time.perf_counter()
         hands = _hands(self._hands.process(image), width, height)
         t_hands = time.perf_counter() - start
-        return Observation(rgb=image, size=(height, width), image=xyz, visibility=visibility, world=world, mask=mask,
+        return Observation(rgb=image, image=xyz, visibility=visibility, world=world, mask=mask,
                            hands=hands, timings={"pose": t_pose, "hands": t_hands})
 
 

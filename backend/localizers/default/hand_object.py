@@ -27,9 +27,24 @@ def _colour_bins(image: np.ndarray) -> np.ndarray:
     return (q[:, :, 0] * _LEVELS + q[:, :, 1]) * _LEVELS + q[:, :, 2]
 
 
-def object_near_hand(image: np.ndarray, obs: K.Observation, side: str) -> float:
-    """Object evidence in [0,1] for the disc around this side's hand."""
+def rare_colours(obs: K.Observation) -> np.ndarray | None:
+    """(H,W) bool: pixels whose colour is rare in their own region (person or background), None
+    without a person mask. Computed once per photo: the histograms do not depend on the hand."""
     if obs.mask is None:
+        return None
+    person = obs.mask >= HANDS["person_mask"]
+    bins = _colour_bins(obs.rgb)
+    rare = np.zeros(bins.shape, dtype=bool)
+    for region in (person, ~person):
+        hist = np.bincount(bins[region], minlength=_N_BINS).astype(np.float64)
+        hist /= max(hist.sum(), 1.0)
+        rare[region] = hist[bins[region]] < HANDS["rare_share"]
+    return rare
+
+
+def object_near_hand(obs: K.Observation, side: str, rare: np.ndarray | None) -> float:
+    """Object evidence in [0,1] for the disc around this side's hand (`rare`: rare_colours(obs))."""
+    if rare is None:
         return 0.0
     height, width = obs.size
     centre = obs.image[list(POSE_HAND[side]), :2].mean(0)
@@ -41,15 +56,7 @@ def object_near_hand(image: np.ndarray, obs: K.Observation, side: str) -> float:
     y0, y1 = int(max(centre[1] - radius, 0)), int(min(centre[1] + radius + 1, height))
     if x1 <= x0 or y1 <= y0:
         return 0.0
-    person = obs.mask >= HANDS["person_mask"]
-    bins = _colour_bins(image)
     yy, xx = np.mgrid[y0:y1, x0:x1]
     disc = (xx + 0.5 - centre[0]) ** 2 + (yy + 0.5 - centre[1]) ** 2 <= radius**2
     area = max(int(disc.sum()), 1)  # the part of the disc inside the photo
-    local_bins, local_person = bins[y0:y1, x0:x1][disc], person[y0:y1, x0:x1][disc]
-    rare = np.zeros(local_bins.shape, dtype=bool)
-    for region, inside in ((person, local_person), (~person, ~local_person)):
-        hist = np.bincount(bins[region], minlength=_N_BINS).astype(np.float64)
-        hist /= max(hist.sum(), 1.0)
-        rare[inside] = hist[local_bins[inside]] < HANDS["rare_share"]
-    return float(np.clip(rare.sum() / area / HANDS["object_full"], 0.0, 1.0))
+    return float(np.clip(rare[y0:y1, x0:x1][disc].sum() / area / HANDS["object_full"], 0.0, 1.0))

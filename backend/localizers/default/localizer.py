@@ -8,9 +8,12 @@ import numpy as np
 
 from backend.bodies.parts import PART_ID, PARTS
 from backend.localizers.base import LocalizerOutput, Query
-from backend.localizers.default.cues import read_cues
-from backend.localizers.default.detect import KEYPOINT_NAMES, Detector
+from backend.localizers.default.cues import Cues, read_cues
+from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
+from backend.localizers.default.object_rule import by_mode, choose_mode, near_body
+from backend.localizers.default.paint import paint_parts, pixel_vertices, refine_regions
 from backend.localizers.default.priors import REGIONS, SEAT_LABELS
+from backend.localizers.default.semantic import normalise_label, semantic_scores
 from backend.render import RenderedViews
 
 NAME = "default"
@@ -31,8 +34,6 @@ class DefaultLocalizer:
         self.device = device
 
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
-        from backend.localizers.default.paint import paint_parts, pixel_vertices, refine_regions
-
         self.load(self.device or "cpu")
         timings: dict[str, float] = {}
         obs = self._detector.detect(image_rgb)
@@ -41,17 +42,12 @@ class DefaultLocalizer:
         cues = read_cues(obs)
         scores, label_key = cues.scores, None
         if query.task == "semantic_contact":
-            from backend.localizers.default.semantic import semantic_scores
-
             scores, label_key = semantic_scores(query.label or "", cues.scores, cues.pose_class)
         timings["cues"] = time.perf_counter() - start
         start = time.perf_counter()
         if query.task == "object_contact":
-            masks, rule = self._object_masks(views, query, cues.pose_class, scores)
-            if query.label:
-                from backend.localizers.default.semantic import normalise_label
-
-                label_key = normalise_label(query.label)
+            label_key = normalise_label(query.label) if query.label else None
+            masks, rule = self._object_masks(views, query, cues.pose_class, scores, label_key)
         else:
             if query.vertex_parts is None:
                 raise ValueError(f"{query.task} paints body parts, so it needs the body's per-vertex part "
@@ -64,22 +60,20 @@ class DefaultLocalizer:
         report = self._report(obs, cues, scores, query, label_key, rule, timings)
         return LocalizerOutput(masks=masks.astype(np.float32), report=report)
 
-    def _object_masks(self, views: RenderedViews, query: Query, pose_class: str, scores: np.ndarray):
-        from backend.localizers.default.object_rule import by_mode, choose_mode, near_body
-        from backend.localizers.default.semantic import normalise_label
-
+    def _object_masks(self, views: RenderedViews, query: Query, pose_class: str, scores: np.ndarray,
+                      label_key: str | None) -> tuple[np.ndarray, str]:
         if query.body_vertices is not None:
             masks = near_body(views, query.body_vertices)
             if masks.max() > 0:
                 return masks, "object points within near_m of the body"
             # The body is nowhere near the object (e.g. a default body not placed in the object's
             # frame): the geometry says nothing, so fall back to the photo's rule.
-        mode = choose_mode(normalise_label(query.label) if query.label else None, pose_class)
+        mode = choose_mode(label_key, pose_class)
         note = " (the body given is not within near_m of the object)" if query.body_vertices is not None else ""
         return by_mode(views, mode, float(scores.max())), f"{mode} surfaces of the object (pose: {pose_class}){note}"
 
     @staticmethod
-    def _report(obs, cues, scores: np.ndarray, query: Query, label_key: str | None, rule: str,
+    def _report(obs: Observation, cues: Cues, scores: np.ndarray, query: Query, label_key: str | None, rule: str,
                 timings: dict[str, float]) -> dict[str, Any]:
         order = np.argsort(-scores, kind="stable")
         return {

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.localizers.default.paint import surface_normals, unproject
-from backend.localizers.default.priors import OBJECT
+from backend.localizers.default.priors import LABEL_PARTS, OBJECT, SEAT_LABELS
 from backend.render import RenderedViews
 
 
@@ -46,8 +46,6 @@ MODES = ("support", "seat", "hold")
 
 def choose_mode(label_key: str | None, pose_class: str) -> str:
     """The object rule's mode from the label's prior (when known) or the photo's pose class."""
-    from backend.localizers.default.priors import LABEL_PARTS, SEAT_LABELS
-
     if label_key is not None:
         if label_key in SEAT_LABELS:
             return "seat"
@@ -65,24 +63,25 @@ def by_mode(views: RenderedViews, mode: str, strength: float) -> np.ndarray:
     per_view = [unproject(views, i) for i in range(views.n_views)]
     heights = np.concatenate([p[:, 2] for _, p in per_view]) if per_view else np.zeros(1)
     low, top = float(heights.min()), float(heights.max())
-    span = max(top - low, 1e-6)
-    normals = [surface_normals(views, i, px, pts) if len(px) else np.zeros((0, 3)) for i, (px, pts) in enumerate(per_view)]
-    support = _support_level(np.concatenate([(p[:, 2] - low) / span for _, p in per_view]),
-                             np.concatenate([n[:, 2] >= OBJECT["up_min"] for n in normals]))
+    levels = [(points[:, 2] - low) / max(top - low, 1e-6) for _, points in per_view]
+    if mode == "hold":  # height alone decides: no normals, no support surface
+        a, b = OBJECT["hold_band"]
+        scores = [((level >= a) & (level <= b)).astype(np.float64) for level in levels]
+    else:
+        normals = [surface_normals(views, i, px, pts) if len(px) else np.zeros((0, 3))
+                   for i, (px, pts) in enumerate(per_view)]
+        up = [normal[:, 2] >= OBJECT["up_min"] for normal in normals]
+        support = _support_level(np.concatenate(levels), np.concatenate(up))
+        scores = []
+        for level, normal, upward in zip(levels, normals, up):
+            on_support = upward & (np.abs(level - support) <= OBJECT["support_bin"])
+            if mode == "seat":
+                back = (normal[:, 1] <= OBJECT["front_max"]) & (level > support + OBJECT["support_bin"])
+                scores.append(np.where(on_support, 1.0, np.where(back, OBJECT["backrest_score"], 0.0)))
+            else:
+                scores.append(on_support.astype(np.float64))
     masks = np.zeros((views.n_views, height * width), dtype=np.float32)
-    for i, ((pixels, points), normal) in enumerate(zip(per_view, normals)):
-        if len(pixels) == 0:
-            continue
-        level = (points[:, 2] - low) / span
-        on_support = (normal[:, 2] >= OBJECT["up_min"]) & (np.abs(level - support) <= OBJECT["support_bin"])
-        if mode == "hold":
-            a, b = OBJECT["hold_band"]
-            score = ((level >= a) & (level <= b)).astype(np.float64)
-        elif mode == "seat":
-            back = (normal[:, 1] <= OBJECT["front_max"]) & (level > support + OBJECT["support_bin"])
-            score = np.where(on_support, 1.0, np.where(back, OBJECT["backrest_score"], 0.0))
-        else:
-            score = on_support.astype(np.float64)
+    for i, ((pixels, _), score) in enumerate(zip(per_view, scores)):
         masks[i, pixels] = score * strength
     return masks.reshape(views.n_views, height, width)
 

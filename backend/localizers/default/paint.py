@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backend.bodies.parts import PART_ID
 from backend.render import RenderedViews
 
 
@@ -43,8 +44,6 @@ def refine_regions(views: RenderedViews, vertex_parts: np.ndarray, masks: np.nda
       ("facing_back", ny, _): pixels of the part whose surface normal y is below ny (facing the
           front; the canonical body faces -Y) are cleared: only the back of a thigh rests on a seat.
     """
-    from backend.bodies.parts import PART_ID
-
     if not regions:
         return masks
     if nearest is None:
@@ -72,14 +71,8 @@ def refine_regions(views: RenderedViews, vertex_parts: np.ndarray, masks: np.nda
 
 def unproject(views: RenderedViews, index: int) -> tuple[np.ndarray, np.ndarray]:
     """(P,) flat covered pixel indices of view `index` and their (P,3) world points."""
-    camera = views.cameras[index]
-    height, width = views.size
     pixels = np.flatnonzero(views.tri_ids[index].reshape(-1) >= 0)
-    z = views.depth[index].reshape(-1)[pixels].astype(np.float64)
-    u, v = pixels % width + 0.5, pixels // width + 0.5
-    cx, cy = camera.principal
-    cam = np.stack([(u - cx) / camera.focal * z, (v - cy) / camera.focal * z, z], 1)
-    return pixels, (cam - camera.translation) @ np.asarray(camera.rotation)  # R^T (x - t)
+    return pixels, _points_at(views, index, pixels)
 
 
 def _points_at(views: RenderedViews, index: int, flat: np.ndarray) -> np.ndarray:
@@ -93,7 +86,7 @@ def _points_at(views: RenderedViews, index: int, flat: np.ndarray) -> np.ndarray
     u, v = safe % width + 0.5, safe // width + 0.5
     cx, cy = camera.principal
     cam = np.stack([(u - cx) / camera.focal * z, (v - cy) / camera.focal * z, z], 1)
-    return (cam - camera.translation) @ np.asarray(camera.rotation)
+    return (cam - camera.translation) @ np.asarray(camera.rotation)  # R^T (x - t)
 
 
 def surface_normals(views: RenderedViews, index: int, pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
