@@ -24,19 +24,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    available = {}
+    modules = {}
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(f"backend.commands.{module_name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"backend.commands.{module_name}":
-                raise
-            continue  # command not built yet
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command_parser)
-        available[name] = module
+        modules[name] = importlib.import_module(f"backend.commands.{module_name}")
+        modules[name].add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
-    return int(available[args.command].run(args) or 0)
+    return int(modules[args.command].run(args) or 0)
 
 
 if __name__ == "__main__":

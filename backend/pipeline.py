@@ -4,6 +4,7 @@ Shared by the stdio server and the `estimate` CLI. Between stages the job calls 
 and raises Cancelled when it returns True; the result is written to a temporary file and only
 renamed into place when `may_commit()` agrees, so a cancelled job leaves nothing behind.
 Errors carry a protocol code (JobError / classify) so callers can report them as they are.
+Stages and commit_npz are the same mechanism for the scene jobs (backend/scene_jobs.py).
 """
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from backend.protocol import ERROR_CODES, EstimateRequest
+from backend.bodies.base import Body
+from backend.localizers.base import Localizer, LocalizerOutput, Query
+from backend.protocol import ERROR_CODES, STAGES, EstimateRequest
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float, "str | None"], None]
 # Where each stage starts on the job's 0..1 progress scale (localize dominates with a real model).
-STAGE_START = {"load": 0.0, "render": 0.1, "localize": 0.2, "lift": 0.85, "write": 0.92}
+STAGE_START = dict(zip(STAGES, (0.0, 0.1, 0.2, 0.85, 0.92)))
 CONTACT_THRESHOLD = 0.5
 
 
@@ -40,6 +43,35 @@ class JobError(Exception):
     def __init__(self, code: str, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.code, self.message, self.hint = code, message, hint
+
+
+class Stages:
+    """Progress events, cancellation checks and per-stage timings of one job (estimate, scene ops).
+
+    `starts` maps each stage to where it begins on the job's 0..1 progress scale.
+    """
+
+    def __init__(self, starts: dict[str, float], progress: Progress | None,
+                 should_stop: Callable[[], bool] | None) -> None:
+        self.starts, self.progress = starts, progress
+        self.should_stop = should_stop or (lambda: False)
+        self.timings: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
+
+    def enter(self, stage: str, message: str | None = None) -> None:
+        """Close the running stage; Cancelled if the job should stop, else report and time `stage`."""
+        self.close()
+        if self.should_stop():
+            raise Cancelled()
+        if self.progress:
+            self.progress(stage, self.starts[stage], message)
+        self._current = (stage, time.perf_counter())
+
+    def close(self) -> None:
+        if self._current is not None:
+            name, start = self._current
+            self.timings[name] = round(time.perf_counter() - start, 4)
+            self._current = None
 
 
 @dataclass
@@ -72,7 +104,7 @@ class LocalizerCache:
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, name: str, device: str, checkpoint_dir: str | None, progress: Progress | None = None):
+    def get(self, name: str, device: str, checkpoint_dir: str | None, progress: Progress | None = None) -> Localizer:
         """The loaded localizer, loading it (with a 'load' progress event) only on a miss."""
         from backend.localizers.registry import create_localizer
 
@@ -108,7 +140,7 @@ def _release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _load_mesh(spec: dict[str, Any], what: str) -> tuple[np.ndarray, np.ndarray]:
+def load_object_mesh(spec: dict[str, Any], what: str) -> tuple[np.ndarray, np.ndarray]:
     """An object mesh from {'npz': path} (any trimesh format too) or {'vertices', 'faces'}."""
     from backend.bodies import load_mesh_file
     from backend.mesh_checks import check_mesh
@@ -133,33 +165,21 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
     from backend.bodies import load_body
     from backend.devices import resolve_device
     from backend.images import load_image
-    from backend.localizers.base import LocalizerOutput, Query
     from backend.localizers.registry import DEFAULT_LOCALIZER
 
-    should_stop = should_stop or (lambda: False)
-    report = progress or (lambda stage, fraction, message=None: None)
-    timings: dict[str, float] = {}
-
-    def stage(name: str, message: str | None = None) -> float:
-        if should_stop():
-            raise Cancelled()
-        report(name, STAGE_START[name], message)
-        return time.perf_counter()
-
-    start = stage("load", "reading the photo and meshes")
+    stages = Stages(STAGE_START, progress, should_stop)
+    stages.enter("load", "reading the photo and meshes")
     image = load_image(request.image)
-    from backend.bodies.base import Body
-
-    body = request.body if isinstance(request.body, Body) or request.body is None else None
-    if body is None and request.body is not None:
+    body = request.body
+    if body is not None and not isinstance(body, Body):  # the protocol's dict; the CLI passes a Body
         try:
-            body = load_body(request.body)
+            body = load_body(body)
         except (ValueError, FileNotFoundError) as error:
             raise _bad_mesh("body", error) from error
     object_mesh = None
     if request.object is not None:
         try:
-            object_mesh = _load_mesh(request.object, "object mesh")
+            object_mesh = load_object_mesh(request.object, "object mesh")
         except (ValueError, FileNotFoundError) as error:
             raise _bad_mesh("object", error) from error
     query = Query(task=request.task, label=request.label,
@@ -167,45 +187,39 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
                   body_vertices=body.vertices if body is not None and request.surface == "object" else None)
     device = resolve_device(request.device)
     name = request.localizer or DEFAULT_LOCALIZER
-    localizer = cache.get(name, device, request.checkpoint_dir, report)
-    timings["load"] = time.perf_counter() - start
+    localizer = cache.get(name, device, request.checkpoint_dir, progress)
 
-    start = stage("render", f"rendering the {request.surface} at {request.resolution}px")
+    stages.enter("render", f"rendering the {request.surface} at {request.resolution}px")
     from backend.cameras import body_rig, object_rig
     from backend.render import render
 
-    if request.surface == "body":
-        cameras = body_rig(body.canonical_vertices, request.resolution)
-        views = render(body.canonical_vertices, body.faces, cameras)
-    else:
-        cameras = object_rig(object_mesh[0], request.resolution)
-        views = render(object_mesh[0], object_mesh[1], cameras)
-    timings["render"] = time.perf_counter() - start
+    on_body = request.surface == "body"
+    vertices, faces = (body.canonical_vertices, body.faces) if on_body else object_mesh
+    rig = body_rig if on_body else object_rig
+    views = render(vertices, faces, rig(vertices, request.resolution))
 
-    start = stage("localize", f"{name} is reading the photo")
+    stages.enter("localize", f"{name} is reading the photo")
     output = localizer.localize(image, views, query)
     if not isinstance(output, LocalizerOutput):  # a bare mask array is accepted too
         output = LocalizerOutput(masks=np.asarray(output))
-    timings["localize"] = time.perf_counter() - start
 
-    start = stage("lift", "lifting masks to vertices")
+    stages.enter("lift", "lifting masks to vertices")
     from backend.lift import lift
     from backend.mesh_checks import check_masks
 
     masks = check_masks(output.masks, views.n_views, *views.size)
     scores, seen = lift(views, masks)
-    timings["lift"] = time.perf_counter() - start
 
-    start = stage("write", "writing the result")
+    stages.enter("write", "writing the result")
     arrays = {"scores": scores.astype(np.float32), "seen": seen.astype(np.int32),
               "masks": np.round(masks * 255.0).astype(np.uint8), "views": views.shaded,
               "view_names": np.array([c.name for c in views.cameras])}
     if request.surface == "body":
         arrays["parts"] = body.parts.astype(np.int16)
     out_path = Path(out_path)
-    commit_npz(arrays, out_path, should_stop, may_commit)
-    timings["write"] = time.perf_counter() - start
-    summary = _summary(request, name, device, scores, body, timings, output.report)
+    commit_npz(arrays, out_path, stages.should_stop, may_commit)
+    stages.close()
+    summary = _summary(request, name, device, scores, body, stages.timings, output.report)
     return EstimateResult(path=out_path, summary=summary)
 
 
@@ -226,7 +240,7 @@ def commit_npz(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Calla
             os.unlink(tmp_name)
 
 
-def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, body,
+def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, body: Body | None,
              timings: dict[str, float], localizer_report: dict[str, Any]) -> dict[str, Any]:
     contact = scores >= CONTACT_THRESHOLD
     parts: list[str] = []
@@ -237,5 +251,5 @@ def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.n
         parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
     return {"task": request.task, "label": request.label, "surface": request.surface,
             "n_vertices": int(scores.shape[0]), "contact_vertices": int(contact.sum()),
-            "parts_in_contact": parts, "timings": {k: round(v, 4) for k, v in timings.items()},
+            "parts_in_contact": parts, "timings": dict(timings),
             "localizer": localizer, "device": device, "localizer_report": dict(localizer_report or {})}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.devices import DEVICES
 from backend.localizers.base import TASKS
 
 PROTOCOL_VERSION = 1
@@ -27,10 +28,7 @@ ERROR_CODES: tuple[str, ...] = (
 )
 BODY_SOURCES: tuple[str, ...] = ("anny", "smplx", "mesh")
 GENDERS: tuple[str, ...] = ("neutral", "male", "female")
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 MIN_RESOLUTION, MAX_RESOLUTION, DEFAULT_RESOLUTION = 32, 4096, 1024
-ESTIMATE_FIELDS: tuple[str, ...] = ("image", "task", "label", "body", "object", "localizer", "device",
-                                    "resolution", "checkpoint_dir", "out_dir")
 
 
 class ProtocolError(Exception):
@@ -176,10 +174,9 @@ def parse_estimate(request: Request) -> EstimateRequest:
     obj = _expect_dict(f, "object", rid)
     if task != "object_contact" and body is None:
         raise ProtocolError("bad_request", f"task {task} needs a body", "add \"body\": {\"source\": \"anny\"}", rid)
-    if task == "object_contact":
-        if obj is None:
-            raise ProtocolError("bad_request", "task object_contact needs an object mesh",
-                                "add \"object\": {\"npz\": PATH} with vertices (N,3) and faces (F,3)", rid)
+    if task == "object_contact" and obj is None:
+        raise ProtocolError("bad_request", "task object_contact needs an object mesh",
+                            "add \"object\": {\"npz\": PATH} with vertices (N,3) and faces (F,3)", rid)
     if obj is not None:
         _expect_str(obj, "npz", rid, required=True)
     resolution = f.get("resolution", DEFAULT_RESOLUTION)
@@ -242,13 +239,8 @@ def parse_place(request: Request) -> PlaceRequest:
 
 def check_scene_inputs(request: SceneContactRequest | PlaceRequest, request_id: str | None = None) -> None:
     """missing_file / bad_request for the mesh files and out_dir of a scene op (before it is accepted)."""
-    for key, value in (("body.npz", request.body_npz), ("object.npz", request.object_npz)):
-        if not Path(value).is_file():
-            raise ProtocolError("missing_file", f"{key}: file {value} does not exist",
-                                f"check the path of {key}; the backend reads it from its own file system", request_id)
-    out = Path(request.out_dir)
-    if out.exists() and not out.is_dir():
-        raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path", request_id)
+    _check_paths([("body.npz", request.body_npz, "file"), ("object.npz", request.object_npz, "file")],
+                 request.out_dir, request_id)
 
 
 def _parse_body(body: dict | None, rid: str) -> dict | None:
@@ -278,6 +270,12 @@ def check_inputs(request: EstimateRequest, request_id: str | None = None) -> Non
         named.append(("object.npz", request.object["npz"], "file"))
     if request.checkpoint_dir:
         named.append(("checkpoint_dir", request.checkpoint_dir, "dir"))
+    _check_paths(named, request.out_dir, request_id)
+
+
+def _check_paths(named: list[tuple[str, str, str]], out_dir: str, request_id: str | None) -> None:
+    """missing_file for the first (field, path, "file"|"dir") that does not exist; bad_request for an
+    out_dir that is a file."""
     for key, value, kind in named:
         path = Path(value)
         ok = path.is_file() if kind == "file" else path.is_dir()
@@ -285,12 +283,13 @@ def check_inputs(request: EstimateRequest, request_id: str | None = None) -> Non
             what = "file" if kind == "file" else "folder"
             raise ProtocolError("missing_file", f"{key}: {what} {value} does not exist",
                                 f"check the path of {key}; the backend reads it from its own file system", request_id)
-    out = Path(request.out_dir)
+    out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path", request_id)
 
 
 def make_event(event: str, request_id: str | None, **fields: Any) -> dict[str, Any]:
+    """One protocol event (a JSON object before encoding): version, the request's id, the event's fields."""
     return {"v": PROTOCOL_VERSION, "id": request_id, "event": event, **fields}
 
 
@@ -306,6 +305,4 @@ def encode(event: dict[str, Any]) -> str:
 def _json_default(value: Any) -> Any:
     if hasattr(value, "tolist"):  # numpy arrays and scalars
         return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
+    return str(value)  # paths and anything else

@@ -89,11 +89,10 @@ def render(vertices: np.ndarray, faces: np.ndarray, cameras: list[Camera], near:
         if view is None:
             continue
         pixels, winners, weights, z, intensity = view
-        flat = np.s_[i]
-        tri_ids[flat].reshape(-1)[pixels] = winners
-        bary[flat].reshape(-1, 3)[pixels] = weights
-        depth[flat].reshape(-1)[pixels] = z
-        shaded[flat].reshape(-1)[pixels] = intensity
+        tri_ids[i].reshape(-1)[pixels] = winners  # each view is contiguous: reshape gives a view
+        bary[i].reshape(-1, 3)[pixels] = weights
+        depth[i].reshape(-1)[pixels] = z
+        shaded[i].reshape(-1)[pixels] = intensity
     return RenderedViews(cameras=list(cameras), faces=faces, n_vertices=int(vertices.shape[0]),
                          tri_ids=tri_ids, bary=bary, depth=depth, shaded=shaded)
 

@@ -6,39 +6,40 @@ Same contract as the estimate job (backend/pipeline.py): `should_stop()` is chec
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from backend.mesh_checks import check_mesh
-from backend.pipeline import Cancelled, JobError, Progress, commit_npz
-from backend.protocol import PlaceRequest, SceneContactRequest
+from backend.pipeline import JobError, Progress, Stages, commit_npz
+from backend.protocol import SCENE_STAGES, PlaceRequest, SceneContactRequest
+
+if TYPE_CHECKING:  # backend.scene_contact needs scipy: imported by the job itself, not at start-up
+    from backend.scene_contact import SceneContact
 
 SCENE_CONTACT_RESULT = "scene_contact.npz"
 PLACE_RESULT = "placement.npz"
 # Where each stage starts on the job's 0..1 progress scale.
-_STAGE_START = {"load": 0.0, "compute": 0.1, "write": 0.95}
+_STAGE_START = dict(zip(SCENE_STAGES, (0.0, 0.1, 0.95)))
 
 
 def _load_mesh_npz(path: str, what: str, need_contact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(vertices, faces, contact or None) from a client-written npz, or JobError bad_mesh / bad_request."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in ("vertices", "faces") if k not in data.files]
-            if missing:
-                raise JobError("bad_mesh", f"{what} npz {path} has arrays {sorted(data.files)}, lacks {missing}",
-                               "write vertices (N,3) float32 and faces (F,3) int32 in world space")
-            vertices, faces = data["vertices"], data["faces"]
-            contact = data["contact"] if "contact" in data.files else None
-    except JobError:
-        raise
+            names = sorted(data.files)
+            arrays = {k: data[k] for k in ("vertices", "faces", "contact") if k in names}
     except Exception as error:  # zip/pickle/format errors of a broken file
         raise JobError("bad_mesh", f"{what} npz {path} is not readable: {error}",
                        "write it with numpy.savez (no object arrays)") from error
+    missing = [k for k in ("vertices", "faces") if k not in arrays]
+    if missing:
+        raise JobError("bad_mesh", f"{what} npz {path} has arrays {names}, lacks {missing}",
+                       "write vertices (N,3) float32 and faces (F,3) int32 in world space")
+    contact = arrays.get("contact")
     try:
-        vertices, faces = check_mesh(vertices, faces, what)
+        vertices, faces = check_mesh(arrays["vertices"], arrays["faces"], what)
     except ValueError as error:
         raise JobError("bad_mesh", str(error), "send a triangulated mesh with finite world-space vertices") from error
     if need_contact and contact is None:
@@ -48,27 +49,14 @@ def _load_mesh_npz(path: str, what: str, need_contact: bool) -> tuple[np.ndarray
     return vertices, faces, contact
 
 
-class _Stages:
-    """Progress events, cancellation checks and per-stage timings of one job."""
-
-    def __init__(self, progress: Progress | None, should_stop: Callable[[], bool]) -> None:
-        self.progress, self.should_stop = progress, should_stop
-        self.timings: dict[str, float] = {}
-        self._current: tuple[str, float] | None = None
-
-    def enter(self, stage: str, message: str) -> None:
-        self.close()
-        if self.should_stop():
-            raise Cancelled()
-        if self.progress:
-            self.progress(stage, _STAGE_START[stage], message)
-        self._current = (stage, time.perf_counter())
-
-    def close(self) -> None:
-        if self._current is not None:
-            name, start = self._current
-            self.timings[name] = round(time.perf_counter() - start, 4)
-            self._current = None
+def scene_contact_arrays(result: SceneContact) -> dict[str, np.ndarray]:
+    """The result npz arrays of a backend.scene_contact result: body_* and object_* (score, distance,
+    penetrating, depth), each indexed by its mesh's own vertex order (shared with the CLI)."""
+    arrays: dict[str, np.ndarray] = {}
+    for side, contact in (("body", result.body), ("object", result.object)):
+        arrays.update({f"{side}_score": contact.score, f"{side}_distance": contact.distance,
+                       f"{side}_penetrating": contact.penetrating, f"{side}_depth": contact.depth})
+    return arrays
 
 
 def run_scene_contact(request: SceneContactRequest, out_path: Path, progress: Progress | None = None,
@@ -77,18 +65,14 @@ def run_scene_contact(request: SceneContactRequest, out_path: Path, progress: Pr
     """Per-vertex contact of both meshes; writes body_* / object_* arrays (score, distance, penetrating, depth)."""
     from backend.scene_contact import scene_contact
 
-    stages = _Stages(progress, should_stop)
+    stages = Stages(_STAGE_START, progress, should_stop)
     stages.enter("load", "reading the meshes")
     bv, bf, _ = _load_mesh_npz(request.body_npz, "body", need_contact=False)
     ov, of, _ = _load_mesh_npz(request.object_npz, "object", need_contact=False)
     stages.enter("compute", f"contact within {request.threshold:g} ({bv.shape[0]} + {ov.shape[0]} vertices)")
     result = scene_contact(bv, bf, ov, of, request.threshold)
     stages.enter("write", "writing the result")
-    arrays: dict[str, np.ndarray] = {}
-    for side, contact in (("body", result.body), ("object", result.object)):
-        arrays.update({f"{side}_score": contact.score, f"{side}_distance": contact.distance,
-                       f"{side}_penetrating": contact.penetrating, f"{side}_depth": contact.depth})
-    commit_npz(arrays, out_path, should_stop, may_commit)
+    commit_npz(scene_contact_arrays(result), out_path, should_stop, may_commit)
     stages.close()
     summary = result.summary()
     summary["timings"] = stages.timings
@@ -101,7 +85,7 @@ def run_place(request: PlaceRequest, out_path: Path, progress: Progress | None =
     """Rigid (+ optional uniform scale) transform of the moved mesh; writes `transform` (4,4) float64."""
     from backend.placement import place
 
-    stages = _Stages(progress, should_stop)
+    stages = Stages(_STAGE_START, progress, should_stop)
     stages.enter("load", "reading the meshes and contact regions")
     bv, bf, bc = _load_mesh_npz(request.body_npz, "body", need_contact=True)
     ov, of, oc = _load_mesh_npz(request.object_npz, "object", need_contact=True)

@@ -13,11 +13,11 @@ import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, Callable, TextIO
 
 from backend import __version__
-from backend.pipeline import Cancelled, LocalizerCache, classify, run_estimate
-from backend.protocol import (OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
+from backend.pipeline import Cancelled, LocalizerCache, Progress, classify, run_estimate
+from backend.protocol import (JOB_OPS, OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
                               SceneContactRequest, check_inputs, check_scene_inputs, encode, error_event, make_event,
                               parse_estimate, parse_place, parse_request, parse_scene_contact)
 
@@ -89,10 +89,8 @@ class Server:
     def _dispatch(self, request: Request) -> bool:
         if request.op == "hello":
             self.emit(self._hello(request))
-        elif request.op == "estimate":
-            self._submit(request)
-        elif request.op in ("scene_contact", "place"):
-            self._submit_scene(request)
+        elif request.op in JOB_OPS:
+            self._enqueue(self._parse_job(request))
         elif request.op == "cancel":
             self._cancel(request)
         elif request.op == "shutdown":
@@ -116,23 +114,21 @@ class Server:
                           localizers=available_localizers(request.fields.get("checkpoint_dir")),
                           default_localizer=DEFAULT_LOCALIZER)
 
-    def _submit(self, request: Request) -> None:
-        from backend.localizers.registry import DEFAULT_LOCALIZER, available_localizers, unavailable_reason
+    def _parse_job(self, request: Request) -> Job:
+        """The validated job of a job op, or ProtocolError: fields, named files, localizer (estimate)."""
+        if request.op != "estimate":
+            parsed = parse_scene_contact(request) if request.op == "scene_contact" else parse_place(request)
+            check_scene_inputs(parsed, request.id)
+            return Job(request.id, parsed, op=request.op)
+        from backend.localizers.registry import DEFAULT_LOCALIZER, LocalizerUnavailable, require_localizer
 
         estimate = parse_estimate(request)
         check_inputs(estimate, request.id)
-        name = estimate.localizer or DEFAULT_LOCALIZER
-        reason = unavailable_reason(name, estimate.checkpoint_dir)
-        if reason is not None:
-            usable = [r["name"] for r in available_localizers(estimate.checkpoint_dir) if r["available"]]
-            raise ProtocolError("localizer_unavailable", f"localizer {name!r} cannot run: {reason}",
-                                f"choose one of: {', '.join(usable) or 'none available'}", request.id)
-        self._enqueue(Job(request.id, estimate))
-
-    def _submit_scene(self, request: Request) -> None:
-        parsed = parse_scene_contact(request) if request.op == "scene_contact" else parse_place(request)
-        check_scene_inputs(parsed, request.id)
-        self._enqueue(Job(request.id, parsed, op=request.op))
+        try:
+            require_localizer(estimate.localizer or DEFAULT_LOCALIZER, estimate.checkpoint_dir)
+        except LocalizerUnavailable as error:
+            raise ProtocolError(error.code, str(error), error.hint, request.id) from None
+        return Job(request.id, estimate)
 
     def _enqueue(self, job: Job) -> None:
         """Accept the job unless another one is running (`busy`: one job at a time, whatever its op)."""
@@ -152,7 +148,7 @@ class Server:
             if job is None or job.finished or job.committing:
                 state = "has already finished" if job is not None else "is not running"
                 raise ProtocolError("not_running", f"job {target!r} {state}",
-                                    "only a queued or running job (estimate, scene_contact, place) can be cancelled",
+                                    f"only a queued or running job ({', '.join(JOB_OPS)}) can be cancelled",
                                     request.id)
             job.cancelled = True
             self._finish(job, make_event("cancelled", job.id))
@@ -205,7 +201,7 @@ class Server:
             log.info("%s %s done in %.2f s", job.op, job.id, sum(summary["timings"].values()))
             self._finish(job, make_event("result", job.id, path=str(path), summary=summary))
 
-    def _execute(self, job: Job, progress, may_commit) -> tuple[Path, dict[str, Any]]:
+    def _execute(self, job: Job, progress: Progress, may_commit: Callable[[], bool]) -> tuple[Path, dict[str, Any]]:
         """Run the job's op; returns (result path, summary)."""
         out_dir = Path(job.request.out_dir).resolve()
         stop = lambda: job.cancelled  # noqa: E731

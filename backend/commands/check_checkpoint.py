@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from backend.devices import DEVICES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, help="the unzipped InteractVLM model folder")
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local folder of openai/clip-vit-large-patch14 (default: DIR/vision_tower/)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--load", action="store_true", help="also load the weights onto --device")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default="auto", choices=DEVICES)
 
 
 def run(args: argparse.Namespace) -> int:

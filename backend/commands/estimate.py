@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backend.devices import DEVICES
+from backend.protocol import GENDERS, MAX_RESOLUTION, MIN_RESOLUTION, TASKS
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -22,13 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--images", type=Path, help="a folder of photos, processed in name order")
     parser.add_argument("--body", default="anny",
                         help="anny (default) | smplx:MODEL_DIR | a mesh file (.obj/.ply/.glb/.npz), Z up, facing -Y")
-    parser.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"], help="SMPL-X gender")
+    parser.add_argument("--gender", default="neutral", choices=GENDERS, help="SMPL-X gender")
     parser.add_argument("--object", type=Path, help="object mesh (.obj/.ply/.glb/.npz); needed for object_contact")
-    parser.add_argument("--task", default="human_contact",
-                        choices=["human_contact", "semantic_contact", "object_contact"])
+    parser.add_argument("--task", default="human_contact", choices=TASKS)
     parser.add_argument("--label", help="object label (required for semantic_contact), e.g. bicycle")
     parser.add_argument("--localizer", help="localizer name (default: the embedded default)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--resolution", type=int, default=1024, help="render size in pixels (default 1024)")
     parser.add_argument("--checkpoint-dir", help="InteractVLM weights folder (for --localizer interactvlm)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -80,9 +82,8 @@ def _body(args: argparse.Namespace):
 def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     """Validate the arguments and load what every image shares; UsageError names the problem."""
     from backend.devices import resolve_device
-    from backend.localizers.registry import DEFAULT_LOCALIZER, available_localizers, unavailable_reason
-    from backend.pipeline import _load_mesh
-    from backend.protocol import MAX_RESOLUTION, MIN_RESOLUTION
+    from backend.localizers.registry import DEFAULT_LOCALIZER, require_localizer
+    from backend.pipeline import load_object_mesh
 
     images = _images(args)
     if args.task == "semantic_contact" and not (args.label and args.label.strip()):
@@ -96,19 +97,16 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     if args.checkpoint_dir and not Path(args.checkpoint_dir).is_dir():
         raise UsageError(f"--checkpoint-dir {args.checkpoint_dir} is not a folder")
     name = args.localizer or DEFAULT_LOCALIZER
-    reason = unavailable_reason(name, args.checkpoint_dir)
-    if reason is not None:
-        usable = [r["name"] for r in available_localizers(args.checkpoint_dir) if r["available"]]
-        raise UsageError(f"localizer {name!r} cannot run: {reason} (available: {', '.join(usable) or 'none'})")
     try:
+        require_localizer(name, args.checkpoint_dir)
         device = resolve_device(args.device)
-    except ValueError as error:
+    except ValueError as error:  # LocalizerUnavailable / DeviceUnavailable carry a hint
         raise UsageError(f"{error}; {getattr(error, 'hint', '')}".rstrip("; ")) from None
     try:
         body = _body(args) if args.task != "object_contact" or args.body != "anny" else None
         obj = None
         if args.object is not None:
-            vertices, faces = _load_mesh({"npz": str(args.object)}, "object mesh")
+            vertices, faces = load_object_mesh({"npz": str(args.object)}, "object mesh")
             obj = {"vertices": vertices, "faces": faces}
     except (ValueError, FileNotFoundError) as error:
         raise UsageError(str(error)) from None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.devices import DEVICES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True,
@@ -19,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
     parser.add_argument("--resolution", type=int, default=512, help="render size of the views (default 512)")
     parser.add_argument("--task", choices=("human_contact", "semantic_contact"), default="human_contact")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--smplx-dir", default=None, help="folder with SMPLX_NEUTRAL.npz (DAMON only)")
     parser.add_argument("--images", default=None, help="DAMON image folder, if imgname paths do not resolve")
     parser.add_argument("--checkpoint-dir", default=None, help="InteractVLM weights (for --localizer interactvlm)")

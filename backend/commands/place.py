@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.commands.scene_contact import load_mesh
-from backend.placement import apply, place
+from backend.protocol import MOVES
 
 
 def load_contact(path: str | Path, what: str) -> np.ndarray:
@@ -46,11 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body-contact", required=True, help="body contact: vertex indices or per-vertex weights (.npy/.txt)")
     parser.add_argument("--object-contact", required=True, help="object contact: vertex indices or per-vertex weights (.npy/.txt)")
     parser.add_argument("--scale", action="store_true", help="also solve for a uniform scale")
-    parser.add_argument("--move", choices=("object", "body"), default="object", help="which mesh moves (default object)")
+    parser.add_argument("--move", choices=MOVES, default="object", help="which mesh moves (default object)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from backend.placement import apply, place  # scipy: only for this command, not at every start-up
+
     try:
         body_v, body_f = load_mesh(args.body, "body")
         obj_v, obj_f = load_mesh(args.object, "object")

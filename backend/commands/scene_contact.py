@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.scene_contact import DEFAULT_THRESHOLD, scene_contact
+from backend.protocol import DEFAULT_SCENE_THRESHOLD
+from backend.scene_jobs import SCENE_CONTACT_RESULT, scene_contact_arrays
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".npz")
 
@@ -52,12 +53,14 @@ def load_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", required=True, help="body mesh in world space (.obj .ply .glb ...)")
     parser.add_argument("--object", required=True, help="object mesh in the same world space")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+    parser.add_argument("--threshold", type=float, default=DEFAULT_SCENE_THRESHOLD,
                         help="contact distance in scene units (default 0.02 = 2 cm in metres)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from backend.scene_contact import scene_contact  # scipy: only for this command, not at every start-up
+
     try:
         body_v, body_f = load_mesh(args.body, "body")
         obj_v, obj_f = load_mesh(args.object, "object")
@@ -67,11 +70,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    arrays = {}
-    for side, contact in (("body", result.body), ("object", result.object)):
-        arrays.update({f"{side}_score": contact.score, f"{side}_distance": contact.distance,
-                       f"{side}_penetrating": contact.penetrating, f"{side}_depth": contact.depth})
-    np.savez(out / "scene_contact.npz", **arrays)
+    np.savez(out / SCENE_CONTACT_RESULT, **scene_contact_arrays(result))
     summary = result.summary()
     summary.update({"body_file": str(args.body), "object_file": str(args.object)})
     (out / "scene_contact.json").write_text(json.dumps(summary, indent=2))

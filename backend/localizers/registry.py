@@ -42,8 +42,8 @@ def _module_present(name: str) -> bool:
 
 
 def _default(checkpoint_dir: str | None) -> Localizer:
-    module = importlib.import_module("backend.localizers.default")
-    create = getattr(module, "create", None) or getattr(module, "DefaultLocalizer")
+    from backend.localizers.default import create
+
     return create()
 
 
@@ -111,13 +111,18 @@ def available_localizers(checkpoint_dir: str | None = None) -> list[dict[str, An
     return rows
 
 
+def require_localizer(name: str, checkpoint_dir: str | None = None) -> None:
+    """LocalizerUnavailable (why `name` cannot run, and which can) unless it can be created here."""
+    reason = unavailable_reason(name, checkpoint_dir)
+    if reason is not None:
+        usable = [row["name"] for row in available_localizers(checkpoint_dir) if row["available"]]
+        raise LocalizerUnavailable(f"localizer {name!r} cannot run: {reason}",
+                                   f"choose one of: {', '.join(usable) or 'none available'}")
+
+
 def create_localizer(name: str | None = None, checkpoint_dir: str | None = None) -> Localizer:
     """A new (unloaded) localizer; LocalizerUnavailable names why it cannot run and what to do."""
     name = name or DEFAULT_LOCALIZER
-    reason = unavailable_reason(name, checkpoint_dir)
-    if reason is not None:
-        available = [row["name"] for row in available_localizers(checkpoint_dir) if row["available"]]
-        raise LocalizerUnavailable(f"localizer {name!r} cannot run: {reason}",
-                                   f"available here: {', '.join(available) or 'none'}")
+    require_localizer(name, checkpoint_dir)
     factory = _BUILTIN[name][0] if name in _BUILTIN else _extra()[name]
     return factory(checkpoint_dir)
