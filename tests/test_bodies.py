@@ -194,6 +194,25 @@ def test_mesh_files(tmp_path, anny_body):
                    "vertex_group_names": np.array(["Head"]), "vertex_group_index": np.zeros(3, np.int32)})
 
 
+def test_mesh_files_keep_the_vertex_order_and_explain_bad_files(tmp_path):
+    """An OBJ with a UV seam keeps its own vertices (results must line up with the user's file);
+    a truncated npz and an unknown format get clear errors."""
+    (tmp_path / "seam.obj").write_text(
+        "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\n"
+        "vt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nvt 0.5 0.5\n"
+        "f 1/1 2/2 3/3\nf 1/5 3/3 4/4\n")  # vertex 1 has two UVs: a seam
+    loaded = load_mesh_file(tmp_path / "seam.obj")
+    np.testing.assert_array_equal(loaded["vertices"], [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(loaded["faces"], [[0, 1, 2], [0, 2, 3]])
+    np.savez(tmp_path / "whole.npz", vertices=np.zeros((3, 3)), faces=np.array([[0, 1, 2]]))
+    (tmp_path / "truncated.npz").write_bytes((tmp_path / "whole.npz").read_bytes()[:100])
+    with pytest.raises(ValueError, match="not a readable numeric npz mesh"):
+        load_mesh_file(tmp_path / "truncated.npz")
+    (tmp_path / "mesh.fbx").write_text("")
+    with pytest.raises(ValueError, match="unsupported format '.fbx'"):
+        load_mesh_file(tmp_path / "mesh.fbx")
+
+
 def test_geodesic_on_a_grid_and_a_body(anny_body):
     import trimesh
 

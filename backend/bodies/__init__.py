@@ -7,6 +7,7 @@ and tested (tests/test_bodies.py, tests/smplx_synthetic.py). Extend them; do not
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -44,38 +45,47 @@ def load_body(spec: dict[str, Any]) -> Body:
 MESH_KEYS = ("vertices", "faces", "canonical_vertices", "vertex_group_names", "vertex_group_index")
 
 
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".npz")
+
+
 def load_mesh_npz(path: str | Path) -> dict[str, np.ndarray]:
     """A mesh written by the add-on (protocol mesh npz), read without pickles."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"mesh file {path} does not exist")
+        raise FileNotFoundError(f"mesh file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in MESH_KEYS if k in data.files}
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable numeric npz mesh ({error})") from error
-    missing = [k for k in ("vertices", "faces") if k not in arrays]
-    if missing:
-        raise ValueError(f"mesh npz {path} lacks {', '.join(missing)}; it needs vertices (N,3) and faces (F,3)")
+            files = sorted(data.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # truncated or not an npz at all
+        raise ValueError(f"{path} is not a readable numeric npz mesh ({error}); write it with numpy.savez") from error
+    if "vertices" not in arrays or "faces" not in arrays:
+        raise ValueError(f"mesh npz {path} has arrays {files}, needs 'vertices' and 'faces' ((N,3) and (F,3))")
     return arrays
 
 
 def load_mesh_file(path: str | Path) -> dict[str, np.ndarray]:
-    """vertices/faces of an .obj/.ply/.glb/.stl/.off file (triangulated), or of a mesh .npz."""
-    import trimesh
+    """vertices (float64) / faces of an .obj/.ply/.stl/.glb/.gltf/.off file (triangulated; glTF scenes
+    flattened with their node transforms), or of a mesh .npz. The file's vertex order is kept, so
+    per-vertex results line up with the user's file (OBJ needs maintain_order: UV seams would
+    otherwise split and reorder vertices)."""
+    import trimesh  # heavy: only for file-based meshes
 
     path = Path(path)
-    if path.suffix.lower() == ".npz":
-        return load_mesh_npz(path)
     if not path.is_file():
-        raise FileNotFoundError(f"mesh file {path} does not exist")
+        raise FileNotFoundError(f"mesh file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in MESH_SUFFIXES:
+        raise ValueError(f"mesh {path}: unsupported format {path.suffix!r}; use one of {', '.join(MESH_SUFFIXES)}")
+    if suffix == ".npz":
+        return load_mesh_npz(path)
     try:
-        loaded = trimesh.load(path, force="mesh", process=False)
+        loaded = trimesh.load(path, force="mesh", process=False, **({"maintain_order": True} if suffix == ".obj" else {}))
     except Exception as error:  # trimesh raises many types for bad files
-        raise ValueError(f"{path} could not be read as a mesh ({error})") from error
+        raise ValueError(f"mesh {path} could not be read ({error})") from error
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
-        raise ValueError(f"{path} contains no triangles")
-    return {"vertices": np.asarray(loaded.vertices, dtype=np.float32), "faces": np.asarray(loaded.faces, dtype=np.int32)}
+        raise ValueError(f"mesh {path} contains no triangles (a point cloud or an empty scene?)")
+    return {"vertices": np.asarray(loaded.vertices, dtype=np.float64), "faces": np.asarray(loaded.faces, dtype=np.int32)}
 
 
 __all__ = ["Body", "SOURCES", "load_body", "load_mesh_npz", "load_mesh_file"]

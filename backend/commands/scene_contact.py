@@ -14,40 +14,16 @@ import numpy as np
 from backend.protocol import DEFAULT_SCENE_THRESHOLD
 from backend.scene_jobs import SCENE_CONTACT_RESULT, scene_contact_arrays
 
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".npz")
-
-
 def load_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """World-space (vertices float64 (N,3), faces int32 (F,3)) of a mesh file, vertex order kept.
+    """World-space (vertices float64 (N,3), faces (F,3)) of a mesh file, vertex order kept
+    (backend.bodies.load_mesh_file); errors name the mesh's role ("body mesh file not found: ...")."""
+    from backend.bodies import load_mesh_file
 
-    Multi-mesh files (glTF scenes) are flattened with their node transforms applied. An .npz holds
-    arrays `vertices` (N,3) and `faces` (F,3) (what the Blender add-on writes, no text round trip).
-    """
-    import trimesh  # heavy import, only for the CLI
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{what} mesh file not found: {path}")
-    if path.suffix.lower() not in MESH_SUFFIXES:
-        raise ValueError(f"{what} mesh {path}: unsupported format {path.suffix!r}; use one of {', '.join(MESH_SUFFIXES)}")
-    if path.suffix.lower() == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if "vertices" not in data or "faces" not in data:
-                    raise ValueError(f"has arrays {sorted(data.files)}, needs 'vertices' and 'faces'")
-                return np.asarray(data["vertices"], dtype=np.float64), np.asarray(data["faces"])
-        except ValueError as error:
-            raise ValueError(f"{what} mesh {path}: {error}") from error
-        except Exception as error:
-            raise ValueError(f"{what} mesh {path} is not a readable .npz: {error}") from error
     try:
-        kwargs = {"maintain_order": True} if path.suffix.lower() == ".obj" else {}
-        mesh = trimesh.load(path, force="mesh", process=False, **kwargs)
-    except Exception as error:  # trimesh raises many types for broken files
-        raise ValueError(f"{what} mesh {path} could not be read: {error}") from error
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise ValueError(f"{what} mesh {path} has no triangles (a point cloud or an empty scene?)")
-    return np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int32)
+        arrays = load_mesh_file(path)
+    except (ValueError, FileNotFoundError) as error:
+        raise ValueError(f"{what} {error}") from error
+    return np.asarray(arrays["vertices"], dtype=np.float64), np.asarray(arrays["faces"])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
