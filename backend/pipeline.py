@@ -195,8 +195,12 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
 
     on_body = request.surface == "body"
     vertices, faces = (body.canonical_vertices, body.faces) if on_body else object_mesh
-    rig = body_rig if on_body else object_rig
-    views = render(vertices, faces, rig(vertices, request.resolution))
+    own_rig = getattr(localizer, "cameras", None)  # a localizer trained on its own rig renders with it
+    if callable(own_rig):
+        cameras = own_rig(query, vertices, request.resolution)
+    else:
+        cameras = (body_rig if on_body else object_rig)(vertices, request.resolution)
+    views = render(vertices, faces, cameras)
 
     stages.enter("localize", f"{name} is reading the photo")
     output = localizer.localize(image, views, query)

@@ -118,3 +118,32 @@ def test_registry_creates_it_only_with_a_checkpoint(tiny):
     assert not rows["interactvlm"]["available"] and "checkpoint" in rows["interactvlm"]["reason"]
     assert {row["name"]: row for row in available_localizers(str(tiny))}["interactvlm"]["available"]
     assert isinstance(create_localizer("interactvlm", str(tiny)), InteractVLMLocalizer)
+
+
+def test_the_pipeline_renders_the_official_rig(tiny, loaded, photo, ellipsoid, tmp_path):
+    """Views follow the official setup: top/bottom x front/back for bodies, scaled HM views for objects."""
+    from PIL import Image
+
+    from backend.pipeline import LocalizerCache, run_estimate
+    from backend.protocol import EstimateRequest
+
+    vertices, faces = ellipsoid
+    human = loaded.cameras(Query(task="human_contact"), vertices, SIZE)
+    assert [c.name for c in human] == ["topfront", "bottomfront", "topback", "bottomback"]
+    prop = vertices * 0.1  # a 17 cm object: the official distance (2) is scaled by its bounding radius
+    cameras = loaded.cameras(Query(task="object_contact"), prop, SIZE)
+    assert [c.name for c in cameras] == ["frontleft", "frontright", "backleft", "backright"]
+    centre = (prop.min(0) + prop.max(0)) / 2
+    radius = np.linalg.norm(prop.max(0) - prop.min(0)) / 2
+    for camera in cameras:
+        position = -np.asarray(camera.rotation).T @ camera.translation
+        assert np.linalg.norm(position - centre) == pytest.approx(2.0 * radius, rel=1e-4)
+
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    np.savez(tmp_path / "body.npz", vertices=vertices, faces=faces)
+    request = EstimateRequest(image=str(tmp_path / "photo.png"), out_dir=str(tmp_path), localizer="interactvlm",
+                              body={"source": "mesh", "npz": str(tmp_path / "body.npz")}, resolution=SIZE,
+                              checkpoint_dir=str(tiny), device="cpu")
+    result = run_estimate(request, LocalizerCache(), tmp_path / "result.npz")
+    with np.load(result.path) as data:
+        assert [str(n) for n in data["view_names"]] == ["topfront", "bottomfront", "topback", "bottomback"]

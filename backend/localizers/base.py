@@ -57,3 +57,7 @@ class Localizer(Protocol):
 
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
         """image_rgb: (H,W,3) uint8 photo. Returns masks matching views' (n_views,H,W)."""
+
+    # Optional: `cameras(query, vertices, size) -> list[Camera]`. A localizer trained on a particular
+    # rig (the official InteractVLM model) declares it so the pipeline renders the views it expects;
+    # without it the pipeline uses backend.cameras' body or object rig.

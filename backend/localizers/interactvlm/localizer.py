@@ -13,9 +13,9 @@ from backend.localizers.interactvlm.config import OFFICIAL_VIEWS, CheckpointErro
 from backend.localizers.interactvlm.inputs import (clip_pixels, conversation, masks_to_views, question, sam_pixels,
                                                    tokenize_with_image)
 from backend.localizers.interactvlm.loader import CheckpointReport, build_skeleton, load_weights
-from backend.localizers.interactvlm.official_views import normal_colour_views
+from backend.localizers.interactvlm.official_views import normal_colour_views, official_cameras
 from backend.localizers.interactvlm.runtime import choose
-from backend.render import RenderedViews
+from backend.render import Camera, RenderedViews
 
 # Official rig per task when config.json does not record one (hcontact: 4MV-Z_Vitru, objects: 4MV-Z_HM).
 _DEFAULT_VIEW_TYPE = {"human_contact": "4MV-Z_Vitru", "semantic_contact": "4MV-Z_Vitru",
@@ -80,6 +80,28 @@ class InteractVLMLocalizer:
             raise CheckpointError("the tokenizer has no [SEG] token and config.json no seg_token_idx")
         return int(seg)
 
+    def view_type(self, task: str) -> str:
+        """The official rig for this task: the one config.json records when it is a rig of the same kind
+        (bodies: 4MV-Z_Vitru*, objects: 4MV-Z_HM*), else the task's default."""
+        default = _DEFAULT_VIEW_TYPE[task]
+        recorded = getattr(getattr(self, "cfg", None), "view_type", None)
+        if recorded in OFFICIAL_VIEWS and OFFICIAL_VIEWS[recorded] is OFFICIAL_VIEWS[default]:
+            return recorded
+        return default
+
+    def cameras(self, query: Query, vertices: np.ndarray, size: int) -> list[Camera]:
+        """The pipeline renders with these: the official 4-view rig the model was trained on.
+
+        Bodies are in metres, as SMPL-H in the official renders, so the official distance is kept.
+        Objects are rendered at the official distance times their bounding radius (our choice: props
+        come in any size; a unit-radius object gets exactly the official cameras)."""
+        view_type = self.view_type(query.task)
+        scale = 1.0
+        if query.task == "object_contact":
+            vertices = np.asarray(vertices, dtype=np.float64)
+            scale = max(float(np.linalg.norm(vertices.max(0) - vertices.min(0))) / 2.0, 1e-6)
+        return official_cameras(vertices, view_type, size, distance_scale=scale)
+
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
         if self.net is None:
             raise RuntimeError("call load(device) before localize()")
@@ -112,7 +134,7 @@ class InteractVLMLocalizer:
         human = query.task in ("human_contact", "semantic_contact")
         sam_in, resized = sam_pixels(normal_colour_views(views) if human else views.shaded, sam_size)
         report["sam_input"] = "normal colours" if human else "grey shading"
-        view_type = cfg.view_type if cfg.view_type in OFFICIAL_VIEWS else _DEFAULT_VIEW_TYPE[query.task]
+        view_type = self.view_type(query.task)
         cams = normalised_cams(view_type)
         if len(cams) != n_views:
             cams = np.zeros((n_views, 5), np.float32)

@@ -17,8 +17,10 @@ from backend.render import Camera, RenderedViews
 OFFICIAL_FOV_DEG = 60.0  # PyTorch3D FoVPerspectiveCameras default
 
 
-def official_cameras(canonical_vertices: np.ndarray, view_type: str = "4MV-Z_Vitru", size: int = 1024) -> list[Camera]:
-    """Cameras at the official distance/elevation/azimuth around the mesh's bounding-box centre."""
+def official_cameras(canonical_vertices: np.ndarray, view_type: str = "4MV-Z_Vitru", size: int = 1024,
+                     distance_scale: float = 1.0) -> list[Camera]:
+    """Cameras at the official distance (times distance_scale)/elevation/azimuth around the mesh's
+    bounding-box centre."""
     if view_type not in OFFICIAL_VIEWS:
         raise ValueError(f"unknown official view type {view_type!r}; known: {', '.join(sorted(OFFICIAL_VIEWS))}")
     vertices = np.asarray(canonical_vertices, dtype=np.float64)
@@ -28,7 +30,7 @@ def official_cameras(canonical_vertices: np.ndarray, view_type: str = "4MV-Z_Vit
         e, a = np.radians(elev), np.radians(azim)
         # PyTorch3D camera position (cos e sin a, sin e, cos e cos a), mapped to our frame (x, -z, y).
         direction = np.array([np.cos(e) * np.sin(a), -np.cos(e) * np.cos(a), np.sin(e)])
-        camera = look_at(name, target, direction, distance, size, fov_deg=OFFICIAL_FOV_DEG)
+        camera = look_at(name, target, direction, distance * distance_scale, size, fov_deg=OFFICIAL_FOV_DEG)
         # PyTorch3D adds the shift to T in its camera frame (x left, y up); ours is x right, y down.
         translation = camera.translation + np.array([-x_shift, -y_shift, 0.0])
         cameras.append(Camera(name=name, rotation=camera.rotation, translation=translation, focal=camera.focal,
