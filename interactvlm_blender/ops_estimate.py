@@ -131,8 +131,13 @@ class INTERACTVLM_OT_estimate_contact(bpy.types.Operator):
 
     def _start(self, context: bpy.types.Context) -> jobs.EstimateJob | None:
         global _active
+        from .ops_scene import active_job as active_scene_job  # the worker runs one job at a time
+
         if active_job() is not None:
             self.report({"ERROR"}, "InteractVLM: an estimate is already running; wait for it or press Cancel")
+            return None
+        if active_scene_job() is not None:
+            self.report({"ERROR"}, "InteractVLM: a scene contact or placement job is running; wait for it or press Cancel")
             return None
         try:
             _active = jobs.start_job(context, self._params(context))

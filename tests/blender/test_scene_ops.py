@@ -273,3 +273,21 @@ def test_cancel_changes_nothing(bpy):
     else:
         scene_jobs.discard_job(job)
     assert "ivlm_scene_contact" not in ball.data.attributes and not job.job_dir.exists()
+
+
+def test_one_job_at_a_time_across_estimate_and_scene_jobs(bpy, photo_path):
+    """The worker runs one job at a time: while a scene job runs, Estimate says so instead of queueing."""
+    from interactvlm_blender import ops_scene, scene_jobs
+
+    sphere_on_plane(bpy)
+    job = scene_jobs.start_scene_contact(bpy.context, "Ball", "Floor", T)
+    ops_scene._active = job  # as the modal operator holds it while it runs
+    try:
+        with pytest.raises(RuntimeError, match="a scene contact or placement job is running"):
+            bpy.ops.interactvlm.estimate_contact(image=str(photo_path), body="Ball", localizer=LOCALIZER,
+                                                 resolution=RESOLUTION)
+        assert "ivlm_contact" not in bpy.data.objects["Ball"].data.attributes
+    finally:
+        ops_scene._active = None
+        scene_jobs.wait_job(job)
+        scene_jobs.discard_job(job)
