@@ -16,6 +16,11 @@ Method:
 Moving the body instead (`move="body"`) is the same solve; the body gets the inverse transform, so
 the relative placement is identical.
 
+Speed (bench/scene_contact.py): the ~500 closest-point evaluations of ICP + refinement reuse each
+point's candidate triangles while they provably stay the nearest (surface_cache.CachedNearest), and
+the band test that picks the penetration samples asks only "any triangle within the band?"
+(surface_cache.within); both give SurfaceQuery's answers, so the placement is the same up to rounding.
+
 Limits: the two selections are matched as wholes, so a mismatch of their borders biases the result
 (measured: ~2 mm for 2.5-5 mm of border mismatch between differently sampled 20 cm patches, 0.1 mm
 when they match); contact regions that are rotationally symmetric (a spherical cap on a plane)
@@ -31,6 +36,7 @@ from scipy.spatial.transform import Rotation
 
 from backend.mesh_checks import check_mesh
 from backend.scene_contact import DEFAULT_THRESHOLD, SurfaceQuery, side_contact
+from backend.surface_cache import CachedNearest, within
 
 _MAX_PENETRATION_SAMPLES = 1500
 _MAX_CONTACT_POINTS = 2000  # per side, for the solve (the report uses every contact vertex)
@@ -150,8 +156,10 @@ class _Matcher:
     """Symmetric closest-point correspondences between the two contact surfaces (object moves by T)."""
 
     def __init__(self, body_surface: SurfaceQuery, object_surface: SurfaceQuery,
-                 q: np.ndarray, wq: np.ndarray, p0: np.ndarray, wp: np.ndarray) -> None:
-        self.body_surface, self.object_surface = body_surface, object_surface
+                 q: np.ndarray, wq: np.ndarray, p0: np.ndarray, wp: np.ndarray, cache: bool = True) -> None:
+        # cache: for the solve's many calls; a one-off call (the report) saves its memory
+        self.body_surface = CachedNearest(body_surface) if cache else body_surface
+        self.object_surface = CachedNearest(object_surface) if cache else object_surface
         self.q, self.wq, self.p0, self.wp = q, wq, p0, wp
 
     def pairs(self, transform: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -195,7 +203,8 @@ def place(
     oidx, wp = contact_weights(object_contact, ov.shape[0], "object")
     body_region = _contact_surface(bv, bf, bidx, "body contact")
     object_region = _contact_surface(ov, of, oidx, "object contact")
-    full = _Matcher(body_region, object_region, bv[bidx].astype(np.float64), wq, ov[oidx].astype(np.float64), wp)
+    full = _Matcher(body_region, object_region, bv[bidx].astype(np.float64), wq, ov[oidx].astype(np.float64), wp,
+                    cache=False)
     # The solve uses a fixed random subset of large contact regions (points, not surfaces: the regions
     # stay whole); 2000 pairs per side pin a rigid transform far below the mesh resolution.
     (q, wq), (p0, wp) = _subsample(full.q, wq), _subsample(full.p0, wp)
@@ -223,12 +232,12 @@ def place(
     icp_residual = float(np.linalg.norm(apply(transform, src) - dst, axis=1).max())
     band = min(2.0 * extent, 2.0 * icp_residual) + threshold
     # Penetration samples: object vertices near the body at the ICP solution (the others cannot sink in).
-    near = np.isfinite(body.signed_distance(apply(transform, ov.astype(np.float64)), band))
+    near = within(body, apply(transform, ov.astype(np.float64)), band)
     samples = ov[near].astype(np.float64)
     # The body faces near the object, as a small surface with a cached tree (queried many times below).
     placed_box = apply(transform, samples) if samples.shape[0] else apply(transform, p0)
     near_faces = body.faces_near(placed_box.min(0), placed_box.max(0), band + body.radius)
-    body_near = SurfaceQuery(bv, bf[near_faces], "body") if near_faces.size else None
+    body_near = CachedNearest(SurfaceQuery(bv, bf[near_faces], "body")) if near_faces.size else None
     if samples.shape[0] > _MAX_PENETRATION_SAMPLES:
         samples = samples[np.random.default_rng(0).choice(samples.shape[0], _MAX_PENETRATION_SAMPLES, replace=False)]
     s0 = np.cbrt(np.linalg.det(transform[:3, :3]))
