@@ -2,6 +2,8 @@
 timer that polls the worker, the status-bar text and the redraws, so the UI stays live."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import bpy
 
 from .backend_job import BackendJob
@@ -40,3 +42,20 @@ def stop(operator: bpy.types.Operator, context: bpy.types.Context) -> None:
         operator._timer = None
     status_text(context, None)
     redraw(context)
+
+
+class CancelJobButton:
+    """What a Cancel button does (mixed into each path's Cancel operator with bpy.types.Operator):
+    enabled while its job runs, cancels it (nothing is written). Subclasses set `running_job`."""
+
+    running_job: Callable[[], Any]
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return cls.running_job() is not None
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        job = type(self).running_job()
+        if job is not None:
+            job.cancel()
+        return {"FINISHED"}

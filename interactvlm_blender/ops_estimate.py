@@ -203,21 +203,12 @@ class INTERACTVLM_OT_estimate_contact(bpy.types.Operator):
         modal_ui.stop(self, context)
 
 
-class INTERACTVLM_OT_cancel_estimate(bpy.types.Operator):
+class INTERACTVLM_OT_cancel_estimate(modal_ui.CancelJobButton, bpy.types.Operator):
     """Stop the running estimate; nothing is written"""
 
     bl_idname = "interactvlm.cancel_estimate"
     bl_label = "Cancel"
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        return active_job() is not None
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        job = active_job()
-        if job is not None:
-            job.cancel()
-        return {"FINISHED"}
+    running_job = staticmethod(active_job)
 
 
 CLASSES = (INTERACTVLM_OT_estimate_contact, INTERACTVLM_OT_cancel_estimate)

@@ -201,21 +201,12 @@ class INTERACTVLM_OT_place_object(_PlaceSettings, _SceneJobOperator, bpy.types.O
         return ("WARNING" if penetrating else "INFO"), scene_jobs.place_text(context, job, moved)
 
 
-class INTERACTVLM_OT_cancel_scene_job(bpy.types.Operator):
+class INTERACTVLM_OT_cancel_scene_job(modal_ui.CancelJobButton, bpy.types.Operator):
     """Stop the running scene contact or placement; nothing is changed"""
 
     bl_idname = "interactvlm.cancel_scene_job"
     bl_label = "Cancel"
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        return active_job() is not None
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        job = active_job()
-        if job is not None:
-            job.cancel()
-        return {"FINISHED"}
+    running_job = staticmethod(active_job)
 
 
 class VIEW3D_PT_interactvlm_scene(bpy.types.Panel):

@@ -276,7 +276,8 @@ def test_cancel_changes_nothing(bpy):
 
 
 def test_one_job_at_a_time_across_estimate_and_scene_jobs(bpy, photo_path):
-    """The worker runs one job at a time: while a scene job runs, Estimate says so instead of queueing."""
+    """The worker runs one job at a time: while a scene job runs, Estimate says so instead of queueing,
+    and only the scene job's Cancel button is enabled."""
     from interactvlm_blender import ops_scene, scene_jobs
 
     sphere_on_plane(bpy)
@@ -287,7 +288,11 @@ def test_one_job_at_a_time_across_estimate_and_scene_jobs(bpy, photo_path):
             bpy.ops.interactvlm.estimate_contact(image=str(photo_path), body="Ball", localizer=LOCALIZER,
                                                  resolution=RESOLUTION)
         assert "ivlm_contact" not in bpy.data.objects["Ball"].data.attributes
+        # Each Cancel button is enabled only for its own kind of job, and stops it.
+        assert not bpy.ops.interactvlm.cancel_estimate.poll() and bpy.ops.interactvlm.cancel_scene_job.poll()
+        assert bpy.ops.interactvlm.cancel_scene_job() == {"FINISHED"} and job.cancel_sent
     finally:
         ops_scene._active = None
         scene_jobs.wait_job(job)
         scene_jobs.discard_job(job)
+    assert "ivlm_scene_contact" not in bpy.data.objects["Ball"].data.attributes
