@@ -47,10 +47,22 @@ def _default(checkpoint_dir: str | None) -> Localizer:
     return create()
 
 
+# Packages a localizer imports at load time: a Python without them (not the project's environment)
+# is told so by `hello` instead of failing mid-job.
+_NEEDS = {"default": ("numpy", "torch", "PIL", "mediapipe"),
+          "interactvlm": ("numpy", "torch", "PIL", "transformers", "safetensors")}
+_ENV_HINT = "use the project's environment (.venv/bin/python, made by `python build.py setup`)"
+
+
+def _missing_packages(name: str) -> str | None:
+    missing = [package for package in _NEEDS[name] if not _module_present(package)]
+    return f"this Python lacks {', '.join(missing)}: {_ENV_HINT}" if missing else None
+
+
 def _default_unavailable(checkpoint_dir: str | None) -> str | None:
     if not _module_present("backend.localizers.default"):
         return "the embedded default localizer (backend/localizers/default) is not installed in this backend"
-    return None
+    return _missing_packages("default")
 
 
 def _interactvlm(checkpoint_dir: str | None) -> Localizer:
@@ -63,10 +75,11 @@ def _interactvlm_unavailable(checkpoint_dir: str | None) -> str | None:
     if not _module_present("backend.localizers.interactvlm"):
         return "the interactvlm localizer is not installed in this backend"
     if not checkpoint_dir:
-        return "needs checkpoint_dir: the folder with the official InteractVLM weights (set it in the preferences)"
+        return ("needs checkpoint_dir: the folder with the official InteractVLM weights (the add-on's "
+                "preference 'InteractVLM checkpoint folder', or --checkpoint-dir on the command line)")
     if not Path(checkpoint_dir).is_dir():
         return f"checkpoint_dir {checkpoint_dir} is not a folder"
-    return None
+    return _missing_packages("interactvlm")
 
 
 # name -> (factory, reason-it-cannot-run-or-None); the second is cheap (no weight loading).
