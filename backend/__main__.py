@@ -29,7 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         modules[name] = importlib.import_module(f"backend.commands.{module_name}")
         modules[name].add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError) as error:
+        # e.g. --out naming an existing file: one line that names the path, not a traceback
+        print(f"{args.command}: error: {error.strerror or error}: {error.filename}; "
+              "choose a folder path you can write to (it is created if missing)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

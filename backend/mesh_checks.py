@@ -46,3 +46,25 @@ def check_masks(masks: np.ndarray, n_views: int, height: int, width: int) -> np.
     if masks.min() < -1e-4 or masks.max() > 1.0 + 1e-4:
         raise ValueError(f"mask values must lie in [0, 1], found [{masks.min():.3g}, {masks.max():.3g}]")
     return np.clip(masks, 0.0, 1.0)
+
+
+# A standing or posed adult body in the canonical frame is 0.5-2.5 m along Z (children and crouching
+# poses included); outside that the mesh is most likely in other units or Y-up.
+BODY_HEIGHT_RANGE_M = (0.5, 2.5)
+
+
+def body_frame_warnings(canonical_vertices: np.ndarray) -> list[str]:
+    """Why a body mesh may not be in the frame the views assume (Z up, metres), as user-facing text.
+
+    Not errors: a body lying down or a deliberately scaled character is legitimate, but the answer
+    then deserves a second look, and the usual cause (a Y-up export, centimetres) has a simple fix."""
+    extent = np.ptp(np.asarray(canonical_vertices, dtype=np.float64), axis=0)
+    warnings = []
+    low, high = BODY_HEIGHT_RANGE_M
+    if not low <= extent[2] <= high:
+        warnings.append(f"the body is {extent[2]:.3g} units tall along Z; bodies are read in metres "
+                        f"({low}-{high} m expected): rescale it (e.g. centimetres -> metres: x0.01)")
+    if extent[1] > 1.5 * max(extent[0], extent[2]):
+        warnings.append("the body is longest along Y: it looks Y-up (or lying down); bodies are read Z-up, "
+                        "facing -Y: rotate it +90 deg about X (Blender's OBJ import does this for Y-up files)")
+    return warnings

@@ -253,7 +253,12 @@ def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.n
 
         counts = np.bincount(body.parts[contact], minlength=len(PARTS))
         parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+    warnings: list[str] = []
+    if request.surface == "body":
+        from backend.mesh_checks import body_frame_warnings
+
+        warnings = body_frame_warnings(body.canonical_vertices)
     return {"task": request.task, "label": request.label, "surface": request.surface,
             "n_vertices": int(scores.shape[0]), "contact_vertices": int(contact.sum()),
-            "parts_in_contact": parts, "timings": dict(timings),
+            "parts_in_contact": parts, "warnings": warnings, "timings": dict(timings),
             "localizer": localizer, "device": device, "localizer_report": dict(localizer_report or {})}

@@ -190,4 +190,6 @@ def outcome_text(job: EstimateJob, report: results.WriteReport) -> str:
         text += f"; your own data kept, ours renamed: {'; '.join(report.renamed)}"
     if job.notes:
         text += f"; note: {' '.join(job.notes)}"
+    for warning in summary.get("warnings") or []:  # e.g. a body in centimetres or Y-up
+        text += f"; warning: {warning}"
     return text

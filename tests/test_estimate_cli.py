@@ -57,6 +57,32 @@ def test_bad_arguments_fail_with_one_line(backend_env, photo, tmp_path, args, ex
     assert not (tmp_path / "out").exists()
 
 
+def test_out_naming_a_file_and_an_unused_object_are_explained(backend_env, photo, tmp_path, ellipsoid):
+    (tmp_path / "taken.txt").write_text("the user's file")
+    done = run_cli(backend_env, "--image", str(photo), *ARGS, "--out", str(tmp_path / "taken.txt"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("estimate: error: File exists")
+    assert (tmp_path / "taken.txt").read_text() == "the user's file"
+    np.savez(tmp_path / "prop.npz", vertices=ellipsoid[0], faces=ellipsoid[1])
+    done = run_cli(backend_env, "--image", str(photo), "--object", str(tmp_path / "prop.npz"), *ARGS,
+                   "--out", str(tmp_path / "out"))
+    assert done.returncode == 0 and "--object is only read by --task object_contact" in done.stderr
+
+
+def test_a_body_in_centimetres_or_y_up_gets_a_warning(backend_env, photo, tmp_path, anny_body):
+    from backend.mesh_checks import body_frame_warnings
+
+    assert body_frame_warnings(anny_body.vertices) == []
+    assert "metres" in body_frame_warnings(anny_body.vertices * 100)[0]
+    y_up = anny_body.vertices[:, [0, 2, 1]] * [1, -1, 1]
+    assert any("Y-up" in w for w in body_frame_warnings(y_up))
+    np.savez(tmp_path / "cm.npz", vertices=anny_body.vertices * 100, faces=anny_body.faces[:-1])
+    done = run_cli(backend_env, "--image", str(photo), "--body", str(tmp_path / "cm.npz"), *ARGS,
+                   "--out", str(tmp_path / "out"))
+    assert done.returncode == 0 and "warning: the body is 1" in done.stdout, done.stdout
+    assert json.loads((tmp_path / "out" / f"{photo.stem}.json").read_text())["warnings"]
+
+
 def test_unknown_localizer_is_named(backend_env, photo, tmp_path):
     done = run_cli(backend_env, "--image", str(photo), "--localizer", "nope", "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "'nope'" in done.stderr and "testing-lowest" in done.stderr

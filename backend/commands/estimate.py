@@ -125,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as error:
         print(f"estimate: error: {error}", file=sys.stderr)
         return 2
+    if args.object is not None and args.task != "object_contact":
+        print(f"estimate: note: --object is only read by --task object_contact; {args.task} uses the body alone",
+              file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     cache = LocalizerCache(capacity=1)
     print(f"estimate: loading localizer {shared['localizer']} on {shared['device']}", file=sys.stderr)
@@ -170,6 +173,8 @@ def _print_summary(rows: list, failures: list, out: Path) -> None:
     for name, summary, seconds in rows:
         parts = ", ".join(summary["parts_in_contact"][:4]) + (" ..." if len(summary["parts_in_contact"]) > 4 else "")
         print(f"{name:<{width}}  {summary['contact_vertices']:>8}  {summary['n_vertices']:>7}  {seconds:>6.2f}  {parts}")
+        for warning in summary.get("warnings", []):
+            print(f"{'':<{width}}  warning: {warning}")
     for name, code, message in failures:
         print(f"{name:<{width}}  FAILED ({code}): {message}")
     print(f"estimate: {len(rows)} written to {out}, {len(failures)} failed")
