@@ -236,6 +236,7 @@ def commit_npz(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Calla
     try:
         with os.fdopen(handle, "wb") as stream:
             np.savez(stream, **arrays)
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it private (0600); results are ordinary files
         if should_stop() or (may_commit is not None and not may_commit()):
             raise Cancelled()
         os.replace(tmp_name, out_path)
