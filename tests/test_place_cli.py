@@ -108,6 +108,18 @@ def test_npz_meshes_and_moving_the_body(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with np.load(out / "contact" / "scene_contact.npz") as data:
         assert (data["body_score"][bidx] > 0).all()  # the placed body patch touches the prop's underside
+    # The results chain without conversion: body weights from an estimate-style npz (`scores`), the
+    # object's from the scene-contact result (`object_score`).
+    np.savez(tmp_path / "estimate_result.npz", scores=weights)
+    proc = cli("place", "--body", str(tmp_path / "body.npz"), "--object", str(tmp_path / "prop.npz"),
+               "--body-contact", str(tmp_path / "estimate_result.npz"),
+               "--object-contact", str(out / "contact" / "scene_contact.npz"), "--out", str(out / "chained"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    np.savez(tmp_path / "other.npz", something=weights)
+    proc = cli("place", "--body", str(tmp_path / "body.npz"), "--object", str(tmp_path / "prop.npz"),
+               "--body-contact", str(tmp_path / "other.npz"), "--object-contact", str(tmp_path / "obj_idx.npy"),
+               "--out", str(out / "bad"))
+    assert proc.returncode == 2 and "none of scores, body_score, contact" in proc.stdout
     np.savez(tmp_path / "bad.npz", verts=bv)
     proc = cli("scene-contact", "--body", str(tmp_path / "bad.npz"), "--object", str(tmp_path / "prop.npz"),
                "--out", str(out / "x"))

@@ -17,7 +17,8 @@ from backend.protocol import MOVES
 
 
 def load_contact(path: str | Path, what: str) -> np.ndarray:
-    """Vertex indices (integers) or per-vertex weights (floats) from .npy or .txt (whitespace/comma separated)."""
+    """Vertex indices (integers) or per-vertex weights (floats) from .npy or .txt (whitespace/comma
+    separated), or the per-vertex scores of an estimate / scene-contact result (.npz)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{what} contact file not found: {path}")
@@ -27,8 +28,20 @@ def load_contact(path: str | Path, what: str) -> np.ndarray:
         except Exception as error:
             raise ValueError(f"{what} contact file {path} is not a readable .npy array: {error}") from error
         return np.ravel(values)
+    if path.suffix.lower() == ".npz":  # the result of `estimate` or `scene-contact`, used as it is
+        keys = ("scores", f"{what}_score", "contact")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                key = next((k for k in keys if k in data.files), None)
+                if key is None:
+                    raise ValueError(f"has arrays {sorted(data.files)}, none of {', '.join(keys)}")
+                return np.ravel(data[key]).astype(np.float64)
+        except Exception as error:
+            raise ValueError(f"{what} contact file {path}: {error} (use an estimate or scene-contact "
+                             "result, or .npy/.txt)") from error
     if path.suffix.lower() != ".txt":
-        raise ValueError(f"{what} contact file {path}: use .npy or .txt (vertex indices or one weight per vertex)")
+        raise ValueError(f"{what} contact file {path}: use .npy, .txt (vertex indices or one weight per vertex) "
+                         "or the .npz result of estimate / scene-contact")
     tokens = [t for t in re.split(r"[\s,;]+", path.read_text()) if t]
     try:
         return np.array([int(t) for t in tokens], dtype=np.int64)
@@ -43,8 +56,10 @@ def load_contact(path: str | Path, what: str) -> np.ndarray:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", required=True, help="body mesh in world space (.obj .ply .glb ...)")
     parser.add_argument("--object", required=True, help="object mesh in the same world space")
-    parser.add_argument("--body-contact", required=True, help="body contact: vertex indices or per-vertex weights (.npy/.txt)")
-    parser.add_argument("--object-contact", required=True, help="object contact: vertex indices or per-vertex weights (.npy/.txt)")
+    parser.add_argument("--body-contact", required=True, help="body contact: vertex indices or per-vertex weights (.npy/.txt), "
+                        "or an estimate / scene-contact result (.npz)")
+    parser.add_argument("--object-contact", required=True, help="object contact: vertex indices or per-vertex weights (.npy/.txt), "
+                        "or an estimate / scene-contact result (.npz)")
     parser.add_argument("--scale", action="store_true", help="also solve for a uniform scale")
     parser.add_argument("--move", choices=MOVES, default="object", help="which mesh moves (default object)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
