@@ -36,3 +36,5 @@ def test_check_checkpoint_reports_problems(tmp_path):
     assert done.returncode == 1 and "tokenizer: NOT FOUND" in done.stdout and "NOT USABLE" in done.stdout
     done = _run(str(tmp_path / "absent"))
     assert done.returncode == 2 and "does not exist" in done.stderr
+    done = _run(str(tmp_path / "absent"), "--json")
+    assert done.returncode == 2 and json.loads(done.stdout)["ok"] is False

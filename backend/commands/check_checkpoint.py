@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
         report = inspect_checkpoint(args.folder, args.vision_tower)
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
+        if args.json:  # scripts reading stdout get a verdict too
+            print(json.dumps({"ok": False, "error": str(error)}, indent=1))
         return 2
     if args.json:
         print(json.dumps({**report.__dict__, "ok": report.ok}, default=str, indent=1))
