@@ -105,11 +105,6 @@ def save_image(pixels: np.ndarray, path: Path) -> None:
     bpy.data.images.remove(image)
 
 
-def f1(predicted: np.ndarray, truth: np.ndarray) -> float:
-    tp = float(np.sum(predicted & truth))
-    return 2 * tp / max(float(predicted.sum() + truth.sum()), 1.0)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "demo_out")
@@ -125,6 +120,7 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     import interactvlm_blender
+    from backend.eval.metrics import precision_recall_f1  # numpy only: fine beside bpy
     from interactvlm_blender import api, results
     from interactvlm_blender import prefs as addon_prefs
 
@@ -158,8 +154,8 @@ def main() -> int:
 
     body_scores = results.stored_scores(body)
     prop_scores = results.stored_scores(prop, results.result_key("object_contact", label))
-    body_f1 = f1(body_scores >= 0.5, example["body_contact"].astype(bool))
-    prop_f1 = f1(prop_scores >= 0.5, example["object_contact"].astype(bool))
+    body_f1 = precision_recall_f1(body_scores, example["body_contact"].astype(bool))[2]  # DECO's F1
+    prop_f1 = precision_recall_f1(prop_scores, example["object_contact"].astype(bool))[2]
     for obj in (body, prop):
         api.heat_map_material(obj)
     out.mkdir(parents=True, exist_ok=True)

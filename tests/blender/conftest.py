@@ -9,7 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,13 +58,3 @@ def bpy(addon, bpy_module):
     ops_estimate.discard_active()
     ops_scene.discard_active()
     clear_scene(bpy_module)
-
-
-@pytest.fixture(scope="session")
-def photo_path(tmp_path_factory) -> Path:
-    from PIL import Image
-
-    path = tmp_path_factory.mktemp("blender_photo") / "photo.png"
-    rng = np.random.default_rng(1)
-    Image.fromarray(rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)).save(path)
-    return path

@@ -27,7 +27,7 @@ def expect_error_report(bpy, match: str, **args) -> None:
         bpy.ops.interactvlm.estimate_contact(**args)
 
 
-def run_job(bpy, photo_path, tmp_path, **overrides):
+def run_job(bpy, photo, tmp_path, **overrides):
     """The modal operator's timer step (EstimateRun.step) in a loop, as Blender's timer would call it.
 
     Returns (report, result arrays, per-step main-thread seconds: [start, *steps]); the seconds of
@@ -35,7 +35,7 @@ def run_job(bpy, photo_path, tmp_path, **overrides):
     from interactvlm_blender import job as jobs
     from interactvlm_blender.ops_estimate import EstimateRun
 
-    params = jobs.EstimateParams(**{"image_path": str(photo_path), "body": "Body", "localizer": LOCALIZER,
+    params = jobs.EstimateParams(**{"image_path": str(photo), "body": "Body", "localizer": LOCALIZER,
                                     "resolution": RESOLUTION, **overrides})
     start = time.perf_counter()
     job = jobs.start_job(bpy.context, params)
@@ -95,7 +95,7 @@ def test_check_backend_reports_versions(bpy):
     assert props._localizer_names(settings, bpy.context, "inter") == ["interactvlm"]
 
 
-def test_job_writes_exact_result_and_ui_stays_responsive(bpy, photo_path, tmp_path):
+def test_job_writes_exact_result_and_ui_stays_responsive(bpy, photo, tmp_path):
     from interactvlm_blender import results
 
     # A 10,242-vertex body (SMPL-X size) at the default 1024 px views: the start (mesh arrays,
@@ -104,7 +104,7 @@ def test_job_writes_exact_result_and_ui_stays_responsive(bpy, photo_path, tmp_pa
     body = bpy.context.active_object
     body.name, body.scale = "Body", (0.25, 0.15, 0.85)
     start = time.perf_counter()
-    report, arrays, steps = run_job(bpy, photo_path, tmp_path, resolution=1024)
+    report, arrays, steps = run_job(bpy, photo, tmp_path, resolution=1024)
     total = time.perf_counter() - start
     writing = run_job.writing_steps
     polling = steps[1:len(steps) - len(writing)]
@@ -143,14 +143,14 @@ def test_job_writes_exact_result_and_ui_stays_responsive(bpy, photo_path, tmp_pa
         np.testing.assert_allclose(grey, mask / 255.0, atol=1 / 255 / 2)
 
 
-def test_operator_end_to_end_threshold_and_undo(bpy, photo_path):
+def test_operator_end_to_end_threshold_and_undo(bpy, photo):
     from interactvlm_blender import results
 
     body = add_body(bpy)
     bpy.ops.ed.undo_push(message="before estimate")
     before = snapshot(bpy)
     # EXEC with explicit arguments blocks; undo=True asks Blender for the operator's undo push as the UI does.
-    assert bpy.ops.interactvlm.estimate_contact("EXEC_DEFAULT", True, image=str(photo_path), body="Body",
+    assert bpy.ops.interactvlm.estimate_contact("EXEC_DEFAULT", True, image=str(photo), body="Body",
                                                 localizer=LOCALIZER, resolution=RESOLUTION) == {"FINISHED"}
     scores = results.stored_scores(body)
     assert scores is not None and (scores >= 0.5).any()
@@ -177,7 +177,7 @@ def test_operator_end_to_end_threshold_and_undo(bpy, photo_path):
     np.testing.assert_array_equal(results.stored_scores(bpy.data.objects["Body"]), scores)
 
 
-def test_user_contact_group_is_never_touched(bpy, photo_path):
+def test_user_contact_group_is_never_touched(bpy, photo):
     from interactvlm_blender import api, results
 
     body = add_body(bpy)
@@ -185,7 +185,7 @@ def test_user_contact_group_is_never_touched(bpy, photo_path):
     user.add([0, 1, 2], 0.25, "REPLACE")
     mine = body.data.attributes.new("ivlm_contact_color", "FLOAT", "POINT")  # a user attribute with our name
     mine.data.foreach_set("value", np.full(len(body.data.vertices), 7.0, np.float32))
-    out = api.estimate_contact(str(photo_path), body="Body", localizer=LOCALIZER, resolution=RESOLUTION)
+    out = api.estimate_contact(str(photo), body="Body", localizer=LOCALIZER, resolution=RESOLUTION)
     assert out["group"] == "Contact (InteractVLM)" and "Contact -> Contact (InteractVLM)" in out["message"]
     assert out["color"] != "ivlm_contact_color"
     weights = results.group_weights(body, "Contact")
@@ -195,31 +195,31 @@ def test_user_contact_group_is_never_touched(bpy, photo_path):
     body.data.attributes["ivlm_contact_color"].data.foreach_get("value", values)
     assert (values == 7.0).all()
     # Re-running replaces only ours, under the same distinct names.
-    again = api.estimate_contact(str(photo_path), body="Body", localizer=LOCALIZER, resolution=RESOLUTION)
+    again = api.estimate_contact(str(photo), body="Body", localizer=LOCALIZER, resolution=RESOLUTION)
     assert again["group"] == out["group"] and again["color"] == out["color"]
     assert sorted(g.name for g in body.vertex_groups) == ["Contact", "Contact (InteractVLM)"]
 
 
-def test_semantic_label_and_object_contact(bpy, photo_path):
+def test_semantic_label_and_object_contact(bpy, photo):
     from interactvlm_blender import results
 
     body = add_body(bpy)
     bpy.ops.mesh.primitive_cube_add(size=0.5, location=(1.0, 0.0, 0.25))
     prop = bpy.context.active_object
     prop.name = "Chair"
-    assert bpy.ops.interactvlm.estimate_contact(image=str(photo_path), body="Body", task="semantic_contact",
+    assert bpy.ops.interactvlm.estimate_contact(image=str(photo), body="Body", task="semantic_contact",
                                                 label="Chair seat", localizer=LOCALIZER,
                                                 resolution=RESOLUTION) == {"FINISHED"}
     assert "Contact Chair seat" in body.vertex_groups and "ivlm_contact_chair_seat" in body.data.attributes
     assert results.stored_scores(body, "Chair seat") is not None
-    assert bpy.ops.interactvlm.estimate_contact(image=str(photo_path), body="Body", object="Chair",
+    assert bpy.ops.interactvlm.estimate_contact(image=str(photo), body="Body", object="Chair",
                                                 task="object_contact", label="chair", localizer=LOCALIZER,
                                                 resolution=RESOLUTION) == {"FINISHED"}
     assert "Contact chair" in prop.vertex_groups and results.stored_scores(prop, "chair") is not None
     assert "Contact chair" not in body.vertex_groups
 
 
-def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo_path, tmp_path):
+def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo, tmp_path):
     from interactvlm_blender import api, client, job as jobs, prefs
 
     add_body(bpy)
@@ -230,8 +230,8 @@ def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo_path, tmp_
     common = dict(localizer=LOCALIZER, resolution=RESOLUTION)
     cases = {
         "missing image": dict(image=str(tmp_path / "nope.png"), body="Body", **common),
-        "no faces": dict(image=str(photo_path), body="Points", **common),
-        "semantic without label": dict(image=str(photo_path), body="Body", task="semantic_contact", **common),
+        "no faces": dict(image=str(photo), body="Points", **common),
+        "semantic without label": dict(image=str(photo), body="Body", task="semantic_contact", **common),
     }
     expected = {"missing image": "does not exist", "no faces": "has no faces", "semantic without label": "needs an object label"}
     for name, args in cases.items():
@@ -245,9 +245,9 @@ def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo_path, tmp_
     client.stop_worker()
     settings.backend_python = str(tmp_path / "no" / "python")
     try:
-        expect_error_report(bpy, "backend Python .* does not exist", **cases["missing image"] | {"image": str(photo_path)})
+        expect_error_report(bpy, "backend Python .* does not exist", **cases["missing image"] | {"image": str(photo)})
         with pytest.raises(client.WorkerError, match="does not exist.*build.py setup"):
-            api.estimate_contact(str(photo_path), body="Body", **common)
+            api.estimate_contact(str(photo), body="Body", **common)
         with pytest.raises(RuntimeError, match="does not exist"):
             bpy.ops.interactvlm.check_backend()
     finally:
@@ -259,22 +259,22 @@ def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo_path, tmp_
     killer = threading.Timer(1.5, worker.process.kill)
     killer.start()
     try:
-        expect_error_report(bpy, "worker was killed by signal 9; the job was lost", image=str(photo_path), body="Body",
+        expect_error_report(bpy, "worker was killed by signal 9; the job was lost", image=str(photo), body="Body",
                             task="semantic_contact", label="sleep:10", **common)
     finally:
         killer.cancel()
     assert snapshot(bpy) == before
     # ...and the next job restarts the worker transparently.
-    assert bpy.ops.interactvlm.estimate_contact(image=str(photo_path), body="Body", **common) == {"FINISHED"}
+    assert bpy.ops.interactvlm.estimate_contact(image=str(photo), body="Body", **common) == {"FINISHED"}
     assert client.current_worker().pid != worker.pid
 
 
-def test_cancel_mid_job_writes_nothing(bpy, photo_path):
+def test_cancel_mid_job_writes_nothing(bpy, photo):
     from interactvlm_blender import job as jobs
 
     add_body(bpy)
     before = snapshot(bpy)
-    job = jobs.start_job(bpy.context, jobs.EstimateParams(image_path=str(photo_path), body="Body",
+    job = jobs.start_job(bpy.context, jobs.EstimateParams(image_path=str(photo), body="Body",
                                                           task="semantic_contact", label="sleep:2",
                                                           localizer=LOCALIZER, resolution=RESOLUTION))
     deadline = time.monotonic() + 30
@@ -287,11 +287,11 @@ def test_cancel_mid_job_writes_nothing(bpy, photo_path):
     assert snapshot(bpy) == before and not job.job_dir.exists()
 
 
-def test_results_survive_save_and_reload(bpy, photo_path, tmp_path):
+def test_results_survive_save_and_reload(bpy, photo, tmp_path):
     from interactvlm_blender import results
 
     body = add_body(bpy)
-    report, arrays, _ = run_job(bpy, photo_path, tmp_path)
+    report, arrays, _ = run_job(bpy, photo, tmp_path)
     weights = results.group_weights(body, report.group)
     path = tmp_path / "scene.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
@@ -311,11 +311,11 @@ def test_results_survive_save_and_reload(bpy, photo_path, tmp_path):
     assert bpy.ops.interactvlm.apply_threshold(threshold=0.9, object="Body") == {"FINISHED"}
 
 
-def test_batch_helper(bpy, photo_path, tmp_path):
+def test_batch_helper(bpy, photo, tmp_path):
     from interactvlm_blender import api
 
     add_body(bpy)
-    rows = api.estimate_batch([dict(image=str(photo_path), body="Body", localizer=LOCALIZER, resolution=RESOLUTION),
+    rows = api.estimate_batch([dict(image=str(photo), body="Body", localizer=LOCALIZER, resolution=RESOLUTION),
                                dict(image=str(tmp_path / "missing.png"), body="Body", localizer=LOCALIZER)])
     assert rows[0]["group"] == "Contact" and rows[0]["contact_count"] > 0
     assert "does not exist" in rows[1]["error"]
@@ -326,14 +326,14 @@ def test_batch_helper(bpy, photo_path, tmp_path):
     assert api.heat_map_material(bpy.data.objects["Body"]) == material and len(bpy.data.objects["Body"].data.materials) == 1
 
 
-def test_image_datablocks_pose_and_modifiers(bpy, photo_path, tmp_path):
+def test_image_datablocks_pose_and_modifiers(bpy, photo, tmp_path):
     from interactvlm_blender import job as jobs, results
 
     body = add_body(bpy)
-    loaded = bpy.data.images.load(str(photo_path))
+    loaded = bpy.data.images.load(str(photo))
     generated = bpy.data.images.new("Painted", 40, 30)  # no file: the add-on sends a PNG copy
     for image in (loaded, generated):
-        report, _, _ = run_job(bpy, photo_path, tmp_path / image.name, image_path="", image_name=image.name)
+        report, _, _ = run_job(bpy, photo, tmp_path / image.name, image_path="", image_name=image.name)
         assert report.group == "Contact"
     with pytest.raises(jobs.EstimateError, match="no image 'Gone'"):
         jobs.start_job(bpy.context, jobs.EstimateParams(image_name="Gone", body="Body", localizer=LOCALIZER))
@@ -351,19 +351,19 @@ def test_image_datablocks_pose_and_modifiers(bpy, photo_path, tmp_path):
     np.testing.assert_array_equal(rest.vertices, own.reshape(-1, 3))
     assert world.vertices.shape == rest.vertices.shape and world.vertices[:, 2].min() > -1e-5 and not world.note
     body.modifiers.new("Sub", "SUBSURF")
-    report, arrays, _ = run_job(bpy, photo_path, tmp_path / "subsurf", pose="REST")
+    report, arrays, _ = run_job(bpy, photo, tmp_path / "subsurf", pose="REST")
     assert len(arrays["scores"]) == len(body.data.vertices)
     np.testing.assert_array_equal(results.stored_scores(body), arrays["scores"])
     noted = mesh_io.read_mesh(body, bpy.context.evaluated_depsgraph_get(), "WORLD")
     assert "change its vertex count" in noted.note and "Sub" in noted.note
 
 
-def test_invoke_in_background_blocks_and_defaults_come_from_the_panel(bpy, photo_path):
+def test_invoke_in_background_blocks_and_defaults_come_from_the_panel(bpy, photo):
     from interactvlm_blender import results
 
     body = add_body(bpy)
     settings = bpy.context.scene.interactvlm
-    settings.image_path = str(photo_path)  # no explicit arguments: panel settings + active object
+    settings.image_path = str(photo)  # no explicit arguments: panel settings + active object
     assert bpy.ops.interactvlm.estimate_contact("INVOKE_DEFAULT") == {"FINISHED"}
     assert results.stored_scores(body) is not None
 
@@ -407,7 +407,7 @@ class RecordingLayout:
         self.calls.append(("icon", kw["icon_value"]))
 
 
-def test_panel_draw_uses_real_properties_and_operators(bpy, photo_path):
+def test_panel_draw_uses_real_properties_and_operators(bpy, photo):
     from interactvlm_blender import ops_estimate, panel
 
     add_body(bpy)
@@ -415,7 +415,7 @@ def test_panel_draw_uses_real_properties_and_operators(bpy, photo_path):
     calls = []
     draw = panel.VIEW3D_PT_interactvlm.draw
     for source, task, running in (("FILE", "human_contact", False), ("IMAGE", "semantic_contact", True)):
-        settings.image_source, settings.task, settings.image_path = source, task, str(photo_path)
+        settings.image_source, settings.task, settings.image_path = source, task, str(photo)
         bpy.context.window_manager.interactvlm_status.running = running
         draw(type("P", (), {"layout": RecordingLayout(bpy, calls)})(), bpy.context)
     bpy.context.window_manager.interactvlm_status.running = False
@@ -423,13 +423,13 @@ def test_panel_draw_uses_real_properties_and_operators(bpy, photo_path):
     assert {"image_path", "body", "object", "task", "label", "threshold", "interactvlm.estimate_contact",
             "interactvlm.cancel_estimate", "image"} <= set(names)
     assert ("label", "File not found") not in calls
-    settings.image_source, settings.image_path = "FILE", str(photo_path.parent / "missing.png")
+    settings.image_source, settings.image_path = "FILE", str(photo.parent / "missing.png")
     draw(type("P", (), {"layout": RecordingLayout(bpy, calls)})(), bpy.context)
     assert ("label", "File not found") in calls
     assert ops_estimate.active_job() is None
 
 
-def test_smplx_body_source(bpy, photo_path, tmp_path, anny_body):
+def test_smplx_body_source(bpy, photo, tmp_path, anny_body):
     """An SMPL-X mesh in the scene, rendered from the SMPL-X model folder of the preferences
     (a synthetic model file in the real format; no licensed data)."""
     from interactvlm_blender import api, job as jobs, prefs, results
@@ -443,7 +443,7 @@ def test_smplx_body_source(bpy, photo_path, tmp_path, anny_body):
     body = bpy.data.objects.new("SMPLX-neutral", mesh)
     bpy.context.scene.collection.objects.link(body)
     add_body(bpy, "Other")
-    args = dict(image=str(photo_path), localizer=LOCALIZER, resolution=RESOLUTION, body_source="SMPLX")
+    args = dict(image=str(photo), localizer=LOCALIZER, resolution=RESOLUTION, body_source="SMPLX")
     settings = prefs.get_prefs()
     with pytest.raises(jobs.EstimateError, match="SMPL-X model folder"):
         api.estimate_contact(body="SMPLX-neutral", **args)

@@ -53,7 +53,7 @@ def alive(pid: int) -> bool:
     return not (status.exists() and status.read_text().split()[2] == "Z")
 
 
-def test_extension_zip_validates_installs_and_cleans_up(tmp_path, photo_path):
+def test_extension_zip_validates_installs_and_cleans_up(tmp_path, photo):
     python = ROOT / ".venv" / "bin" / "python"
     built = subprocess.run([sys.executable, str(ROOT / "build.py"), "extension"], cwd=ROOT, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
@@ -64,7 +64,7 @@ def test_extension_zip_validates_installs_and_cleans_up(tmp_path, photo_path):
 
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender_user"),
                IVLM_EXTRA_LOCALIZERS="tests.testing_localizers", PYTHONPATH=str(ROOT))
-    run = subprocess.run([str(python), "-c", SCRIPT, str(zip_path), str(python), str(photo_path)], env=env,
+    run = subprocess.run([str(python), "-c", SCRIPT, str(zip_path), str(python), str(photo)], env=env,
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from blender_helpers import LOCALIZER, RESOLUTION
+from tests.test_placement import scene as placement_scene
 
 T = 0.02  # contact distance (scene units = metres)
 
@@ -58,23 +59,9 @@ def add_group(obj, name: str, indices: np.ndarray, weight: float = 1.0):
 
 
 def bumpy_scene(bpy):
-    """A bumpy 'body' surface and a block whose underside is a copy of a patch of it (in place)."""
-    n, size = 41, 0.3
-    xs = np.linspace(-size, size, n)
-    x, y = np.meshgrid(xs, xs)
-    z = 0.05 * np.exp(-((x - 0.05) ** 2 + (y + 0.03) ** 2) / 0.01) + 0.02 * np.sin(8 * x) * np.cos(5 * y)
-    bv = np.c_[x.ravel(), y.ravel(), z.ravel()]
-    idx = np.arange(n * n).reshape(n, n)
-    a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
-    bf = np.r_[np.c_[a, b, c], np.c_[a, c, d]]
-    bidx = np.flatnonzero((np.abs(bv[:, 0] - 0.02) <= 0.1 + 1e-9) & (np.abs(bv[:, 1]) <= 0.1 + 1e-9))
-    keep = np.zeros(len(bv), bool)
-    keep[bidx] = True
-    remap = np.full(len(bv), -1)
-    remap[bidx] = np.arange(len(bidx))
-    pf = remap[bf[keep[bf].all(1)]]
-    ov = np.r_[bv[bidx], bv[bidx] + [0, 0, 0.05]]
-    of = np.r_[pf[:, ::-1], pf + len(bidx)]  # underside faces down, top faces up
+    """The placement tests' scene (a bumpy 'body' surface and a block whose underside copies a patch
+    of it, in place) as two Blender objects with their contact groups."""
+    bv, bf, ov, of, bidx, _ = placement_scene(41)
     body = mesh_object(bpy, "Body", bv, bf)
     prop = mesh_object(bpy, "Prop", ov, of)
     add_group(body, "Contact", bidx)
@@ -173,7 +160,7 @@ def test_penetration_is_reported_and_user_groups_are_kept(bpy):
     assert json.loads(ball["ivlm_scene_results"])["threshold"] == pytest.approx(0.005)
 
 
-def test_an_estimate_after_scene_contact_treats_its_data_as_ours(bpy, photo_path):
+def test_an_estimate_after_scene_contact_treats_its_data_as_ours(bpy, photo):
     """Scene Contact is a result, not a rig group: the estimate's request leaves it out of the vertex
     groups it sends for body parts, and shows its own heat map instead of the scene contact's."""
     from interactvlm_blender import job as jobs
@@ -182,7 +169,7 @@ def test_an_estimate_after_scene_contact_treats_its_data_as_ours(bpy, photo_path
     add_group(ball, "spine", np.arange(len(ball.data.vertices)), 0.5)  # a rig group, weaker than the contact
     assert bpy.ops.interactvlm.scene_contact(body="Ball", object="Floor", threshold=T) == {"FINISHED"}
     assert ball.data.color_attributes.active_color.name == "ivlm_scene_contact_color"
-    job = jobs.start_job(bpy.context, jobs.EstimateParams(image_path=str(photo_path), body="Ball", localizer=LOCALIZER,
+    job = jobs.start_job(bpy.context, jobs.EstimateParams(image_path=str(photo), body="Ball", localizer=LOCALIZER,
                                                           resolution=RESOLUTION))
     with np.load(job.job_dir / "body.npz") as request:
         assert request["vertex_group_names"].tolist() == ["spine"] and (request["vertex_group_index"] == 0).all()
@@ -275,7 +262,7 @@ def test_cancel_changes_nothing(bpy):
     assert "ivlm_scene_contact" not in ball.data.attributes and not job.job_dir.exists()
 
 
-def test_one_job_at_a_time_across_estimate_and_scene_jobs(bpy, photo_path):
+def test_one_job_at_a_time_across_estimate_and_scene_jobs(bpy, photo):
     """The worker runs one job at a time: while a scene job runs, Estimate says so instead of queueing,
     and only the scene job's Cancel button is enabled."""
     from interactvlm_blender import ops_scene, scene_jobs
@@ -285,7 +272,7 @@ def test_one_job_at_a_time_across_estimate_and_scene_jobs(bpy, photo_path):
     ops_scene._active = job  # as the modal operator holds it while it runs
     try:
         with pytest.raises(RuntimeError, match="a scene contact or placement job is running"):
-            bpy.ops.interactvlm.estimate_contact(image=str(photo_path), body="Ball", localizer=LOCALIZER,
+            bpy.ops.interactvlm.estimate_contact(image=str(photo), body="Ball", localizer=LOCALIZER,
                                                  resolution=RESOLUTION)
         assert "ivlm_contact" not in bpy.data.objects["Ball"].data.attributes
         # Each Cancel button is enabled only for its own kind of job, and stops it.
