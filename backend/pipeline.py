@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from backend.bodies.base import Body
-from backend.localizers.base import Localizer, LocalizerOutput, Query
+from backend.localizers.base import Localizer, LocalizerOutput, Query, Steps
 from backend.protocol import ERROR_CODES, STAGES, EstimateRequest
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,21 @@ class Stages:
         if self.progress:
             self.progress(stage, self.starts[stage], message)
         self._current = (stage, time.perf_counter())
+
+    def steps(self, stage: str) -> Steps:
+        """Progress inside `stage` (0..1 of it, mapped onto the job's scale up to the next stage's
+        start) and the cancel check, for a localizer or any long step; raises Cancelled."""
+        start = self.starts[stage]
+        following = [s for s in self.starts.values() if s > start]
+        span = (min(following) if following else 1.0) - start
+
+        def report(fraction: float, message: str | None = None) -> None:
+            if self.should_stop():
+                raise Cancelled()
+            if self.progress:
+                self.progress(stage, start + span * fraction, message)
+
+        return Steps(report)
 
     def close(self) -> None:
         if self._current is not None:
@@ -190,29 +205,48 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
     localizer = cache.get(name, device, request.checkpoint_dir, progress)
 
     stages.enter("render", f"rendering the {request.surface} at {request.resolution}px")
+    from backend.bodies.correspondence import Surface, surface_of, transfer_rule, transfer_scores
     from backend.cameras import body_rig, object_rig
     from backend.render import render
 
     on_body = request.surface == "body"
     vertices, faces = (body.canonical_vertices, body.faces) if on_body else object_mesh
-    own_rig = getattr(localizer, "cameras", None)  # a localizer trained on its own rig renders with it
-    if callable(own_rig):
-        cameras = own_rig(query, vertices, request.resolution)
+    target = surface_of(body) if on_body else Surface("object", vertices, faces, np.zeros(len(vertices), np.int16))
+    # A localizer with its own fixed views (the official renders) is fed those instead of our render.
+    canonical = localizer.canonical_views(query) if on_body else None
+    if canonical is not None:
+        views = canonical.views
     else:
-        cameras = (body_rig if on_body else object_rig)(vertices, request.resolution)
-    views = render(vertices, faces, cameras)
+        cameras = localizer.cameras(query, vertices, request.resolution)  # its training rig, if it has one
+        if cameras is None:
+            cameras = (body_rig if on_body else object_rig)(vertices, request.resolution)
+        views = render(vertices, faces, cameras)
 
     stages.enter("localize", f"{name} is reading the photo")
-    output = localizer.localize(image, views, query)
+    output = localizer.localize(image, views, query, steps=stages.steps("localize"))
     if not isinstance(output, LocalizerOutput):  # a bare mask array is accepted too
         output = LocalizerOutput(masks=np.asarray(output))
 
     stages.enter("lift", "lifting masks to vertices")
-    from backend.lift import lift
+    from backend.lift import lift, project
     from backend.mesh_checks import check_masks
 
-    masks = check_masks(output.masks, views.n_views, *views.size)
-    scores, seen = lift(views, masks)
+    correspondence = None
+    if output.surface_scores is not None:  # scored in 3D on a canonical surface: transfer, then show it
+        source = output.surface_scores.surface
+        scores = transfer_scores(output.surface_scores.scores, source, target)
+        correspondence = transfer_rule(source, target)
+        masks = (check_masks(output.masks, views.n_views, *views.size) if output.masks is not None
+                 else np.clip(project(views, scores), 0.0, 1.0))
+        _, seen = lift(views, masks)
+    else:
+        masks = check_masks(output.masks, views.n_views, *views.size)
+        scores, seen = lift(views, masks)
+        if canonical is not None:  # lifted onto the canonical surface: transfer onto the user's body
+            scores = transfer_scores(scores, canonical.surface, target)
+            seen = np.rint(transfer_scores(np.minimum(seen, 1).astype(np.float32), canonical.surface,
+                                           target)).astype(np.int32)
+            correspondence = transfer_rule(canonical.surface, target)
 
     stages.enter("write", "writing the result")
     arrays = {"scores": scores.astype(np.float32), "seen": seen.astype(np.int32),
@@ -220,10 +254,17 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
               "view_names": np.array([c.name for c in views.cameras])}
     if request.surface == "body":
         arrays["parts"] = body.parts.astype(np.int16)
+    if output.fitted_body is not None:
+        arrays["fitted_vertices"] = np.asarray(output.fitted_body.vertices, dtype=np.float32)
+        arrays["fitted_faces"] = np.asarray(output.fitted_body.faces, dtype=np.int32)
     out_path = Path(out_path)
     commit_npz(arrays, out_path, stages.should_stop, may_commit)
     stages.close()
     summary = _summary(request, name, device, scores, body, stages.timings, output.report)
+    if correspondence is not None:
+        summary["correspondence"] = correspondence
+    if output.fitted_body is not None:
+        summary["fitted_body_frame"] = output.fitted_body.frame
     return EstimateResult(path=out_path, summary=summary)
 
 

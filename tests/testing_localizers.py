@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from backend.localizers.base import LocalizerOutput, Query
+from backend.localizers.base import NO_STEPS, Localizer, LocalizerOutput, Query, Steps
 from backend.render import RenderedViews
 
 NAME = "testing-lowest"
@@ -40,7 +40,7 @@ def world_points(views: RenderedViews, index: int) -> tuple[np.ndarray, np.ndarr
     return pixels, (cam - camera.translation) @ np.asarray(camera.rotation)  # R^T (x - t)
 
 
-class LowestLocalizer:
+class LowestLocalizer(Localizer):
     name = NAME
 
     def __init__(self) -> None:
@@ -52,9 +52,16 @@ class LowestLocalizer:
             LOADS += 1
         self.device = device
 
-    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
+    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
+                 steps: Steps = NO_STEPS) -> LocalizerOutput:
         if query.label and query.label.startswith("sleep:"):
-            time.sleep(float(query.label.split(":", 1)[1]))
+            # Sleep in short slices and report each one, as a real localizer reports its steps, so a
+            # cancel takes effect inside the stage.
+            seconds = float(query.label.split(":", 1)[1])
+            slices = max(1, int(seconds / 0.05))
+            for i in range(slices):
+                time.sleep(seconds / slices)
+                steps((i + 1) / slices, "sleeping")
         if query.label == "raise":
             raise RuntimeError("testing localizer failed on purpose")
         if query.label == "print":

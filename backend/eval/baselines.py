@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.parts import PART_ID
-from backend.localizers.base import LocalizerOutput, Query
+from backend.localizers.base import NO_STEPS, Localizer, LocalizerOutput, Query, Steps
 from backend.render import RenderedViews
 
 BASELINES: tuple[str, ...] = ("baseline-below-hips", "baseline-soles")
@@ -29,7 +29,7 @@ def prior_labels(name: str, canonical_vertices: np.ndarray, parts: np.ndarray) -
     raise ValueError(f"unknown baseline {name!r}; use one of {', '.join(BASELINES)}")
 
 
-class PriorLocalizer:
+class PriorLocalizer(Localizer):
     """A fixed per-vertex prior, drawn into the views (the photo is ignored)."""
 
     def __init__(self, name: str, labels: np.ndarray) -> None:
@@ -39,7 +39,8 @@ class PriorLocalizer:
     def load(self, device: str) -> None:
         return None
 
-    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
+    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
+                 steps: Steps = NO_STEPS) -> LocalizerOutput:
         from backend.lift import project
 
         return LocalizerOutput(masks=np.clip(project(views, self.labels), 0.0, 1.0),

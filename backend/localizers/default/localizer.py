@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from backend.bodies.parts import PART_ID, PARTS
-from backend.localizers.base import LocalizerOutput, Query
+from backend.localizers.base import NO_STEPS, Localizer, LocalizerOutput, Query, Steps
 from backend.localizers.default.cues import Cues, read_cues
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.object_rule import by_mode, choose_mode, near_body
@@ -19,7 +19,7 @@ from backend.render import RenderedViews
 NAME = "default"
 
 
-class DefaultLocalizer:
+class DefaultLocalizer(Localizer):
     """Runs on the CPU with the models inside the mediapipe wheel; `device` is accepted and ignored."""
 
     name = NAME
@@ -33,7 +33,8 @@ class DefaultLocalizer:
             self._detector = Detector()
         self.device = device
 
-    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
+    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
+                 steps: Steps = NO_STEPS) -> LocalizerOutput:
         self.load(self.device or "cpu")
         timings: dict[str, float] = {}
         obs = self._detector.detect(image_rgb)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend.localizers.base import LocalizerOutput, Query
+from backend.localizers.base import NO_STEPS, Localizer, LocalizerOutput, Query, Steps
 from backend.localizers.interactvlm.config import OFFICIAL_VIEWS, CheckpointError
 from backend.localizers.interactvlm.inputs import (clip_pixels, conversation, masks_to_views, question, sam_pixels,
                                                    tokenize_with_image)
@@ -29,7 +29,7 @@ def normalised_cams(view_type: str) -> np.ndarray:
                      (rows[:, 3] + 1.0) / 2.0, (rows[:, 4] + 1.0) / 2.0], 1)
 
 
-class InteractVLMLocalizer:
+class InteractVLMLocalizer(Localizer):
     name = "interactvlm"
 
     def __init__(self, checkpoint_dir: str | Path, vision_tower_dir: str | Path | None = None,
@@ -102,7 +102,8 @@ class InteractVLMLocalizer:
             scale = max(float(np.linalg.norm(vertices.max(0) - vertices.min(0))) / 2.0, 1e-6)
         return official_cameras(vertices, view_type, size, distance_scale=scale)
 
-    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query) -> LocalizerOutput:
+    def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
+                 steps: Steps = NO_STEPS) -> LocalizerOutput:
         if self.net is None:
             raise RuntimeError("call load(device) before localize()")
         net, cfg = self.net, self.cfg
