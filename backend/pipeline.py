@@ -220,7 +220,7 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
         cameras = localizer.cameras(query, vertices, request.resolution)  # its training rig, if it has one
         if cameras is None:
             cameras = (body_rig if on_body else object_rig)(vertices, request.resolution)
-        views = render(vertices, faces, cameras)
+        views = render(vertices, faces, cameras, steps=stages.steps("render"))
 
     stages.enter("localize", f"{name} is reading the photo")
     output = localizer.localize(image, views, query, steps=stages.steps("localize"))

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.progress import NO_STEPS, Steps
+
 
 @dataclass(frozen=True)
 class Camera:
@@ -61,11 +63,13 @@ _CHUNK = 1 << 21
 _DEPTH_BITS = 31
 
 
-def render(vertices: np.ndarray, faces: np.ndarray, cameras: list[Camera], near: float = 1e-3) -> RenderedViews:
+def render(vertices: np.ndarray, faces: np.ndarray, cameras: list[Camera], near: float = 1e-3,
+           steps: Steps = NO_STEPS) -> RenderedViews:
     """Rasterise the mesh in every camera (both faces of each triangle; the nearest wins).
 
     Triangles with a vertex closer than `near` to a camera's plane are dropped in that view
-    (no near-plane clipping: the rigs keep meshes well in front of the cameras).
+    (no near-plane clipping: the rigs keep meshes well in front of the cameras). `steps` hears
+    progress after every chunk of candidates and every view (and may raise to cancel).
     """
     import torch
 
@@ -85,7 +89,11 @@ def render(vertices: np.ndarray, faces: np.ndarray, cameras: list[Camera], near:
     verts_t = torch.from_numpy(vertices.astype(np.float64))
     faces_t = torch.from_numpy(faces.astype(np.int64))
     for i, camera in enumerate(cameras):
-        view = _rasterise_view(verts_t, faces_t, camera, near)
+        def chunk_done(fraction: float, i: int = i) -> None:
+            steps((i + fraction) / n, f"view {i + 1} of {n}")
+
+        view = _rasterise_view(verts_t, faces_t, camera, near, chunk_done)
+        steps((i + 1) / n, f"view {i + 1} of {n}")
         if view is None:
             continue
         pixels, winners, weights, z, intensity = view
@@ -109,7 +117,7 @@ def _project(verts, camera: Camera):
     return cam[:, 0] / safe * camera.focal + cx, cam[:, 1] / safe * camera.focal + cy, z, cam
 
 
-def _rasterise_view(verts, faces, camera: Camera, near: float):
+def _rasterise_view(verts, faces, camera: Camera, near: float, chunk_done=lambda fraction: None):
     """Z-buffer one view. Returns flat pixel indices of covered pixels and their per-pixel data."""
     import torch
 
@@ -172,6 +180,7 @@ def _rasterise_view(verts, faces, camera: Camera, near: float):
         keys = (quant << 32) | lt[inside].long()  # local index of the kept triangle
         zbuffer.scatter_reduce_(0, (py[inside] * width + px[inside]).long(), keys, reduce="amin")
         start = stop
+        chunk_done(0.9 * start / len(tris))  # the winners' pass after the loop is the last ~10%
     pixels = torch.nonzero(zbuffer != torch.iinfo(torch.int64).max).squeeze(1)
     local = zbuffer[pixels] & 0xFFFFFFFF
     winners = tris[local]

@@ -79,3 +79,24 @@ def test_meshes_partly_outside_or_behind_the_camera_do_not_crash(ellipsoid):
     shifted = vertices + np.array([0.0, -2.5, 0.0])  # straddles the camera plane
     views = render(shifted, faces, [camera])
     assert views.tri_ids.shape == (1, 64, 64)
+
+
+def test_render_reports_progress_per_view_and_can_stop_inside(ellipsoid):
+    from backend.cameras import body_rig
+    from backend.progress import Steps
+
+    vertices, faces = ellipsoid
+    cameras = body_rig(vertices, 64)
+    fractions: list[float] = []
+    render(vertices, faces, cameras, steps=Steps(lambda fraction, message=None: fractions.append(fraction)))
+    assert len(set(fractions)) >= len(cameras) and fractions == sorted(fractions) and fractions[-1] == 1.0
+
+    class Stop(Exception):
+        pass
+
+    def stop_in_second_view(fraction: float, message: str | None = None) -> None:
+        if fraction > 1.0 / len(cameras):
+            raise Stop()
+
+    with pytest.raises(Stop):
+        render(vertices, faces, cameras, steps=Steps(stop_in_second_view))

@@ -9,7 +9,8 @@ parts of the contract are methods with defaults here, so the pipeline calls them
   renders of SMPL-H in its 'Vitruvian' pose, with their pixel->vertex maps). The pipeline then skips
   the render, lifts the masks onto that canonical surface and transfers the scores onto the user's
   body with backend.bodies.correspondence (None: render the user's body).
-- `steps` (argument of `localize`): progress inside the localize stage and the cancel check.
+- `steps` (argument of `localize`, backend.progress.Steps): progress inside the localize stage and
+  the cancel check.
 - `LocalizerOutput.surface_scores`: per-vertex scores on a canonical surface instead of masks, for a
   localizer that reasons in 3D; transferred onto the user's body the same way.
 - `LocalizerOutput.fitted_body`: the posed body the localizer reasoned on, returned to the user.
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from backend.progress import NO_STEPS, Steps
 from backend.render import Camera, RenderedViews
 
 if TYPE_CHECKING:
@@ -55,29 +57,6 @@ class Query:
             raise ValueError("semantic_contact needs an object label, e.g. label='bicycle'")
 
 
-StepReport = Callable[[float, "str | None"], None]
-
-
-def _no_report(fraction: float, message: str | None = None) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Steps:
-    """Progress inside one stage, and the job's cancel check, for long work (a localize call, a render).
-
-    Call `steps(fraction, message)` between units of work (per view, per model step): fraction in
-    [0,1] of the current stage. The call raises the job's cancellation exception when the job should
-    stop; let it propagate (nothing is written by a cancelled job).
-    """
-
-    report: StepReport = _no_report
-
-    def __call__(self, fraction: float, message: str | None = None) -> None:
-        self.report(min(max(float(fraction), 0.0), 1.0), message)
-
-
-NO_STEPS = Steps()
 
 
 @dataclass(frozen=True)
