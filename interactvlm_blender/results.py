@@ -23,6 +23,7 @@ import numpy as np
 
 from . import naming, protocol
 from .heat_map import heat_colors
+from .modes import mesh_data
 from .runner import JobError
 
 RECORD_KEY = "ivlm_results"
@@ -145,24 +146,43 @@ def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores
     map wanted["color"] of the scores, the vertex group wanted["group"] with weight = group_values
     where >= group_threshold; then record the names used and `settings` under `key`. Bulk array
     writes only. JobError (nothing written) when an array does not match the mesh."""
+    with mesh_data(obj):
+        scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
+        extra = extra or {}
+        check_counts(obj, scores, group_values, *extra.values())
+        record = read_record(obj)
+        names, renamed = claim_names(obj, wanted, record)
+        before = ({a.name for a in obj.data.attributes}, {g.name for g in obj.vertex_groups})
+        try:
+            count = _write_arrays(obj, names, scores, group_values, group_threshold, extra)
+        except BaseException:
+            _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
+            raise
+        images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
+        record[key] = {**names, **settings, "images": images}
+        _write_record(obj, record)
+    return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
+                       renamed=renamed, names=names)
+
+
+def _write_arrays(obj: bpy.types.Object, names: dict[str, str], scores: np.ndarray, group_values: np.ndarray,
+                  group_threshold: float, extra: dict[str, np.ndarray]) -> int:
     mesh = obj.data
-    scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
-    extra = extra or {}
-    check_counts(obj, scores, group_values, *extra.values())
-    record = read_record(obj)
-    names, renamed = claim_names(obj, wanted, record)
     set_point_attribute(mesh, names["attribute"], "FLOAT", scores, "value")
     for kind, values in extra.items():
         set_point_attribute(mesh, names[kind], "FLOAT", values, "value")
     write_heat_colors(obj, names["color"], scores)
     group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
     count = set_group_weights(group, np.asarray(group_values, dtype=np.float32).reshape(-1), group_threshold)
-    images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
-    record[key] = {**names, **settings, "images": images}
-    _write_record(obj, record)
     mesh.update()
-    return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
-                       renamed=renamed, names=names)
+    return count
+
+
+def _remove_new(obj: bpy.types.Object, attributes: set[str], groups: set[str]) -> None:
+    for attribute in [a for a in obj.data.attributes if a.name not in attributes]:
+        obj.data.attributes.remove(attribute)
+    for group in [g for g in obj.vertex_groups if g.name not in groups]:
+        obj.vertex_groups.remove(group)
 
 
 def mask_view_names(masks: np.ndarray, view_names: list[str] | None) -> list[str]:
@@ -217,11 +237,12 @@ def pack_mask_images() -> int:
 def stored_scores(obj: bpy.types.Object, key: str = "") -> np.ndarray | None:
     """The scores of one stored result (from our attribute), or None when there is none."""
     entry = read_record(obj).get(key)
-    attribute = obj.data.attributes.get(entry["attribute"]) if entry else None
-    if attribute is None or attribute.data_type != "FLOAT" or attribute.domain != "POINT":
-        return None
-    values = np.empty(len(obj.data.vertices), dtype=np.float32)
-    attribute.data.foreach_get("value", values)
+    with mesh_data(obj):
+        attribute = obj.data.attributes.get(entry["attribute"]) if entry else None
+        if attribute is None or attribute.data_type != "FLOAT" or attribute.domain != "POINT":
+            return None
+        values = np.empty(len(obj.data.vertices), dtype=np.float32)
+        attribute.data.foreach_get("value", values)
     return values
 
 
@@ -230,17 +251,19 @@ def apply_threshold(obj: bpy.types.Object, threshold: float, key: str | None = N
     if obj is None or obj.type != "MESH":
         return 0
     record = read_record(obj)
+    entries = {k: e for k, e in estimate_entries(record).items() if key is None or k == key}
+    if not entries:
+        return 0
     updated = 0
-    for entry_key, entry in estimate_entries(record).items():
-        if key is not None and entry_key != key:
-            continue
-        scores = stored_scores(obj, entry_key)
-        group = obj.vertex_groups.get(entry.get("group", ""))
-        if scores is None or group is None:
-            continue
-        set_group_weights(group, scores, threshold)
-        entry["threshold"] = float(threshold)
-        updated += 1
+    with mesh_data(obj):
+        for entry_key, entry in entries.items():
+            scores = stored_scores(obj, entry_key)
+            group = obj.vertex_groups.get(entry.get("group", ""))
+            if scores is None or group is None:
+                continue
+            set_group_weights(group, scores, threshold)
+            entry["threshold"] = float(threshold)
+            updated += 1
     if updated:
         _write_record(obj, record)
     return updated
