@@ -3,8 +3,10 @@ the real backend worker subprocess (tests-only localizer), and a job that is not
 (a plain subprocess, as the environment set-up will run pip)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -159,3 +161,27 @@ def test_any_long_task_is_a_job_with_the_same_lifecycle():
         class Forgetful(runner.Job):  # noqa: F841 - refused at class creation
             def tick(self) -> str:
                 return self.state
+
+
+def test_stale_private_folders_of_ended_sessions_are_removed(tmp_path, monkeypatch):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that is gone now
+    stale = tmp_path / f"interactvlm-{dead.pid}-abc123"
+    (stale / "job-x").mkdir(parents=True)
+    (stale / "job-x" / "body.npz").write_bytes(b"x")
+    live = tmp_path / f"interactvlm-{os.getppid()}-def456"  # a running process's folder
+    live.mkdir()
+    own = tmp_path / f"interactvlm-{os.getpid()}-ghi789"  # this process's
+    own.mkdir()
+    other = tmp_path / "interactvlm-notapid-x"
+    other.mkdir()
+    assert client.remove_stale_dirs(tmp_path) == [stale]
+    assert not stale.exists() and live.is_dir() and own.is_dir() and other.is_dir()
+    assert not client.process_alive(dead.pid) and client.process_alive(os.getpid())
+    # ...and that happens by itself when a session first makes its private folder.
+    (tmp_path / f"interactvlm-{dead.pid}-again").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(client, "_private_dir", None)
+    monkeypatch.setattr(client, "_swept", False)
+    made = client.private_dir()
+    assert made.parent == tmp_path and not (tmp_path / f"interactvlm-{dead.pid}-again").exists()
