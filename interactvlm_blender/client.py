@@ -1,6 +1,6 @@
 """The backend worker: one `python -m backend serve` subprocess per Blender session.
 
-Stable API (used by backend_job, job, scene_jobs, mesh_io and ops_check; no bpy needed here):
+Stable API (used by runner.py and the job modules; no bpy here, see tests/test_client.py):
 
     worker = get_worker(prefs)          # started on first use, reused, restarted if it died or the
                                         # settings changed while idle; raises WorkerError when the
@@ -14,13 +14,11 @@ Stable API (used by backend_job, job, scene_jobs, mesh_io and ops_check; no bpy 
     stop_worker()                       # shutdown + kill after a grace period; at unregister/atexit
 
     folder = new_job_dir("estimate")    # a fresh folder inside the add-on's private temp dir
-    path = write_npz(folder / "body.npz", vertices=..., faces=...)
     remove_job_dir(folder)              # when the job's files have been read
 
 Events are dicts validated by protocol.decode_event (see backend/PROTOCOL.md). When the process
-dies, every job still pending gets a synthetic event {"event": "error", "code": "worker_died",
-"message": ..., "hint": ...} carrying the tail of the worker's log, so callers see one terminal
-event per job in every case. A reader thread fills a queue from stdout; poll() only drains it, so
+dies, every job still pending gets a synthetic `error` event with code protocol.WORKER_DIED
+carrying the tail of the worker's log, so callers see one terminal event per job in every case. A reader thread fills a queue from stdout; poll() only drains it, so
 the main thread never waits on the pipe.
 """
 from __future__ import annotations
@@ -38,8 +36,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from . import protocol
 
@@ -163,7 +159,7 @@ class Worker:
     def cancel(self, job_id: str) -> None:
         """Ask the backend to stop a job; its `cancelled` (or final result) arrives through poll."""
         if self.alive and self.is_pending(job_id):
-            self._write(protocol.encode_request(f"{job_id}-cancel", "cancel", {"target": job_id}), None)
+            self._write(protocol.encode_request(f"{job_id}-cancel", "cancel", protocol.cancel_request(job_id)), None)
 
     def is_pending(self, job_id: str) -> bool:
         with self._lock:
@@ -253,12 +249,9 @@ class Worker:
             self._dead = True
             orphans, self._pending = sorted(self._pending), set()
             for job_id in orphans:
-                self._events.setdefault(job_id, []).append({
-                    "v": protocol.PROTOCOL_VERSION, "id": job_id, "event": "error", "code": "worker_died",
-                    "message": f"{why}; the job was lost", "synthetic": True,
-                    "hint": "run it again (the worker restarts by itself); if it keeps failing, read the "
-                            f"worker log {self.log_path}: {self.log_tail(400)}",
-                })
+                self._events.setdefault(job_id, []).append(protocol.worker_died_event(
+                    job_id, why, "run it again (the worker restarts by itself); if it keeps failing, read the "
+                                 f"worker log {self.log_path}: {self.log_tail(400)}"))
         log.warning("%s", why)
 
 
@@ -300,11 +293,63 @@ def stop_worker() -> None:
 
 
 def private_dir() -> Path:
-    """The add-on's own temp folder for this session (created on first use, removed by stop_worker)."""
-    global _private_dir
+    """The add-on's own temp folder for this session (created on first use, removed by stop_worker).
+    The first creation in a process also removes the folders that sessions killed before their
+    cleanup left behind (remove_stale_dirs)."""
+    global _private_dir, _swept
     if _private_dir is None or not _private_dir.is_dir():
-        _private_dir = Path(tempfile.mkdtemp(prefix=f"interactvlm-{os.getpid()}-"))
+        if not _swept:
+            _swept = True
+            remove_stale_dirs()
+        _private_dir = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
     return _private_dir
+
+
+PRIVATE_PREFIX = "interactvlm-"  # + the owning process id + "-" + mkdtemp's random part
+_swept = False
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts as alive)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill would terminate it there: ask the kernel instead
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: it exists
+        code = ctypes.c_ulong()
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_dirs(parent: Path | str | None = None) -> list[Path]:
+    """Remove `interactvlm-<pid>-*` folders in the temp dir (or `parent`) whose process is gone and
+    that belong to this user (a killed Blender leaves its request meshes and worker log there).
+    Returns what was removed."""
+    removed = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
+        pid = folder.name[len(PRIVATE_PREFIX):].split("-", 1)[0]
+        try:
+            mine = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
+        except (OSError, AttributeError):  # AttributeError: no getuid on Windows, where temp dirs are per user
+            mine = folder.is_dir() and not folder.is_symlink()
+        if pid.isdigit() and mine and int(pid) != os.getpid() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        log.info("removed %d stale temp folder(s) of ended sessions", len(removed))
+    return removed
 
 
 def new_job_dir(prefix: str = "job") -> Path:
@@ -320,20 +365,7 @@ def remove_job_dir(folder: Path | str | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_npz(path: Path | str, **arrays: np.ndarray) -> Path:
-    """Arrays -> an uncompressed npz (what the backend reads without pickles); returns the path."""
-    path = Path(path)
-    np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
-    return path
-
-
-def write_mesh_npz(path: Path | str, vertices: np.ndarray, faces: np.ndarray, **extra: np.ndarray) -> Path:
-    """The protocol's mesh npz: vertices (N,3) float32, faces (F,3) int32, optional extras."""
-    return write_npz(path, vertices=np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3),
-                     faces=np.ascontiguousarray(faces, dtype=np.int32).reshape(-1, 3), **extra)
-
-
 atexit.register(stop_worker)
 __all__ = ["Worker", "WorkerError", "WorkerSettings", "get_worker", "current_worker", "stop_worker",
-           "private_dir", "new_job_dir", "remove_job_dir", "write_npz", "write_mesh_npz", "settings_from",
+           "private_dir", "new_job_dir", "remove_job_dir", "remove_stale_dirs", "process_alive", "settings_from",
            "guess_root"]

@@ -13,10 +13,13 @@ from typing import Any
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from . import protocol
+
 ADDON_ID = __package__ or "interactvlm_blender"
-DEVICES = [("auto", "Auto", "CUDA when the backend sees a GPU, else the CPU"),
-           ("cpu", "CPU", "Always run on the CPU"),
-           ("cuda", "CUDA", "Run on the GPU; fails clearly when the backend has none")]
+_DEVICE_TEXT = {"auto": ("Auto", "CUDA when the backend sees a GPU, else the CPU"),
+                "cpu": ("CPU", "Always run on the CPU"),
+                "cuda": ("CUDA", "Run on the GPU; fails clearly when the backend has none")}
+DEVICES = [(name, *_DEVICE_TEXT[name]) for name in protocol.DEVICES]
 
 
 def managed_python() -> str:
@@ -72,13 +75,10 @@ def get_prefs(context: bpy.types.Context | None = None) -> Any:
     return _FALLBACK
 
 
-def request_defaults(prefs: Any) -> dict[str, Any]:
-    """Protocol fields every backend request takes from the preferences."""
-    fields: dict[str, Any] = {"device": prefs.device}
+def checkpoint_path(prefs: Any) -> str:
+    """The InteractVLM checkpoint folder of the preferences as an absolute path ("" when unset)."""
     checkpoint = bpy.path.abspath(prefs.checkpoint_dir) if prefs.checkpoint_dir else ""
-    if checkpoint:
-        fields["checkpoint_dir"] = str(Path(checkpoint).resolve())
-    return fields
+    return str(Path(checkpoint).resolve()) if checkpoint else ""
 
 
 CLASSES = (InteractVLMPreferences,)
