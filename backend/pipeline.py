@@ -4,166 +4,36 @@ Shared by the stdio server and the `estimate` CLI. Between stages the job calls 
 and raises Cancelled when it returns True; the result is written to a temporary file and only
 renamed into place when `may_commit()` agrees, so a cancelled job leaves nothing behind.
 Errors carry a protocol code (JobError / classify) so callers can report them as they are.
-Stages and commit_npz are the same mechanism for the scene jobs (backend/scene_jobs.py).
+The job lifecycle (Stages, commit_npz, Cancelled, JobError) lives in backend/jobs.py.
 """
 from __future__ import annotations
 
-import gc
 import logging
-import os
-import sys
-import tempfile
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from backend.bodies.base import Body
-from backend.localizers.base import Localizer, LocalizerOutput, Query, Steps
-from backend.protocol import ERROR_CODES, STAGES, EstimateRequest
+from backend.jobs import ESTIMATE_STAGE_STARTS, Cancelled, JobError, JobResult, Progress, Stages, commit_npz
+from backend.localizers.base import LocalizerOutput, Query
+from backend.localizers.cache import LocalizerCache
+from backend.protocol import EstimateRequest
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, float, "str | None"], None]
-# Where each stage starts on the job's 0..1 progress scale (localize dominates with a real model).
-STAGE_START = dict(zip(STAGES, (0.0, 0.1, 0.2, 0.85, 0.92)))
 CONTACT_THRESHOLD = 0.5
 
 
-class Cancelled(Exception):
-    """The job was cancelled; nothing was written."""
-
-
-class JobError(Exception):
-    """A job failure with its protocol error code and a hint for the user."""
-
-    def __init__(self, code: str, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.code, self.message, self.hint = code, message, hint
-
-
-class Stages:
-    """Progress events, cancellation checks and per-stage timings of one job (estimate, scene ops).
-
-    `starts` maps each stage to where it begins on the job's 0..1 progress scale.
-    """
-
-    def __init__(self, starts: dict[str, float], progress: Progress | None,
-                 should_stop: Callable[[], bool] | None) -> None:
-        self.starts, self.progress = starts, progress
-        self.should_stop = should_stop or (lambda: False)
-        self.timings: dict[str, float] = {}
-        self._current: tuple[str, float] | None = None
-
-    def enter(self, stage: str, message: str | None = None) -> None:
-        """Close the running stage; Cancelled if the job should stop, else report and time `stage`."""
-        self.close()
-        if self.should_stop():
-            raise Cancelled()
-        if self.progress:
-            self.progress(stage, self.starts[stage], message)
-        self._current = (stage, time.perf_counter())
-
-    def steps(self, stage: str) -> Steps:
-        """Progress inside `stage` (0..1 of it, mapped onto the job's scale up to the next stage's
-        start) and the cancel check, for a localizer or any long step; raises Cancelled."""
-        start = self.starts[stage]
-        following = [s for s in self.starts.values() if s > start]
-        span = (min(following) if following else 1.0) - start
-
-        def report(fraction: float, message: str | None = None) -> None:
-            if self.should_stop():
-                raise Cancelled()
-            if self.progress:
-                self.progress(stage, start + span * fraction, message)
-
-        return Steps(report)
-
-    def close(self) -> None:
-        if self._current is not None:
-            name, start = self._current
-            self.timings[name] = round(time.perf_counter() - start, 4)
-            self._current = None
-
-
-@dataclass
-class EstimateResult:
-    path: Path
-    summary: dict[str, Any]
-
-
-def classify(error: BaseException) -> tuple[str, str, str]:
-    """(code, message, hint) of any exception raised by a job."""
-    if isinstance(error, JobError):
-        return error.code, error.message, error.hint
-    code = getattr(error, "code", None)
-    if isinstance(code, str) and code in ERROR_CODES:
-        return code, str(error), str(getattr(error, "hint", ""))
-    if isinstance(error, FileNotFoundError):
-        return "missing_file", str(error), "check the path; the backend reads it from its own file system"
-    if isinstance(error, MemoryError):
-        return "internal", f"out of memory: {error}", "use a smaller resolution, another device, or close programs"
-    return "internal", f"{type(error).__name__}: {error}", "this is a bug or an unexpected input; see the backend log"
-
-
-class LocalizerCache:
-    """Loaded localizers kept warm, keyed by (name, device, checkpoint_dir); least recently used goes first."""
-
-    def __init__(self, capacity: int = 2) -> None:
-        self.capacity = max(1, capacity)
-        self._items: OrderedDict[tuple[str, str, str | None], Any] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, name: str, device: str, checkpoint_dir: str | None, progress: Progress | None = None) -> Localizer:
-        """The loaded localizer, loading it (with a 'load' progress event) only on a miss."""
-        from backend.localizers.registry import create_localizer
-
-        checkpoint = str(Path(checkpoint_dir).resolve()) if checkpoint_dir else None
-        key = (name, device, checkpoint)
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        while len(self._items) >= self.capacity:  # free the old model before loading a new one
-            self._items.popitem(last=False)
-            _release_memory()
-        if progress:
-            progress("load", STAGE_START["load"], f"loading localizer {name} on {device}")
-        start = time.perf_counter()
-        try:
-            localizer = create_localizer(name, checkpoint)
-            localizer.load(device)
-        except (ValueError, OSError) as error:
-            if isinstance(getattr(error, "code", None), str):  # already a protocol error (device, registry)
-                raise
-            raise JobError("localizer_unavailable", f"localizer {name!r} could not be loaded: {error}",
-                           "check its checkpoint folder (python -m backend check-checkpoint DIR) or pick "
-                           "another localizer") from error
-        log.info("loaded localizer %s on %s in %.2f s", name, device, time.perf_counter() - start)
-        self._items[key] = localizer
-        return localizer
-
-
-def _release_memory() -> None:
-    gc.collect()
-    torch = sys.modules.get("torch")  # only when a job already imported it
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
 def load_object_mesh(spec: dict[str, Any], what: str) -> tuple[np.ndarray, np.ndarray]:
-    """An object mesh from {'npz': path} (any trimesh format too) or {'vertices', 'faces'}."""
-    from backend.bodies import load_mesh_file
+    """An object mesh from the protocol's {'npz': path}, or {'vertices', 'faces'} arrays (the CLI)."""
+    from backend.meshes import read_mesh
     from backend.mesh_checks import check_mesh
 
-    arrays = load_mesh_file(spec["npz"]) if "npz" in spec else spec
-    if "vertices" not in arrays or "faces" not in arrays:
-        raise ValueError(f"{what} needs vertices (N,3) and faces (F,3)")
-    return check_mesh(arrays["vertices"], arrays["faces"], what=what)
+    if "npz" in spec:
+        mesh = read_mesh(spec["npz"], what)
+        return mesh.vertices, mesh.faces
+    return check_mesh(spec["vertices"], spec["faces"], what=what)
 
 
 def _bad_mesh(what: str, error: Exception) -> JobError:
@@ -175,14 +45,14 @@ def _bad_mesh(what: str, error: Exception) -> JobError:
 
 def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str | Path,
                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-                 may_commit: Callable[[], bool] | None = None) -> EstimateResult:
+                 may_commit: Callable[[], bool] | None = None) -> JobResult:
     """Run one job and write `out_path` (npz). Raises Cancelled, JobError, or another exception."""
     from backend.bodies import load_body
     from backend.devices import resolve_device
     from backend.images import load_image
     from backend.localizers.registry import DEFAULT_LOCALIZER
 
-    stages = Stages(STAGE_START, progress, should_stop)
+    stages = Stages(ESTIMATE_STAGE_STARTS, progress, should_stop)
     stages.enter("load", "reading the photo and meshes")
     image = load_image(request.image)
     body = request.body
@@ -265,25 +135,7 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
         summary["correspondence"] = correspondence
     if output.fitted_body is not None:
         summary["fitted_body_frame"] = output.fitted_body.frame
-    return EstimateResult(path=out_path, summary=summary)
-
-
-def commit_npz(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Callable[[], bool],
-               may_commit: Callable[[], bool] | None) -> None:
-    """Write to a temporary file and rename it into place only if the job was not cancelled meanwhile,
-    so a cancelled job leaves nothing behind (shared by every job that writes a result npz)."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private (0600); results are ordinary files
-        if should_stop() or (may_commit is not None and not may_commit()):
-            raise Cancelled()
-        os.replace(tmp_name, out_path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    return JobResult(path=out_path, summary=summary)
 
 
 def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, body: Body | None,

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, TextIO
 
 from backend import __version__
-from backend.pipeline import Cancelled, LocalizerCache, Progress, classify, run_estimate
+from backend.jobs import Cancelled, Progress, classify
+from backend.localizers.cache import LocalizerCache
+from backend.pipeline import run_estimate
 from backend.protocol import (JOB_OPS, OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
                               SceneContactRequest, check_inputs, check_scene_inputs, encode, error_event, make_event,
                               parse_estimate, parse_place, parse_request, parse_scene_contact)
@@ -209,7 +211,7 @@ class Server:
             result = run_estimate(job.request, self.cache, out_dir / RESULT_NAME, progress=progress,
                                   should_stop=stop, may_commit=may_commit)
             return result.path, result.summary
-        from backend.scene_jobs import PLACE_RESULT, SCENE_CONTACT_RESULT, run_place, run_scene_contact
+        from backend.scene_runners import PLACE_RESULT, SCENE_CONTACT_RESULT, run_place, run_scene_contact
 
         if job.op == "scene_contact":
             return run_scene_contact(job.request, out_dir / SCENE_CONTACT_RESULT, progress, stop, may_commit)

@@ -128,7 +128,7 @@ def test_real_photo_with_hidden_legs_claims_no_support(localizer, anny_body, bod
 
 
 def test_a_photo_without_a_person_is_a_no_person_error(localizer, body_views, anny_body):
-    from backend.pipeline import classify
+    from backend.jobs import classify
 
     with pytest.raises(ValueError) as caught:
         localizer.localize(photo("coffee.jpg"), body_views, Query(task="human_contact", vertex_parts=anny_body.parts))

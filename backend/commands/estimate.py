@@ -61,7 +61,8 @@ def _output_names(images: list[Path]) -> list[str]:
 
 def _body(args: argparse.Namespace):
     """The loaded Body (once for the whole batch), or None when no body is needed or given."""
-    from backend.bodies import load_body, load_mesh_file
+    from backend.bodies import load_body
+    from backend.meshes import read_mesh_file
 
     spec = args.body
     if spec == "anny":
@@ -75,7 +76,7 @@ def _body(args: argparse.Namespace):
         path = Path(spec)
         if not path.is_file():
             raise UsageError(f"--body {spec!r} is neither 'anny', 'smplx:DIR' nor an existing mesh file")
-        body = {"source": "mesh", **load_mesh_file(path)}
+        body = {"source": "mesh", **read_mesh_file(path, "body mesh")}
     return load_body(body)
 
 
@@ -83,7 +84,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     """Validate the arguments and load what every image shares; UsageError names the problem."""
     from backend.devices import resolve_device
     from backend.localizers.registry import DEFAULT_LOCALIZER, require_localizer
-    from backend.pipeline import load_object_mesh
+    from backend.meshes import read_mesh
 
     images = _images(args)
     if args.task == "semantic_contact" and not (args.label and args.label.strip()):
@@ -106,8 +107,8 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
         body = _body(args) if args.task != "object_contact" or args.body != "anny" else None
         obj = None
         if args.object is not None:
-            vertices, faces = load_object_mesh({"npz": str(args.object)}, "object mesh")
-            obj = {"vertices": vertices, "faces": faces}
+            mesh = read_mesh(args.object, "object mesh", any_format=True)
+            obj = {"vertices": mesh.vertices, "faces": mesh.faces}
     except (ValueError, FileNotFoundError) as error:
         raise UsageError(str(error)) from None
     return {"images": images, "names": _output_names(images), "body": body, "object": obj, "device": device,
@@ -117,7 +118,9 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from backend.pipeline import Cancelled, LocalizerCache, classify, run_estimate
+    from backend.jobs import Cancelled, classify
+    from backend.localizers.cache import LocalizerCache
+    from backend.pipeline import run_estimate
     from backend.protocol import EstimateRequest
 
     try:

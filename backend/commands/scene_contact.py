@@ -12,17 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from backend.protocol import DEFAULT_SCENE_THRESHOLD
-from backend.scene_jobs import SCENE_CONTACT_RESULT, scene_contact_arrays
+from backend.meshes import read_mesh_file
+from backend.scene_runners import SCENE_CONTACT_RESULT, scene_contact_arrays
 
-def load_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """World-space (vertices float64 (N,3), faces (F,3)) of a mesh file, vertex order kept
-    (backend.bodies.load_mesh_file); errors name the mesh's role ("body mesh file not found: ...")."""
-    from backend.bodies import load_mesh_file
-
-    try:
-        arrays = load_mesh_file(path)
-    except (ValueError, FileNotFoundError) as error:
-        raise ValueError(f"{what} {error}") from error
+def read_world_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """World-space (vertices float64 (N,3), faces (F,3)) of any mesh file, vertex order kept; the
+    scene functions check them."""
+    arrays = read_mesh_file(path, f"{what} mesh")
     return np.asarray(arrays["vertices"], dtype=np.float64), np.asarray(arrays["faces"])
 
 
@@ -38,10 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from backend.scene_contact import scene_contact  # scipy: only for this command, not at every start-up
 
     try:
-        body_v, body_f = load_mesh(args.body, "body")
-        obj_v, obj_f = load_mesh(args.object, "object")
+        body_v, body_f = read_world_mesh(args.body, "body")
+        obj_v, obj_f = read_world_mesh(args.object, "object")
         result = scene_contact(body_v, body_f, obj_v, obj_f, args.threshold)
-    except ValueError as error:
+    except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", flush=True)
         return 2
     out = Path(args.out)

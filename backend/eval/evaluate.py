@@ -24,7 +24,8 @@ from backend.eval.metrics import ContactScores, mean_scores, score_contact
 
 if TYPE_CHECKING:
     from backend.localizers.base import Localizer
-    from backend.pipeline import LocalizerCache, Progress
+    from backend.jobs import Progress
+    from backend.localizers.cache import LocalizerCache
 
 
 @dataclass
@@ -116,7 +117,7 @@ def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
     if name in BASELINES:
         return _OneLocalizer(PriorLocalizer(name, prior_labels(name, body.canonical_vertices, body.parts)))
     from backend.localizers.registry import unavailable_reason
-    from backend.pipeline import LocalizerCache
+    from backend.localizers.cache import LocalizerCache
 
     reason = unavailable_reason(name)
     if reason is not None:
@@ -128,7 +129,8 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
              resolution: int = 512, device: str = "auto", checkpoint_dir: str | None = None, n_sheets: int = 2,
              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Run the pipeline over the set, score every image, write the outputs, return the summary."""
-    from backend.pipeline import classify, run_estimate
+    from backend.jobs import classify
+    from backend.pipeline import run_estimate
     from backend.protocol import EstimateRequest
 
     items = evalset.items[:limit] if limit else evalset.items

@@ -1,6 +1,6 @@
 """The `scene_contact` and `place` jobs of the stdio server: read mesh npz files, compute, write a result npz.
 
-Same contract as the estimate job (backend/pipeline.py): `should_stop()` is checked between stages
+Same contract as the estimate job (backend/jobs.py): `should_stop()` is checked between stages
 (Cancelled), the result is written to a temporary file and renamed into place only when
 `may_commit()` agrees, and failures carry a protocol code (JobError).
 """
@@ -11,42 +11,27 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from backend.mesh_checks import check_mesh
-from backend.pipeline import JobError, Progress, Stages, commit_npz
-from backend.protocol import SCENE_STAGES, PlaceRequest, SceneContactRequest
+from backend.jobs import SCENE_STAGE_STARTS, JobError, Progress, Stages, commit_npz
+from backend.meshes import read_mesh
+from backend.protocol import PlaceRequest, SceneContactRequest
 
 if TYPE_CHECKING:  # backend.scene_contact needs scipy: imported by the job itself, not at start-up
     from backend.scene_contact import SceneContact
 
 SCENE_CONTACT_RESULT = "scene_contact.npz"
 PLACE_RESULT = "placement.npz"
-# Where each stage starts on the job's 0..1 progress scale.
-_STAGE_START = dict(zip(SCENE_STAGES, (0.0, 0.1, 0.95)))
 
 
-def _load_mesh_npz(path: str, what: str, need_contact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(vertices, faces, contact or None) from a client-written npz, or JobError bad_mesh / bad_request."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            names = sorted(data.files)
-            arrays = {k: data[k] for k in ("vertices", "faces", "contact") if k in names}
-    except Exception as error:  # zip/pickle/format errors of a broken file
-        raise JobError("bad_mesh", f"{what} npz {path} is not readable: {error}",
-                       "write it with numpy.savez (no object arrays)") from error
-    missing = [k for k in ("vertices", "faces") if k not in arrays]
-    if missing:
-        raise JobError("bad_mesh", f"{what} npz {path} has arrays {names}, lacks {missing}",
-                       "write vertices (N,3) float32 and faces (F,3) int32 in world space")
-    contact = arrays.get("contact")
-    try:
-        vertices, faces = check_mesh(arrays["vertices"], arrays["faces"], what)
-    except ValueError as error:
-        raise JobError("bad_mesh", str(error), "send a triangulated mesh with finite world-space vertices") from error
+def _read(path: str, what: str, need_contact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(vertices, faces, contact or None) of a client-written mesh npz (MeshError: bad_mesh), or
+    JobError bad_request when `contact` is needed and absent."""
+    mesh = read_mesh(path, what)
+    contact = mesh.arrays.get("contact")
     if need_contact and contact is None:
         raise JobError("bad_request", f"{what} npz {path} has no 'contact' array",
                        f"mark the {what}'s contact region first (estimate, scene contact or paint the vertex group), "
                        "then send it as 'contact': per-vertex weights (N,) or vertex indices")
-    return vertices, faces, contact
+    return mesh.vertices, mesh.faces, contact
 
 
 def scene_contact_arrays(result: SceneContact) -> dict[str, np.ndarray]:
@@ -65,10 +50,10 @@ def run_scene_contact(request: SceneContactRequest, out_path: Path, progress: Pr
     """Per-vertex contact of both meshes; writes body_* / object_* arrays (score, distance, penetrating, depth)."""
     from backend.scene_contact import scene_contact
 
-    stages = Stages(_STAGE_START, progress, should_stop)
+    stages = Stages(SCENE_STAGE_STARTS, progress, should_stop)
     stages.enter("load", "reading the meshes")
-    bv, bf, _ = _load_mesh_npz(request.body_npz, "body", need_contact=False)
-    ov, of, _ = _load_mesh_npz(request.object_npz, "object", need_contact=False)
+    bv, bf, _ = _read(request.body_npz, "body", need_contact=False)
+    ov, of, _ = _read(request.object_npz, "object", need_contact=False)
     stages.enter("compute", f"contact within {request.threshold:g} ({bv.shape[0]} + {ov.shape[0]} vertices)")
     result = scene_contact(bv, bf, ov, of, request.threshold)
     stages.enter("write", "writing the result")
@@ -85,10 +70,10 @@ def run_place(request: PlaceRequest, out_path: Path, progress: Progress | None =
     """Rigid (+ optional uniform scale) transform of the moved mesh; writes `transform` (4,4) float64."""
     from backend.placement import place
 
-    stages = Stages(_STAGE_START, progress, should_stop)
+    stages = Stages(SCENE_STAGE_STARTS, progress, should_stop)
     stages.enter("load", "reading the meshes and contact regions")
-    bv, bf, bc = _load_mesh_npz(request.body_npz, "body", need_contact=True)
-    ov, of, oc = _load_mesh_npz(request.object_npz, "object", need_contact=True)
+    bv, bf, bc = _read(request.body_npz, "body", need_contact=True)
+    ov, of, oc = _read(request.object_npz, "object", need_contact=True)
     stages.enter("compute", f"placing the {request.move} from {bv.shape[0]} + {ov.shape[0]} vertices")
     try:
         result = place(bv, bf, ov, of, bc, oc, scale=request.scale, move=request.move,
