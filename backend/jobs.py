@@ -5,20 +5,29 @@ stages, through `Stages.steps`), raising `Cancelled`; it writes its result npz t
 and renames it into place only when `may_commit()` agrees (`commit_npz`), so a cancelled job leaves
 nothing behind; its failures carry a protocol error code (`JobError`, or any exception with a `code`
 attribute, read by `classify`).
+
+`JOBS` is the table of those ops: how a request is accepted (parsed and checked before `accepted`),
+which runner runs it, the name of its result file and where its stages start. Every runner has the
+signature of `run_estimate`: (request, cache, out_path, progress, should_stop, may_commit) -> JobResult.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from backend.localizers.base import Steps
-from backend.protocol import ERROR_CODES, SCENE_STAGES, STAGES
+from backend.protocol import (ERROR_CODES, SCENE_STAGES, STAGES, ProtocolError, Request, check_inputs,
+                              check_scene_inputs, parse_estimate, parse_place, parse_scene_contact)
+
+if TYPE_CHECKING:
+    from backend.localizers.cache import LocalizerCache
 
 Progress = Callable[[str, float, "str | None"], None]
 ShouldStop = Callable[[], bool]
@@ -122,3 +131,62 @@ def commit_npz(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Shoul
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
+
+
+def _accept_estimate(request: Request) -> Any:
+    from backend.localizers.registry import DEFAULT_LOCALIZER, LocalizerUnavailable, require_localizer
+
+    estimate = parse_estimate(request)
+    check_inputs(estimate, request.id)
+    try:
+        require_localizer(estimate.localizer or DEFAULT_LOCALIZER, estimate.checkpoint_dir)
+    except LocalizerUnavailable as error:
+        raise ProtocolError(error.code, str(error), error.hint, request.id) from None
+    return estimate
+
+
+def _accept_scene_contact(request: Request) -> Any:
+    scene = parse_scene_contact(request)
+    check_scene_inputs(scene, request.id)
+    return scene
+
+
+def _accept_place(request: Request) -> Any:
+    place = parse_place(request)
+    check_scene_inputs(place, request.id)
+    return place
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One op the worker runs as a job.
+
+    accept: Request -> the validated request (dataclass of backend.protocol), or ProtocolError; runs
+        before `accepted`: fields, named files, and for estimate the localizer.
+    runner: "module:function" with the runner signature; imported when the first job of this op
+        runs (the runner modules import this one, and scipy/torch stay out of the worker's start-up).
+    result_name: the file the job writes in the request's out_dir.
+    stage_starts: stage -> where it starts on the job's 0..1 progress scale.
+    """
+
+    op: str
+    accept: Callable[[Request], Any]
+    runner: str
+    result_name: str
+    stage_starts: dict[str, float]
+
+    def run(self, request: Any, cache: LocalizerCache, progress: Progress | None = None,
+            should_stop: ShouldStop | None = None, may_commit: MayCommit | None = None) -> JobResult:
+        """Run the job, writing `result_name` into the request's out_dir."""
+        module, name = self.runner.split(":")
+        runner = getattr(importlib.import_module(module), name)
+        out_path = Path(request.out_dir).resolve() / self.result_name
+        return runner(request, cache, out_path, progress, should_stop, may_commit)
+
+
+JOBS: dict[str, JobKind] = {kind.op: kind for kind in (
+    JobKind("estimate", _accept_estimate, "backend.pipeline:run_estimate", "result.npz", ESTIMATE_STAGE_STARTS),
+    JobKind("scene_contact", _accept_scene_contact, "backend.scene_runners:run_scene_contact", "scene_contact.npz",
+            SCENE_STAGE_STARTS),
+    JobKind("place", _accept_place, "backend.scene_runners:run_place", "placement.npz", SCENE_STAGE_STARTS),
+)}

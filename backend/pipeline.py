@@ -1,158 +1,159 @@
-"""One estimate job: load inputs -> render -> localize -> lift -> write the result npz + summary.
+"""One estimate: render -> localize -> lift over arrays (`estimate`), and the job around it.
 
-Shared by the stdio server and the `estimate` CLI. Between stages the job calls `should_stop()`
-and raises Cancelled when it returns True; the result is written to a temporary file and only
-renamed into place when `may_commit()` agrees, so a cancelled job leaves nothing behind.
-Errors carry a protocol code (JobError / classify) so callers can report them as they are.
-The job lifecycle (Stages, commit_npz, Cancelled, JobError) lives in backend/jobs.py.
+`run_estimate` is the job the server and the scripts run: read the photo, resolve the request's
+inputs (backend.estimate_inputs), estimate, write the result npz. `estimate_image` is the same for
+inputs resolved once by a batch (the CLI, the evaluation). The lifecycle (progress and cancel per
+stage, write-then-commit, error codes) is backend/jobs.py's.
 """
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from backend.bodies.base import Body
-from backend.jobs import ESTIMATE_STAGE_STARTS, Cancelled, JobError, JobResult, Progress, Stages, commit_npz
-from backend.localizers.base import LocalizerOutput, Query
+from backend.bodies.correspondence import Surface, transfer_rule, transfer_scores
+from backend.bodies.parts import PARTS
+from backend.cameras import body_rig, object_rig
+from backend.estimate_inputs import EstimateInputs, resolve_inputs
+from backend.images import load_image
+from backend.jobs import (ESTIMATE_STAGE_STARTS, Cancelled, JobResult, MayCommit, Progress, ShouldStop, Stages,
+                          commit_npz)
+from backend.lift import lift, project
+from backend.localizers.base import CanonicalViews, LocalizerOutput
 from backend.localizers.cache import LocalizerCache
-from backend.protocol import EstimateRequest
+from backend.mesh_checks import body_frame_warnings, check_masks
+from backend.protocol import CONTACT_THRESHOLD, EstimateRequest
+from backend.render import RenderedViews, render
 
-log = logging.getLogger(__name__)
-
-CONTACT_THRESHOLD = 0.5
-
-
-def load_object_mesh(spec: dict[str, Any], what: str) -> tuple[np.ndarray, np.ndarray]:
-    """An object mesh from the protocol's {'npz': path}, or {'vertices', 'faces'} arrays (the CLI)."""
-    from backend.meshes import read_mesh
-    from backend.mesh_checks import check_mesh
-
-    if "npz" in spec:
-        mesh = read_mesh(spec["npz"], what)
-        return mesh.vertices, mesh.faces
-    return check_mesh(spec["vertices"], spec["faces"], what=what)
+__all__ = ["Cancelled", "Estimate", "estimate", "estimate_image", "run_estimate"]
 
 
-def _bad_mesh(what: str, error: Exception) -> JobError:
-    if isinstance(error, FileNotFoundError):
-        return JobError("missing_file", str(error), f"check the {what} path")
-    return JobError("bad_mesh", f"{what}: {error}",
-                    "send vertices (N,3) float32 and faces (F,3) int32 of a triangulated mesh")
+@dataclass(frozen=True)
+class Estimate:
+    """The arrays of one estimate, indexed by the inputs' surface's own vertex order.
+
+    scores: (N,) float32 in [0,1]; seen: (N,) int32 views that see each vertex; masks: (V,H,W)
+    float32 in [0,1] over `views`; correspondence: the rule that moved scores from another surface
+    onto this one (backend.bodies.correspondence), None when they were lifted onto it directly.
+    """
+
+    scores: np.ndarray
+    seen: np.ndarray
+    masks: np.ndarray
+    views: RenderedViews
+    output: LocalizerOutput
+    correspondence: str | None
+
+
+def render_views(inputs: EstimateInputs) -> tuple[RenderedViews, CanonicalViews | None]:
+    """The views the localizer reads: its own fixed canonical views, else a render of the surface
+    from its training rig, else from the pipeline's body/object rig."""
+    canonical = inputs.localizer.canonical_views(inputs.query) if inputs.on_body else None
+    if canonical is not None:
+        return canonical.views, canonical
+    surface = inputs.surface
+    cameras = inputs.localizer.cameras(inputs.query, surface.vertices, inputs.resolution)
+    if cameras is None:
+        cameras = (body_rig if inputs.on_body else object_rig)(surface.vertices, inputs.resolution)
+    return render(surface.vertices, surface.faces, cameras), None
+
+
+def lift_output(output: LocalizerOutput, views: RenderedViews, viewed: Surface,
+                target: Surface) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """(scores, seen, masks, correspondence) on `target` from what the localizer returned for
+    `views` of the surface `viewed` (the target itself, or a localizer's canonical surface).
+
+    Masks are lifted onto `viewed`; per-vertex `surface_scores` are taken as they are (their masks,
+    when the localizer gives none, are projected for display). Scores on any other surface than the
+    target are transferred onto it."""
+    masks = None if output.masks is None else check_masks(output.masks, views.n_views, *views.size)
+    if output.surface_scores is not None:  # scored in 3D on a surface of its own
+        source, on_source = output.surface_scores.surface, output.surface_scores.scores
+        if masks is None:
+            masks = np.clip(project(views, transfer_scores(on_source, source, viewed)), 0.0, 1.0)
+        _, seen = lift(views, masks)
+    else:
+        source = viewed
+        on_source, seen = lift(views, masks)
+    if source is target:
+        return on_source, seen, masks, None
+    scores = transfer_scores(on_source, source, target)
+    if viewed is not target:  # views counted on the canonical surface: carried over like the scores
+        seen = np.rint(transfer_scores(np.minimum(seen, 1).astype(np.float32), viewed, target)).astype(np.int32)
+    return scores, seen, masks, transfer_rule(source, target)
+
+
+def estimate(image: np.ndarray, inputs: EstimateInputs, stages: Stages) -> Estimate:
+    """Render -> localize -> lift for one (H,W,3) uint8 photo; progress and cancel through `stages`."""
+    stages.enter("render", f"rendering the {'body' if inputs.on_body else 'object'} at {inputs.resolution}px")
+    views, canonical = render_views(inputs)
+    stages.enter("localize", f"{inputs.localizer_name} is reading the photo")
+    output = inputs.localizer.localize(image, views, inputs.query, steps=stages.steps("localize"))
+    if not isinstance(output, LocalizerOutput):  # a bare mask array is accepted too
+        output = LocalizerOutput(masks=np.asarray(output))
+    stages.enter("lift", "lifting masks to vertices")
+    viewed = canonical.surface if canonical is not None else inputs.surface
+    scores, seen, masks, correspondence = lift_output(output, views, viewed, inputs.surface)
+    return Estimate(scores, seen, masks, views, output, correspondence)
 
 
 def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str | Path,
-                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-                 may_commit: Callable[[], bool] | None = None) -> JobResult:
-    """Run one job and write `out_path` (npz). Raises Cancelled, JobError, or another exception."""
-    from backend.bodies import load_body
-    from backend.devices import resolve_device
-    from backend.images import load_image
-    from backend.localizers.registry import DEFAULT_LOCALIZER
-
+                 progress: Progress | None = None, should_stop: ShouldStop | None = None,
+                 may_commit: MayCommit | None = None) -> JobResult:
+    """The estimate job: write `out_path` (npz). Raises Cancelled, JobError, or another exception."""
     stages = Stages(ESTIMATE_STAGE_STARTS, progress, should_stop)
     stages.enter("load", "reading the photo and meshes")
     image = load_image(request.image)
-    body = request.body
-    if body is not None and not isinstance(body, Body):  # the protocol's dict; the CLI passes a Body
-        try:
-            body = load_body(body)
-        except (ValueError, FileNotFoundError) as error:
-            raise _bad_mesh("body", error) from error
-    object_mesh = None
-    if request.object is not None:
-        try:
-            object_mesh = load_object_mesh(request.object, "object mesh")
-        except (ValueError, FileNotFoundError) as error:
-            raise _bad_mesh("object", error) from error
-    query = Query(task=request.task, label=request.label,
-                  vertex_parts=body.parts if body is not None and request.surface == "body" else None,
-                  body_vertices=body.vertices if body is not None and request.surface == "object" else None)
-    device = resolve_device(request.device)
-    name = request.localizer or DEFAULT_LOCALIZER
-    localizer = cache.get(name, device, request.checkpoint_dir, progress)
+    inputs = resolve_inputs(request, cache, progress)
+    return _write(estimate(image, inputs, stages), inputs, Path(out_path), stages, may_commit)
 
-    stages.enter("render", f"rendering the {request.surface} at {request.resolution}px")
-    from backend.bodies.correspondence import Surface, surface_of, transfer_rule, transfer_scores
-    from backend.cameras import body_rig, object_rig
-    from backend.render import render
 
-    on_body = request.surface == "body"
-    vertices, faces = (body.canonical_vertices, body.faces) if on_body else object_mesh
-    target = surface_of(body) if on_body else Surface("object", vertices, faces, np.zeros(len(vertices), np.int16))
-    # A localizer with its own fixed views (the official renders) is fed those instead of our render.
-    canonical = localizer.canonical_views(query) if on_body else None
-    if canonical is not None:
-        views = canonical.views
-    else:
-        cameras = localizer.cameras(query, vertices, request.resolution)  # its training rig, if it has one
-        if cameras is None:
-            cameras = (body_rig if on_body else object_rig)(vertices, request.resolution)
-        views = render(vertices, faces, cameras)
+def estimate_image(image_path: str | Path, inputs: EstimateInputs, out_path: str | Path,
+                   progress: Progress | None = None, should_stop: ShouldStop | None = None,
+                   may_commit: MayCommit | None = None) -> JobResult:
+    """One photo of a batch whose inputs were resolved once; same stages and result as run_estimate."""
+    stages = Stages(ESTIMATE_STAGE_STARTS, progress, should_stop)
+    stages.enter("load", "reading the photo")
+    image = load_image(image_path)
+    return _write(estimate(image, inputs, stages), inputs, Path(out_path), stages, may_commit)
 
-    stages.enter("localize", f"{name} is reading the photo")
-    output = localizer.localize(image, views, query, steps=stages.steps("localize"))
-    if not isinstance(output, LocalizerOutput):  # a bare mask array is accepted too
-        output = LocalizerOutput(masks=np.asarray(output))
 
-    stages.enter("lift", "lifting masks to vertices")
-    from backend.lift import lift, project
-    from backend.mesh_checks import check_masks
-
-    correspondence = None
-    if output.surface_scores is not None:  # scored in 3D on a canonical surface: transfer, then show it
-        source = output.surface_scores.surface
-        scores = transfer_scores(output.surface_scores.scores, source, target)
-        correspondence = transfer_rule(source, target)
-        masks = (check_masks(output.masks, views.n_views, *views.size) if output.masks is not None
-                 else np.clip(project(views, scores), 0.0, 1.0))
-        _, seen = lift(views, masks)
-    else:
-        masks = check_masks(output.masks, views.n_views, *views.size)
-        scores, seen = lift(views, masks)
-        if canonical is not None:  # lifted onto the canonical surface: transfer onto the user's body
-            scores = transfer_scores(scores, canonical.surface, target)
-            seen = np.rint(transfer_scores(np.minimum(seen, 1).astype(np.float32), canonical.surface,
-                                           target)).astype(np.int32)
-            correspondence = transfer_rule(canonical.surface, target)
-
+def _write(result: Estimate, inputs: EstimateInputs, out_path: Path, stages: Stages,
+           may_commit: MayCommit | None) -> JobResult:
     stages.enter("write", "writing the result")
-    arrays = {"scores": scores.astype(np.float32), "seen": seen.astype(np.int32),
-              "masks": np.round(masks * 255.0).astype(np.uint8), "views": views.shaded,
-              "view_names": np.array([c.name for c in views.cameras])}
-    if request.surface == "body":
-        arrays["parts"] = body.parts.astype(np.int16)
-    if output.fitted_body is not None:
-        arrays["fitted_vertices"] = np.asarray(output.fitted_body.vertices, dtype=np.float32)
-        arrays["fitted_faces"] = np.asarray(output.fitted_body.faces, dtype=np.int32)
-    out_path = Path(out_path)
+    arrays = {"scores": result.scores.astype(np.float32), "seen": result.seen.astype(np.int32),
+              "masks": np.round(result.masks * 255.0).astype(np.uint8), "views": result.views.shaded,
+              "view_names": np.array([c.name for c in result.views.cameras])}
+    if inputs.on_body:
+        arrays["parts"] = inputs.surface.parts.astype(np.int16)
+    fitted = result.output.fitted_body
+    if fitted is not None:
+        arrays["fitted_vertices"] = np.asarray(fitted.vertices, dtype=np.float32)
+        arrays["fitted_faces"] = np.asarray(fitted.faces, dtype=np.int32)
     commit_npz(arrays, out_path, stages.should_stop, may_commit)
     stages.close()
-    summary = _summary(request, name, device, scores, body, stages.timings, output.report)
-    if correspondence is not None:
-        summary["correspondence"] = correspondence
-    if output.fitted_body is not None:
-        summary["fitted_body_frame"] = output.fitted_body.frame
-    return JobResult(path=out_path, summary=summary)
+    return JobResult(out_path, summarize(result, inputs, stages.timings))
 
 
-def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, body: Body | None,
-             timings: dict[str, float], localizer_report: dict[str, Any]) -> dict[str, Any]:
-    contact = scores >= CONTACT_THRESHOLD
+def summarize(result: Estimate, inputs: EstimateInputs, timings: dict[str, float]) -> dict[str, Any]:
+    """The `result` event's summary (backend/PROTOCOL.md)."""
+    contact = result.scores >= CONTACT_THRESHOLD
     parts: list[str] = []
-    if request.surface == "body":
-        from backend.bodies.parts import PARTS
-
-        counts = np.bincount(body.parts[contact], minlength=len(PARTS))
-        parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
     warnings: list[str] = []
-    if request.surface == "body":
-        from backend.mesh_checks import body_frame_warnings
-
-        warnings = body_frame_warnings(body.canonical_vertices)
-    return {"task": request.task, "label": request.label, "surface": request.surface,
-            "n_vertices": int(scores.shape[0]), "contact_vertices": int(contact.sum()),
-            "parts_in_contact": parts, "warnings": warnings, "timings": dict(timings),
-            "localizer": localizer, "device": device, "localizer_report": dict(localizer_report or {})}
+    if inputs.on_body:
+        counts = np.bincount(inputs.surface.parts[contact], minlength=len(PARTS))
+        parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+        warnings = body_frame_warnings(inputs.surface.vertices)
+    summary = {"task": inputs.query.task, "label": inputs.query.label,
+               "surface": "body" if inputs.on_body else "object",
+               "n_vertices": int(result.scores.shape[0]), "contact_vertices": int(contact.sum()),
+               "parts_in_contact": parts, "warnings": warnings, "timings": dict(timings),
+               "localizer": inputs.localizer_name, "device": inputs.device,
+               "localizer_report": dict(result.output.report or {})}
+    if result.correspondence is not None:
+        summary["correspondence"] = result.correspondence
+    if result.output.fitted_body is not None:
+        summary["fitted_body_frame"] = result.output.fitted_body.frame
+    return summary

@@ -35,7 +35,8 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from backend.mesh_checks import check_mesh
-from backend.scene_contact import DEFAULT_THRESHOLD, SurfaceQuery, side_contact
+from backend.protocol import DEFAULT_CONTACT_DISTANCE, DEFAULT_PENETRATION_WEIGHT, DEFAULT_REGULARIZER
+from backend.scene_contact import SurfaceQuery, side_contact
 from backend.surface_cache import CachedNearest, within
 
 _MAX_PENETRATION_SAMPLES = 1500
@@ -189,10 +190,10 @@ def place(
     object_contact: np.ndarray,
     scale: bool = False,
     move: str = "object",
-    penetration_weight: float = 10.0,
-    regularizer: float = 1e-4,
+    penetration_weight: float = DEFAULT_PENETRATION_WEIGHT,
+    regularizer: float = DEFAULT_REGULARIZER,
     icp_iterations: int = 60,
-    threshold: float = DEFAULT_THRESHOLD,
+    contact_distance: float = DEFAULT_CONTACT_DISTANCE,
 ) -> PlacementResult:
     """Solve for the transform that puts the object's contact region onto the body's (see module doc)."""
     if move not in ("object", "body"):
@@ -230,7 +231,7 @@ def place(
     # from the body at the ICP solution cannot sink in, and body faces farther away are not needed.
     src, dst, _ = matcher.pairs(transform)
     icp_residual = float(np.linalg.norm(apply(transform, src) - dst, axis=1).max())
-    band = min(2.0 * extent, 2.0 * icp_residual) + threshold
+    band = min(2.0 * extent, 2.0 * icp_residual) + contact_distance
     # Penetration samples: object vertices near the body at the ICP solution (the others cannot sink in).
     near = within(body, apply(transform, ov.astype(np.float64)), band)
     samples = ov[near].astype(np.float64)
@@ -273,7 +274,7 @@ def place(
     # Report: residual over the final correspondences of every contact vertex, penetration of the placed object.
     src, dst, _ = full.pairs(transform)
     dist = np.linalg.norm(apply(transform, src) - dst, axis=1)
-    placed = side_contact(apply(transform, ov.astype(np.float64)), body, threshold)
+    placed = side_contact(apply(transform, ov.astype(np.float64)), body, contact_distance)
     s = float(np.exp(solved[6]))
     result_transform = transform if move == "object" else np.linalg.inv(transform)
     return PlacementResult(

@@ -1,4 +1,4 @@
-"""The `scene_contact` and `place` jobs of the stdio server: read mesh npz files, compute, write a result npz.
+"""Runners of the `scene_contact` and `place` jobs: read two mesh npz files, compute, write a result npz.
 
 Same contract as the estimate job (backend/jobs.py): `should_stop()` is checked between stages
 (Cancelled), the result is written to a temporary file and renamed into place only when
@@ -11,15 +11,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from backend.jobs import SCENE_STAGE_STARTS, JobError, Progress, Stages, commit_npz
+from backend.jobs import SCENE_STAGE_STARTS, JobError, JobResult, MayCommit, Progress, ShouldStop, Stages, commit_npz
 from backend.meshes import read_mesh
 from backend.protocol import PlaceRequest, SceneContactRequest
 
 if TYPE_CHECKING:  # backend.scene_contact needs scipy: imported by the job itself, not at start-up
+    from backend.localizers.cache import LocalizerCache
     from backend.scene_contact import SceneContact
-
-SCENE_CONTACT_RESULT = "scene_contact.npz"
-PLACE_RESULT = "placement.npz"
 
 
 def _read(path: str, what: str, need_contact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -44,47 +42,52 @@ def scene_contact_arrays(result: SceneContact) -> dict[str, np.ndarray]:
     return arrays
 
 
-def run_scene_contact(request: SceneContactRequest, out_path: Path, progress: Progress | None = None,
-                      should_stop: Callable[[], bool] = lambda: False,
-                      may_commit: Callable[[], bool] | None = None) -> tuple[Path, dict[str, Any]]:
-    """Per-vertex contact of both meshes; writes body_* / object_* arrays (score, distance, penetrating, depth)."""
+def _run(request: SceneContactRequest | PlaceRequest, out_path: Path, stages: Stages, may_commit: MayCommit | None,
+         need_contact: bool, doing: str, compute: Callable[[tuple, tuple], tuple[str, dict[str, np.ndarray], dict[str, Any]]]
+         ) -> JobResult:
+    """A scene job's stages: load both meshes, compute(body, object) -> (arrays, summary), write."""
+    stages.enter("load", "reading the meshes" + (" and contact regions" if need_contact else ""))
+    body = _read(request.body_npz, "body", need_contact)
+    obj = _read(request.object_npz, "object", need_contact)
+    stages.enter("compute", f"{doing} ({body[0].shape[0]} + {obj[0].shape[0]} vertices)")
+    arrays, summary = compute(body, obj)
+    stages.enter("write", "writing the result")
+    commit_npz(arrays, out_path, stages.should_stop, may_commit)
+    stages.close()
+    return JobResult(out_path, {**summary, "timings": stages.timings})
+
+
+def run_scene_contact(request: SceneContactRequest, cache: LocalizerCache | None, out_path: Path,
+                      progress: Progress | None = None, should_stop: ShouldStop | None = None,
+                      may_commit: MayCommit | None = None) -> JobResult:
+    """Per-vertex contact of both meshes; writes body_* / object_* arrays (score, distance, penetrating,
+    depth). `cache` is unused (no localizer): the signature is every job runner's (backend.jobs.JOBS)."""
     from backend.scene_contact import scene_contact
 
+    def compute(body: tuple, obj: tuple) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        result = scene_contact(body[0], body[1], obj[0], obj[1], request.contact_distance)
+        return scene_contact_arrays(result), result.summary()
+
     stages = Stages(SCENE_STAGE_STARTS, progress, should_stop)
-    stages.enter("load", "reading the meshes")
-    bv, bf, _ = _read(request.body_npz, "body", need_contact=False)
-    ov, of, _ = _read(request.object_npz, "object", need_contact=False)
-    stages.enter("compute", f"contact within {request.threshold:g} ({bv.shape[0]} + {ov.shape[0]} vertices)")
-    result = scene_contact(bv, bf, ov, of, request.threshold)
-    stages.enter("write", "writing the result")
-    commit_npz(scene_contact_arrays(result), out_path, should_stop, may_commit)
-    stages.close()
-    summary = result.summary()
-    summary["timings"] = stages.timings
-    return out_path, summary
+    return _run(request, Path(out_path), stages, may_commit, False, f"contact within {request.contact_distance:g}",
+                compute)
 
 
-def run_place(request: PlaceRequest, out_path: Path, progress: Progress | None = None,
-              should_stop: Callable[[], bool] = lambda: False,
-              may_commit: Callable[[], bool] | None = None) -> tuple[Path, dict[str, Any]]:
-    """Rigid (+ optional uniform scale) transform of the moved mesh; writes `transform` (4,4) float64."""
+def run_place(request: PlaceRequest, cache: LocalizerCache | None, out_path: Path, progress: Progress | None = None,
+              should_stop: ShouldStop | None = None, may_commit: MayCommit | None = None) -> JobResult:
+    """Rigid (+ optional uniform scale) transform of the moved mesh; writes `transform` (4,4) float64.
+    `cache` is unused, as for run_scene_contact."""
     from backend.placement import place
 
+    def compute(body: tuple, obj: tuple) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        try:
+            result = place(body[0], body[1], obj[0], obj[1], body[2], obj[2], scale=request.scale, move=request.move,
+                           penetration_weight=request.penetration_weight, regularizer=request.regularizer,
+                           contact_distance=request.contact_distance)
+        except ValueError as error:  # meshes were checked on reading: what is left are the contact regions
+            raise JobError("bad_request", str(error),
+                           "mark at least 3 contact vertices on each mesh (a region, not a point)") from error
+        return {"transform": result.transform.astype(np.float64)}, result.summary()
+
     stages = Stages(SCENE_STAGE_STARTS, progress, should_stop)
-    stages.enter("load", "reading the meshes and contact regions")
-    bv, bf, bc = _read(request.body_npz, "body", need_contact=True)
-    ov, of, oc = _read(request.object_npz, "object", need_contact=True)
-    stages.enter("compute", f"placing the {request.move} from {bv.shape[0]} + {ov.shape[0]} vertices")
-    try:
-        result = place(bv, bf, ov, of, bc, oc, scale=request.scale, move=request.move,
-                       penetration_weight=request.penetration_weight, regularizer=request.regularizer,
-                       threshold=request.threshold)
-    except ValueError as error:  # meshes were checked above: what is left are the contact regions
-        raise JobError("bad_request", str(error),
-                       "mark at least 3 contact vertices on each mesh (a region, not a point)") from error
-    stages.enter("write", "writing the result")
-    commit_npz({"transform": result.transform.astype(np.float64)}, out_path, should_stop, may_commit)
-    stages.close()
-    summary = result.summary()
-    summary["timings"] = stages.timings
-    return out_path, summary
+    return _run(request, Path(out_path), stages, may_commit, True, f"placing the {request.move}", compute)

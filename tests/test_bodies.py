@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from backend.bodies import load_body
-from backend.meshes import read_mesh_file, read_mesh_npz
 from backend.bodies.parts import MIRROR, PART_ID, PARTS
+from backend.meshes import read_mesh_file, read_mesh_npz
 
 
 def check_body(body, n_vertices=None):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.commands import CommandError
 from backend.commands.scene_contact import read_world_mesh
 from backend.meshes import read_contact_file
 from backend.protocol import MOVES
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
         obj_c = read_contact_file(args.object_contact, "object")
         result = place(body_v, body_f, obj_v, obj_f, body_c, obj_c, scale=args.scale, move=args.move)
     except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", flush=True)
-        return 2
+        raise CommandError(str(error)) from None
     import trimesh
 
     out = Path(args.out)

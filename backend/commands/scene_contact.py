@@ -11,9 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.protocol import DEFAULT_SCENE_THRESHOLD
+from backend.commands import CommandError
+from backend.jobs import JOBS
 from backend.meshes import read_mesh_file
-from backend.scene_runners import SCENE_CONTACT_RESULT, scene_contact_arrays
+from backend.protocol import DEFAULT_CONTACT_DISTANCE
+from backend.scene_runners import scene_contact_arrays
+
 
 def read_world_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
     """World-space (vertices float64 (N,3), faces (F,3)) of any mesh file, vertex order kept; the
@@ -25,8 +28,10 @@ def read_world_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", required=True, help="body mesh in world space (.obj .ply .glb ...)")
     parser.add_argument("--object", required=True, help="object mesh in the same world space")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_SCENE_THRESHOLD,
-                        help="contact distance in scene units (default 0.02 = 2 cm in metres)")
+    parser.add_argument("--contact-distance", "--threshold", dest="contact_distance", type=float,
+                        default=DEFAULT_CONTACT_DISTANCE,
+                        help=f"contact distance in scene units (default {DEFAULT_CONTACT_DISTANCE:g} = 2 cm in metres; "
+                             "--threshold is its old name)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
 
 
@@ -36,13 +41,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         body_v, body_f = read_world_mesh(args.body, "body")
         obj_v, obj_f = read_world_mesh(args.object, "object")
-        result = scene_contact(body_v, body_f, obj_v, obj_f, args.threshold)
+        result = scene_contact(body_v, body_f, obj_v, obj_f, args.contact_distance)
     except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", flush=True)
-        return 2
+        raise CommandError(str(error)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / SCENE_CONTACT_RESULT, **scene_contact_arrays(result))
+    np.savez(out / JOBS["scene_contact"].result_name, **scene_contact_arrays(result))
     summary = result.summary()
     summary.update({"body_file": str(args.body), "object_file": str(args.object)})
     (out / "scene_contact.json").write_text(json.dumps(summary, indent=2))
