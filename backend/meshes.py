@@ -77,13 +77,15 @@ def read_mesh_file(path: str | Path, what: str = "mesh") -> dict[str, np.ndarray
     import trimesh  # heavy: only for file-based meshes
 
     try:
-        loaded = trimesh.load(path, force="mesh", process=False, **({"maintain_order": True} if suffix == ".obj" else {}))
+        keep_order = {"maintain_order": True} if suffix == ".obj" else {}
+        loaded = trimesh.load(path, force="mesh", process=False, **keep_order)
     except Exception as error:  # trimesh raises many types for bad files
         raise MeshError(f"{what} {path} could not be read ({error})", "check that the file opens in Blender") from error
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise MeshError(f"{what} {path} contains no triangles (a point cloud or an empty scene?)",
                         "export a mesh with faces")
-    return {"vertices": np.asarray(loaded.vertices, dtype=np.float64), "faces": np.asarray(loaded.faces, dtype=np.int32)}
+    return {"vertices": np.asarray(loaded.vertices, dtype=np.float64),
+            "faces": np.asarray(loaded.faces, dtype=np.int32)}
 
 
 def read_mesh(path: str | Path, what: str = "mesh", any_format: bool = False) -> Mesh:

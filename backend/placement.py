@@ -50,7 +50,8 @@ def contact_weights(spec: np.ndarray, n_vertices: int, what: str) -> tuple[np.nd
     """
     spec = np.asarray(spec)
     if spec.ndim != 1:
-        raise ValueError(f"{what} contact must be a 1-D array of vertex indices or per-vertex weights, got shape {spec.shape}")
+        raise ValueError(f"{what} contact must be a 1-D array of vertex indices or per-vertex weights, "
+                         f"got shape {spec.shape}")
     if spec.size == 0:
         raise ValueError(f"{what} contact is empty: select at least 3 contact vertices")
     if spec.dtype == bool:
@@ -215,7 +216,7 @@ def place(
     transform = np.eye(4)
     transform[:3, 3] = (wq @ q) / wq.sum() - (wp @ p0) / wp.sum()
     iterations = 0
-    for iterations in range(1, icp_iterations + 1):
+    for iterations in range(1, icp_iterations + 1):  # noqa: B007 - the count is reported after the loop
         new = umeyama(*matcher.pairs(transform), scale)
         change = np.abs(new - transform).max()
         transform = new
@@ -266,7 +267,8 @@ def place(
         regular = reg * np.r_[params[:3] * extent, params[3:6], params[6:7] * extent][:n_params]
         return np.r_[corr, pen * depth, regular]
 
-    fit = least_squares(residuals, start[:n_params], x_scale=np.r_[np.ones(3), np.full(3, extent), np.ones(n_params - 6)],
+    x_scale = np.r_[np.ones(3), np.full(3, extent), np.ones(n_params - 6)]
+    fit = least_squares(residuals, start[:n_params], x_scale=x_scale,
                         xtol=1e-9, ftol=1e-12, gtol=1e-12, max_nfev=60)
     solved = all_params(fit.x)
     transform = _params_to_matrix(solved, pivot)

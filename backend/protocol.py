@@ -109,12 +109,13 @@ def parse_request(line: str | bytes) -> Request:
         try:
             line = line.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise ProtocolError("bad_json", f"the line is not UTF-8 text ({error})", "send UTF-8 encoded JSON") from None
+            raise ProtocolError("bad_json", f"the line is not UTF-8 text ({error})",
+                                "send UTF-8 encoded JSON") from None
     try:
         message = json.loads(line)
     except json.JSONDecodeError as error:
         raise ProtocolError("bad_json", f"the line is not valid JSON: {error}",
-                            "send one JSON object per line, e.g. {\"v\": 1, \"id\": \"1\", \"op\": \"hello\"}") from None
+                            'send one JSON object per line, e.g. {"v": 1, "id": "1", "op": "hello"}') from None
     if not isinstance(message, dict):
         raise ProtocolError("bad_request", f"a message must be a JSON object, got {type(message).__name__}",
                             "wrap the request in {...} with v, id and op")
@@ -128,7 +129,8 @@ def parse_request(line: str | bytes) -> Request:
                             f"add \"v\": {PROTOCOL_VERSION}", request_id)
     if message["v"] != PROTOCOL_VERSION or isinstance(message["v"], bool):
         raise ProtocolError("version_mismatch",
-                            f"protocol version {message['v']!r} is not supported; this backend speaks v{PROTOCOL_VERSION}",
+                            f"protocol version {message['v']!r} is not supported; "
+                            f"this backend speaks v{PROTOCOL_VERSION}",
                             "update the Blender extension and the backend to the same release", request_id)
     op = message.get("op")
     if op not in OPS:
@@ -195,7 +197,8 @@ def parse_estimate(request: Request) -> EstimateRequest:
         resolution = DEFAULT_RESOLUTION
     if isinstance(resolution, float) and math.isfinite(resolution) and resolution.is_integer():
         resolution = int(resolution)
-    if not isinstance(resolution, int) or isinstance(resolution, bool) or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+    if not isinstance(resolution, int) or isinstance(resolution, bool) \
+            or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
         raise ProtocolError("bad_request", f"resolution must be an integer in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], "
                             f"got {resolution!r}", f"use e.g. {DEFAULT_RESOLUTION}", rid)
     return EstimateRequest(image=image, out_dir=out_dir, task=task, label=label, body=body, object=obj,
@@ -303,7 +306,8 @@ def _check_paths(named: list[tuple[str, str, str]], out_dir: str, request_id: st
                                 f"check the path of {key}; the backend reads it from its own file system", request_id)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path", request_id)
+        raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path",
+                            request_id)
 
 
 def make_event(event: str, request_id: str | None, **fields: Any) -> dict[str, Any]:

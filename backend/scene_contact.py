@@ -173,7 +173,8 @@ class SurfaceQuery:
         for i in range(3):  # the 3 corners of every face, not a per-vertex loop
             e1 = corners[:, (i + 1) % 3] - corners[:, i]
             e2 = corners[:, (i + 2) % 3] - corners[:, i]
-            cos = np.einsum("ij,ij->i", e1, e2) / np.maximum(np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1), 1e-30)
+            lengths = np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1)
+            cos = np.einsum("ij,ij->i", e1, e2) / np.maximum(lengths, 1e-30)
             weighted = face_normals * np.arccos(np.clip(cos, -1.0, 1.0))[:, None]
             for axis in range(3):
                 sums[:, axis] += np.bincount(faces[:, i], weighted[:, axis], minlength=sums.shape[0])
@@ -296,7 +297,7 @@ class SideContact:
     """Per-vertex contact of one mesh against the other (arrays indexed by the mesh's own vertices)."""
 
     score: np.ndarray  # (N,) float32 in [0,1]
-    distance: np.ndarray  # (N,) float32 unsigned distance to the other surface; inf if > contact_distance and not inside
+    distance: np.ndarray  # (N,) float32 unsigned distance to the other surface; inf beyond contact_distance if outside
     penetrating: np.ndarray  # (N,) bool: inside the other mesh
     depth: np.ndarray  # (N,) float32 penetration depth, 0 where not penetrating
 
@@ -318,7 +319,7 @@ class SceneContact:
     body: SideContact
     object: SideContact
     contact_distance: float
-    depth_tolerance: float  # depths beyond the contact distance are exact to within this (the larger R of the two meshes)
+    depth_tolerance: float  # depths beyond the contact distance are exact to within this (the larger R of the meshes)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -334,7 +335,8 @@ class SceneContact:
             "score": "1 - distance/contact_distance, 1 for penetrating vertices, 0 beyond the contact distance",
             "message": (
                 "meshes touch" if in_contact else
-                f"no contact: the meshes are farther apart than the contact distance ({self.contact_distance:g} scene units)"
+                "no contact: the meshes are farther apart than the contact distance "
+                f"({self.contact_distance:g} scene units)"
             ),
             "notes": self.notes,
         }

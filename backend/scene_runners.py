@@ -43,7 +43,7 @@ def scene_contact_arrays(result: SceneContact) -> dict[str, np.ndarray]:
 
 
 def _run(request: SceneContactRequest | PlaceRequest, out_path: Path, stages: Stages, may_commit: MayCommit | None,
-         need_contact: bool, doing: str, compute: Callable[[tuple, tuple], tuple[str, dict[str, np.ndarray], dict[str, Any]]]
+         need_contact: bool, doing: str, compute: Callable[[tuple, tuple], tuple[dict[str, np.ndarray], dict[str, Any]]]
          ) -> JobResult:
     """A scene job's stages: load both meshes, compute(body, object) -> (arrays, summary), write."""
     stages.enter("load", "reading the meshes" + (" and contact regions" if need_contact else ""))

@@ -119,7 +119,8 @@ def main() -> None:
 
     print(f"{'method':44s} {'time_s':>8s} {'body_contact':>13s} {'prop_contact':>13s} {'penetrating b/p':>16s}")
     print(f"{'baseline: naive cKDTree vertex-to-vertex':44s} {t_base:8.3f} {base[0]:13d} {base[1]:13d} {'n/a':>16s}")
-    print(f"{'baseline: exact kernel, no AABB pruning':44s} {t_unpruned:8.3f} {unpruned[0]:13d} {unpruned[1]:13d} {'n/a':>16s}")
+    print(f"{'baseline: exact kernel, no AABB pruning':44s} {t_unpruned:8.3f} {unpruned[0]:13d} {unpruned[1]:13d} "
+          f"{'n/a':>16s}")
     pen = f"{s['body']['penetrating_vertices']}/{s['object']['penetrating_vertices']}"
     print(f"{'ours: AABB prune + centroid tree + exact':44s} {t_ours:8.3f} {s['body']['contact_vertices']:13d} "
           f"{s['object']['contact_vertices']:13d} {pen:>16s}")

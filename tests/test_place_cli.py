@@ -67,7 +67,8 @@ def test_cli_errors_are_clear(tmp_path):
     np.save(tmp_path / "bad.npy", np.array([0, 1, 10**6]))
     np.save(tmp_path / "empty.npy", np.array([], dtype=np.int64))
     np.save(tmp_path / "ok.npy", oidx)
-    base = ["place", "--body", str(tmp_path / "body.ply"), "--object", str(tmp_path / "prop.ply"), "--out", str(tmp_path / "o")]
+    base = ["place", "--body", str(tmp_path / "body.ply"), "--object", str(tmp_path / "prop.ply"),
+            "--out", str(tmp_path / "o")]
     proc = cli(*base, "--body-contact", str(tmp_path / "bad.npy"), "--object-contact", str(tmp_path / "ok.npy"))
     assert proc.returncode == 2 and "body contact indices must lie in [0, 6560]" in proc.stderr
     proc = cli(*base, "--body-contact", str(tmp_path / "ok.npy"), "--object-contact", str(tmp_path / "empty.npy"))

@@ -207,7 +207,8 @@ def test_parse_scene_requests_defaults_match_the_backend():
     line = json.dumps({"v": 1, "id": "b", "op": "scene_contact", "body": {"npz": "b.npz"}, "object": {"npz": "o.npz"},
                        "out_dir": "out", "threshold": 0.005})
     assert parse_scene_contact(parse_request(line)).contact_distance == 0.005  # the field's old name
-    for fields, expected in (({"contact_distance": 0.003}, 0.003), ({"contact_distance": 0.003, "threshold": 0.5}, 0.003)):
+    both = {"contact_distance": 0.003, "threshold": 0.5}  # the new name wins
+    for fields, expected in (({"contact_distance": 0.003}, 0.003), (both, 0.003)):
         line = json.dumps({"v": 1, "id": "c", "op": "place", "body": {"npz": "b.npz"}, "object": {"npz": "o.npz"},
                            "out_dir": "out", **fields})
         assert parse_place(parse_request(line)).contact_distance == expected

@@ -168,7 +168,8 @@ def _print_summary(rows: list, failures: list, out: Path) -> None:
     print(f"{'image':<{width}}  {'contact':>8}  {'of':>7}  {'s':>6}  parts in contact")
     for name, summary, seconds in rows:
         parts = ", ".join(summary["parts_in_contact"][:4]) + (" ..." if len(summary["parts_in_contact"]) > 4 else "")
-        print(f"{name:<{width}}  {summary['contact_vertices']:>8}  {summary['n_vertices']:>7}  {seconds:>6.2f}  {parts}")
+        print(f"{name:<{width}}  {summary['contact_vertices']:>8}  {summary['n_vertices']:>7}  {seconds:>6.2f}  "
+              f"{parts}")
         for warning in summary.get("warnings", []):
             print(f"{'':<{width}}  warning: {warning}")
     for name, code, message in failures:

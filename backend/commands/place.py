@@ -16,13 +16,18 @@ from backend.commands.scene_contact import read_world_mesh
 from backend.meshes import read_contact_file
 from backend.protocol import MOVES
 
+# Formats the moved mesh is written in when its input had one of them (else .ply).
+MOVED_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".off", ".npz")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", required=True, help="body mesh in world space (.obj .ply .glb ...)")
     parser.add_argument("--object", required=True, help="object mesh in the same world space")
-    parser.add_argument("--body-contact", required=True, help="body contact: vertex indices or per-vertex weights (.npy/.txt), "
+    parser.add_argument("--body-contact", required=True,
+                        help="body contact: vertex indices or per-vertex weights (.npy/.txt), "
                         "or an estimate / scene-contact result (.npz)")
-    parser.add_argument("--object-contact", required=True, help="object contact: vertex indices or per-vertex weights (.npy/.txt), "
+    parser.add_argument("--object-contact", required=True,
+                        help="object contact: vertex indices or per-vertex weights (.npy/.txt), "
                         "or an estimate / scene-contact result (.npz)")
     parser.add_argument("--scale", action="store_true", help="also solve for a uniform scale")
     parser.add_argument("--move", choices=MOVES, default="object", help="which mesh moves (default object)")
@@ -46,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     source = Path(args.object if args.move == "object" else args.body)
     vertices, faces = (obj_v, obj_f) if args.move == "object" else (body_v, body_f)
-    suffix = source.suffix.lower() if source.suffix.lower() in (".obj", ".ply", ".stl", ".glb", ".off", ".npz") else ".ply"
+    suffix = source.suffix.lower() if source.suffix.lower() in MOVED_SUFFIXES else ".ply"
     moved_path = out / f"{source.stem}_placed{suffix}"
     if suffix == ".npz":
         np.savez(moved_path, vertices=apply(result.transform, vertices).astype(np.float32), faces=faces)

@@ -181,7 +181,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines = [f"Localizer `{summary['localizer']}` on {summary['dataset']} ({summary['n']} images, body "
              f"{summary['body']}, {summary['resolution']} px views, task {summary['task']}; "
              f"{summary['failed']} failed)", "",
-             "| group | n | precision | recall | F1 | geo. error (cm) | FN geo. (cm) |", "|---|---|---|---|---|---|---|"]
+             "| group | n | precision | recall | F1 | geo. error (cm) | FN geo. (cm) |",
+             "|---|---|---|---|---|---|---|"]
     for name, g in [("**all**", summary), *summary["groups"].items()]:
         lines.append(f"| {name} | {g['n']} | {_fmt(g['precision'])} | {_fmt(g['recall'])} | {_fmt(g['f1'])} | "
                      f"{_fmt(g['geo_fp_cm'])} | {_fmt(g['geo_fn_cm'])} |")
