@@ -83,8 +83,7 @@ def resolve_body(spec: dict | Body | None) -> Body | None:
         raise JobError("missing_file", str(error), "check the body path") from error
     except ValueError as error:
         raise JobError("bad_mesh", f"body: {error}",
-                       getattr(error, "hint", "send vertices (N,3) float32 and faces (F,3) int32 of a triangulated "
-                                              "mesh")) from error
+                       "send vertices (N,3) float32 and faces (F,3) int32 of a triangulated mesh") from error
 
 
 def resolve_inputs(request: EstimateRequest, cache: LocalizerCache, progress: Progress | None = None) -> EstimateInputs:
