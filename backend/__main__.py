@@ -1,12 +1,15 @@
 """`python -m backend <command> ...`: one entry point, each command in its own module.
 
-Each command module under backend/commands/ defines `add_arguments(parser)` and `run(args) -> int`.
+Each command module under backend/commands/ defines `add_arguments(parser)` and `run(args) -> int`;
+a CommandError it raises becomes `COMMAND: error: MESSAGE` on stderr and exit status 2.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+
+from backend.commands import CommandError
 
 # command name -> (module under backend.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(modules[args.command].run(args) or 0)
+    except CommandError as error:
+        print(f"{args.command}: error: {error}", file=sys.stderr)
+        return 2
     except (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError) as error:
         # e.g. --out naming an existing file: one line that names the path, not a traceback
         print(f"{args.command}: error: {error.strerror or error}: {error.filename}; "

@@ -35,7 +35,8 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from backend.mesh_checks import check_mesh
-from backend.scene_contact import DEFAULT_THRESHOLD, SurfaceQuery, side_contact
+from backend.protocol import DEFAULT_CONTACT_DISTANCE, DEFAULT_PENETRATION_WEIGHT, DEFAULT_REGULARIZER
+from backend.scene_contact import SurfaceQuery, side_contact
 from backend.surface_cache import CachedNearest, within
 
 _MAX_PENETRATION_SAMPLES = 1500
@@ -49,7 +50,8 @@ def contact_weights(spec: np.ndarray, n_vertices: int, what: str) -> tuple[np.nd
     """
     spec = np.asarray(spec)
     if spec.ndim != 1:
-        raise ValueError(f"{what} contact must be a 1-D array of vertex indices or per-vertex weights, got shape {spec.shape}")
+        raise ValueError(f"{what} contact must be a 1-D array of vertex indices or per-vertex weights, "
+                         f"got shape {spec.shape}")
     if spec.size == 0:
         raise ValueError(f"{what} contact is empty: select at least 3 contact vertices")
     if spec.dtype == bool:
@@ -189,10 +191,10 @@ def place(
     object_contact: np.ndarray,
     scale: bool = False,
     move: str = "object",
-    penetration_weight: float = 10.0,
-    regularizer: float = 1e-4,
+    penetration_weight: float = DEFAULT_PENETRATION_WEIGHT,
+    regularizer: float = DEFAULT_REGULARIZER,
     icp_iterations: int = 60,
-    threshold: float = DEFAULT_THRESHOLD,
+    contact_distance: float = DEFAULT_CONTACT_DISTANCE,
 ) -> PlacementResult:
     """Solve for the transform that puts the object's contact region onto the body's (see module doc)."""
     if move not in ("object", "body"):
@@ -214,7 +216,7 @@ def place(
     transform = np.eye(4)
     transform[:3, 3] = (wq @ q) / wq.sum() - (wp @ p0) / wp.sum()
     iterations = 0
-    for iterations in range(1, icp_iterations + 1):
+    for iterations in range(1, icp_iterations + 1):  # noqa: B007 - the count is reported after the loop
         new = umeyama(*matcher.pairs(transform), scale)
         change = np.abs(new - transform).max()
         transform = new
@@ -230,7 +232,7 @@ def place(
     # from the body at the ICP solution cannot sink in, and body faces farther away are not needed.
     src, dst, _ = matcher.pairs(transform)
     icp_residual = float(np.linalg.norm(apply(transform, src) - dst, axis=1).max())
-    band = min(2.0 * extent, 2.0 * icp_residual) + threshold
+    band = min(2.0 * extent, 2.0 * icp_residual) + contact_distance
     # Penetration samples: object vertices near the body at the ICP solution (the others cannot sink in).
     near = within(body, apply(transform, ov.astype(np.float64)), band)
     samples = ov[near].astype(np.float64)
@@ -265,7 +267,8 @@ def place(
         regular = reg * np.r_[params[:3] * extent, params[3:6], params[6:7] * extent][:n_params]
         return np.r_[corr, pen * depth, regular]
 
-    fit = least_squares(residuals, start[:n_params], x_scale=np.r_[np.ones(3), np.full(3, extent), np.ones(n_params - 6)],
+    x_scale = np.r_[np.ones(3), np.full(3, extent), np.ones(n_params - 6)]
+    fit = least_squares(residuals, start[:n_params], x_scale=x_scale,
                         xtol=1e-9, ftol=1e-12, gtol=1e-12, max_nfev=60)
     solved = all_params(fit.x)
     transform = _params_to_matrix(solved, pivot)
@@ -273,7 +276,7 @@ def place(
     # Report: residual over the final correspondences of every contact vertex, penetration of the placed object.
     src, dst, _ = full.pairs(transform)
     dist = np.linalg.norm(apply(transform, src) - dst, axis=1)
-    placed = side_contact(apply(transform, ov.astype(np.float64)), body, threshold)
+    placed = side_contact(apply(transform, ov.astype(np.float64)), body, contact_distance)
     s = float(np.exp(solved[6]))
     result_transform = transform if move == "object" else np.linalg.inv(transform)
     return PlacementResult(

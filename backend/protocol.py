@@ -9,10 +9,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.devices import DEVICES
 from backend.localizers.base import TASKS
+
+if TYPE_CHECKING:
+    from backend.bodies.base import Body
 
 PROTOCOL_VERSION = 1
 OPS: tuple[str, ...] = ("hello", "estimate", "scene_contact", "place", "cancel", "shutdown")
@@ -20,8 +23,12 @@ JOB_OPS: tuple[str, ...] = ("estimate", "scene_contact", "place")  # run on the 
 STAGES: tuple[str, ...] = ("load", "render", "localize", "lift", "write")
 SCENE_STAGES: tuple[str, ...] = ("load", "compute", "write")  # progress stages of scene_contact and place
 MOVES: tuple[str, ...] = ("object", "body")
-# Same value as backend.scene_contact.DEFAULT_THRESHOLD (not imported: this module stays free of scipy).
-DEFAULT_SCENE_THRESHOLD = 0.02
+# Scores at or above this count as contact (the summary's contact_vertices; the add-on's default threshold).
+CONTACT_THRESHOLD = 0.5
+# scene_contact / place: vertices closer than this to the other mesh touch it (scene units, metres in
+# Blender: 2 cm). Protocol field `contact_distance` (its old name `threshold` is still read).
+DEFAULT_CONTACT_DISTANCE = 0.02
+DEFAULT_PENETRATION_WEIGHT, DEFAULT_REGULARIZER = 10.0, 1e-4  # place: see backend/placement.py
 ERROR_CODES: tuple[str, ...] = (
     "bad_json", "bad_request", "unknown_op", "version_mismatch", "missing_file", "bad_image", "bad_mesh",
     "busy", "not_running", "no_person", "localizer_unavailable", "device_unavailable", "internal",
@@ -49,14 +56,18 @@ class Request:
 
 @dataclass(frozen=True)
 class EstimateRequest:
-    """A validated `estimate`. body/object are the protocol's dicts; the CLI may pass a loaded Body and
-    {"vertices", "faces"} arrays instead, so a batch loads its meshes once."""
+    """A validated `estimate` (fields as in backend/PROTOCOL.md).
+
+    body: the protocol's body spec ({"source": ...}); an in-process caller (tests, scripts) may give a
+        loaded Body instead, used as it is (backend.estimate_inputs.resolve_body).
+    object: {"npz": PATH}, the protocol's mesh npz.
+    """
 
     image: str
     out_dir: str
     task: str = "human_contact"
     label: str | None = None
-    body: Any = None  # dict (protocol) or backend.bodies.Body (CLI)
+    body: dict[str, Any] | Body | None = None
     object: dict[str, Any] | None = None
     localizer: str | None = None  # None: the registry's default
     device: str = "auto"
@@ -70,12 +81,12 @@ class EstimateRequest:
 
 @dataclass(frozen=True)
 class SceneContactRequest:
-    """A validated `scene_contact`: two world-space mesh npz files and a distance threshold."""
+    """A validated `scene_contact`: two world-space mesh npz files and the contact distance."""
 
     body_npz: str
     object_npz: str
     out_dir: str
-    threshold: float = DEFAULT_SCENE_THRESHOLD
+    contact_distance: float = DEFAULT_CONTACT_DISTANCE
 
 
 @dataclass(frozen=True)
@@ -87,9 +98,9 @@ class PlaceRequest:
     out_dir: str
     move: str = "object"
     scale: bool = False
-    threshold: float = DEFAULT_SCENE_THRESHOLD
-    penetration_weight: float = 10.0
-    regularizer: float = 1e-4
+    contact_distance: float = DEFAULT_CONTACT_DISTANCE
+    penetration_weight: float = DEFAULT_PENETRATION_WEIGHT
+    regularizer: float = DEFAULT_REGULARIZER
 
 
 def parse_request(line: str | bytes) -> Request:
@@ -98,12 +109,13 @@ def parse_request(line: str | bytes) -> Request:
         try:
             line = line.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise ProtocolError("bad_json", f"the line is not UTF-8 text ({error})", "send UTF-8 encoded JSON") from None
+            raise ProtocolError("bad_json", f"the line is not UTF-8 text ({error})",
+                                "send UTF-8 encoded JSON") from None
     try:
         message = json.loads(line)
     except json.JSONDecodeError as error:
         raise ProtocolError("bad_json", f"the line is not valid JSON: {error}",
-                            "send one JSON object per line, e.g. {\"v\": 1, \"id\": \"1\", \"op\": \"hello\"}") from None
+                            'send one JSON object per line, e.g. {"v": 1, "id": "1", "op": "hello"}') from None
     if not isinstance(message, dict):
         raise ProtocolError("bad_request", f"a message must be a JSON object, got {type(message).__name__}",
                             "wrap the request in {...} with v, id and op")
@@ -117,7 +129,8 @@ def parse_request(line: str | bytes) -> Request:
                             f"add \"v\": {PROTOCOL_VERSION}", request_id)
     if message["v"] != PROTOCOL_VERSION or isinstance(message["v"], bool):
         raise ProtocolError("version_mismatch",
-                            f"protocol version {message['v']!r} is not supported; this backend speaks v{PROTOCOL_VERSION}",
+                            f"protocol version {message['v']!r} is not supported; "
+                            f"this backend speaks v{PROTOCOL_VERSION}",
                             "update the Blender extension and the backend to the same release", request_id)
     op = message.get("op")
     if op not in OPS:
@@ -184,7 +197,8 @@ def parse_estimate(request: Request) -> EstimateRequest:
         resolution = DEFAULT_RESOLUTION
     if isinstance(resolution, float) and math.isfinite(resolution) and resolution.is_integer():
         resolution = int(resolution)
-    if not isinstance(resolution, int) or isinstance(resolution, bool) or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+    if not isinstance(resolution, int) or isinstance(resolution, bool) \
+            or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
         raise ProtocolError("bad_request", f"resolution must be an integer in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], "
                             f"got {resolution!r}", f"use e.g. {DEFAULT_RESOLUTION}", rid)
     return EstimateRequest(image=image, out_dir=out_dir, task=task, label=label, body=body, object=obj,
@@ -214,12 +228,18 @@ def _expect_mesh_npz(fields: dict, key: str, request_id: str) -> str:
     return _expect_str(mesh, "npz", request_id, required=True)
 
 
+def _contact_distance(fields: dict, request_id: str) -> float:
+    """`contact_distance`, or its old name `threshold` (clients of protocol v1 before the rename)."""
+    key = "contact_distance" if fields.get("contact_distance") is not None else "threshold"
+    return _expect_number(fields, key, DEFAULT_CONTACT_DISTANCE, request_id, positive=True)
+
+
 def parse_scene_contact(request: Request) -> SceneContactRequest:
     """Types and required fields of a `scene_contact`; files are checked by check_scene_inputs."""
     f, rid = request.fields, request.id
     return SceneContactRequest(body_npz=_expect_mesh_npz(f, "body", rid), object_npz=_expect_mesh_npz(f, "object", rid),
                                out_dir=_expect_str(f, "out_dir", rid, required=True),
-                               threshold=_expect_number(f, "threshold", DEFAULT_SCENE_THRESHOLD, rid, positive=True))
+                               contact_distance=_contact_distance(f, rid))
 
 
 def parse_place(request: Request) -> PlaceRequest:
@@ -232,9 +252,10 @@ def parse_place(request: Request) -> PlaceRequest:
     return PlaceRequest(body_npz=_expect_mesh_npz(f, "body", rid), object_npz=_expect_mesh_npz(f, "object", rid),
                         out_dir=_expect_str(f, "out_dir", rid, required=True),
                         move=_expect_choice(f, "move", MOVES, "object", rid), scale=scale,
-                        threshold=_expect_number(f, "threshold", DEFAULT_SCENE_THRESHOLD, rid, positive=True),
-                        penetration_weight=_expect_number(f, "penetration_weight", 10.0, rid, positive=False),
-                        regularizer=_expect_number(f, "regularizer", 1e-4, rid, positive=False))
+                        contact_distance=_contact_distance(f, rid),
+                        penetration_weight=_expect_number(f, "penetration_weight", DEFAULT_PENETRATION_WEIGHT, rid,
+                                                          positive=False),
+                        regularizer=_expect_number(f, "regularizer", DEFAULT_REGULARIZER, rid, positive=False))
 
 
 def check_scene_inputs(request: SceneContactRequest | PlaceRequest, request_id: str | None = None) -> None:
@@ -285,7 +306,8 @@ def _check_paths(named: list[tuple[str, str, str]], out_dir: str, request_id: st
                                 f"check the path of {key}; the backend reads it from its own file system", request_id)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path", request_id)
+        raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path",
+                            request_id)
 
 
 def make_event(event: str, request_id: str | None, **fields: Any) -> dict[str, Any]:

@@ -1,8 +1,7 @@
 """Multi-view CPU rendering of a triangle mesh with an id buffer (the 'Render' of RLL).
 
-NOTE TO THE TEAM (lead, 14:45): render/cameras/lift/mesh_checks are implemented, tested
-(tests/test_render.py, test_lift.py, test_cameras.py) and benchmarked (bench/render_lift.py:
-0.17 s render+lift, agree=1.0). Extend or optimise them; do not rewrite them.
+Tested against Embree ray casting (tests/test_render.py) and benchmarked (bench/render_lift.py:
+0.17 s render + lift of Anny at 4 x 1024², id buffer identical to Embree's).
 
 CONTRACT (the types and signatures below are fixed):
 

@@ -5,7 +5,7 @@ not vertex-to-vertex), whether it lies inside the other mesh (penetration) and h
 contact score in [0, 1].
 
 How it stays fast on 1M-vertex meshes (see bench/scene_contact.py for measured numbers):
-1. Bounding-box pruning: only vertices within `threshold` of the other mesh's AABB are queried, and
+1. Bounding-box pruning: only vertices within `contact_distance` of the other mesh's AABB are queried, and
    only the other mesh's triangles near those vertices enter the search structure.
 2. A cKDTree over triangle centroids gives each query point its k nearest triangles; exact
    closest-point-on-triangle distances are taken over those k. The answer is *certified* exact when
@@ -14,12 +14,12 @@ How it stays fast on 1M-vertex meshes (see bench/scene_contact.py for measured n
    of radius best + R, whose candidates are first pruned with a cheap lower bound (distance to the
    triangle's plane, centroid distance minus the triangle's own radius): a point 2 cm above a 5 mm
    floor grid has ~140 candidates and only the few under it reach the exact kernel.
-3. Vertices inside the other mesh's AABB with no surface within `threshold` (possible deep
+3. Vertices inside the other mesh's AABB with no surface within `contact_distance` (possible deep
    penetration) get an unbounded k-nearest query for the sign and the depth; that depth is exact to
    within R (half an edge or so), which is documented in the summary as `depth_tolerance`. A flat
    mesh (a floor, a wall, a table top: an axis thinner than 5% of its largest extent) has its box
    grown along that axis by half its largest extent on each side, so a ball sunk into a floor deeper
-   than the threshold is still counted (the box of a floor has no depth to be inside of). When all of
+   than the contact distance is still counted (the box of a floor has no depth to be inside of). When all of
    a flat mesh's faces face one way along that axis (a floor, a height field), points in front of its
    front-most vertex are outside and skip that query (a body standing on a floor costs nothing).
 
@@ -31,7 +31,7 @@ nearest surface", which is what a floor wants but flags points behind a thin ope
 concave creases the blended normal can flip the sign for points almost exactly on the crease.
 Flipped normals flip the answer: orient meshes outward (Blender: Mesh > Normals > Recalculate Outside).
 
-Score: 1 at distance 0 falling linearly to 0 at `threshold`; penetrating vertices score 1.
+Score: 1 at distance 0 falling linearly to 0 at `contact_distance`; penetrating vertices score 1.
 """
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from backend.mesh_checks import check_mesh
+from backend.protocol import DEFAULT_CONTACT_DISTANCE
 
-DEFAULT_THRESHOLD = 0.02  # scene units (metres in Blender): 2 cm
 _K_NEAREST = 8
 _CHUNK = 131072  # query points per batch
 _FLAT = 0.05  # an axis thinner than this fraction of the mesh's largest extent makes the mesh "flat"
@@ -173,7 +173,8 @@ class SurfaceQuery:
         for i in range(3):  # the 3 corners of every face, not a per-vertex loop
             e1 = corners[:, (i + 1) % 3] - corners[:, i]
             e2 = corners[:, (i + 2) % 3] - corners[:, i]
-            cos = np.einsum("ij,ij->i", e1, e2) / np.maximum(np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1), 1e-30)
+            lengths = np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1)
+            cos = np.einsum("ij,ij->i", e1, e2) / np.maximum(lengths, 1e-30)
             weighted = face_normals * np.arccos(np.clip(cos, -1.0, 1.0))[:, None]
             for axis in range(3):
                 sums[:, axis] += np.bincount(faces[:, i], weighted[:, axis], minlength=sums.shape[0])
@@ -296,17 +297,17 @@ class SideContact:
     """Per-vertex contact of one mesh against the other (arrays indexed by the mesh's own vertices)."""
 
     score: np.ndarray  # (N,) float32 in [0,1]
-    distance: np.ndarray  # (N,) float32 unsigned distance to the other surface; inf if > threshold and not inside
+    distance: np.ndarray  # (N,) float32 unsigned distance to the other surface; inf beyond contact_distance if outside
     penetrating: np.ndarray  # (N,) bool: inside the other mesh
     depth: np.ndarray  # (N,) float32 penetration depth, 0 where not penetrating
 
-    def summary(self, threshold: float) -> dict:
-        touching = self.distance <= threshold
+    def summary(self, contact_distance: float) -> dict:
+        touching = self.distance <= contact_distance
         finite = self.distance[np.isfinite(self.distance)]
         return {
             "vertices": int(self.score.shape[0]),
             "contact_vertices": int((self.score > 0).sum()),
-            "within_threshold_vertices": int(touching.sum()),
+            "within_distance_vertices": int(touching.sum()),
             "penetrating_vertices": int(self.penetrating.sum()),
             "max_penetration_depth": float(self.depth.max()) if self.depth.size else 0.0,
             "min_distance": float(finite.min()) if finite.size else None,
@@ -317,45 +318,46 @@ class SideContact:
 class SceneContact:
     body: SideContact
     object: SideContact
-    threshold: float
-    depth_tolerance: float  # depths beyond the threshold are exact to within this (the larger R of the two meshes)
+    contact_distance: float
+    depth_tolerance: float  # depths beyond the contact distance are exact to within this (the larger R of the meshes)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
-        body, obj = self.body.summary(self.threshold), self.object.summary(self.threshold)
+        body, obj = self.body.summary(self.contact_distance), self.object.summary(self.contact_distance)
         in_contact = body["contact_vertices"] > 0 or obj["contact_vertices"] > 0
         return {
-            "threshold": self.threshold,
+            "contact_distance": self.contact_distance,
             "in_contact": in_contact,
             "penetration": body["penetrating_vertices"] > 0 or obj["penetrating_vertices"] > 0,
             "body": body,
             "object": obj,
             "depth_tolerance": self.depth_tolerance,
-            "score": "1 - distance/threshold, 1 for penetrating vertices, 0 beyond the threshold",
+            "score": "1 - distance/contact_distance, 1 for penetrating vertices, 0 beyond the contact distance",
             "message": (
                 "meshes touch" if in_contact else
-                f"no contact: the meshes are farther apart than the threshold ({self.threshold:g} scene units)"
+                "no contact: the meshes are farther apart than the contact distance "
+                f"({self.contact_distance:g} scene units)"
             ),
             "notes": self.notes,
         }
 
 
-def side_contact(points: np.ndarray, other: SurfaceQuery, threshold: float) -> SideContact:
+def side_contact(points: np.ndarray, other: SurfaceQuery, contact_distance: float) -> SideContact:
     """Contact of `points` against the surface `other`, with AABB pruning."""
     points = np.asarray(points, dtype=np.float64)
     n = points.shape[0]
     distance = np.full(n, np.inf)
     penetrating = np.zeros(n, dtype=bool)
     depth = np.zeros(n)
-    near_box = np.all((points >= other.low - threshold) & (points <= other.high + threshold), axis=1)
+    near_box = np.all((points >= other.low - contact_distance) & (points <= other.high + contact_distance), axis=1)
     cand = np.flatnonzero(near_box)
     if cand.size:
-        d, s, _ = other.nearest(points[cand], threshold)
+        d, s, _ = other.nearest(points[cand], contact_distance)
         distance[cand] = d
         inside = np.isfinite(d) & (s < 0)
         penetrating[cand[inside]] = True
         depth[cand[inside]] = d[inside]
-    # No surface within the threshold but inside the other's (deep) box: maybe deep inside it.
+    # No surface within the contact distance but inside the other's (deep) box: maybe deep inside it.
     far = np.flatnonzero(~np.isfinite(distance) & _may_be_inside(points, other))
     if far.size:
         d2, s2, _ = other.nearest(points[far], None)
@@ -363,7 +365,7 @@ def side_contact(points: np.ndarray, other: SurfaceQuery, threshold: float) -> S
         penetrating[far[deep]] = True
         depth[far[deep]] = d2[deep]
         distance[far[deep]] = d2[deep]
-    score = np.clip(1.0 - distance / threshold, 0.0, 1.0)
+    score = np.clip(1.0 - distance / contact_distance, 0.0, 1.0)
     score[penetrating] = 1.0
     return SideContact(
         score=score.astype(np.float32),
@@ -397,16 +399,16 @@ def scene_contact(
     body_faces: np.ndarray,
     object_vertices: np.ndarray,
     object_faces: np.ndarray,
-    threshold: float = DEFAULT_THRESHOLD,
+    contact_distance: float = DEFAULT_CONTACT_DISTANCE,
 ) -> SceneContact:
     """Per-vertex contact on both meshes from their world-space geometry."""
-    if not np.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"threshold must be a positive distance in scene units, got {threshold}")
+    if not np.isfinite(contact_distance) or contact_distance <= 0:
+        raise ValueError(f"contact_distance must be a positive distance in scene units, got {contact_distance}")
     body = SurfaceQuery(body_vertices, body_faces, "body")
     obj = SurfaceQuery(object_vertices, object_faces, "object")
     return SceneContact(
-        body=side_contact(body.vertices, obj, threshold),
-        object=side_contact(obj.vertices, body, threshold),
-        threshold=float(threshold),
+        body=side_contact(body.vertices, obj, contact_distance),
+        object=side_contact(obj.vertices, body, contact_distance),
+        contact_distance=float(contact_distance),
         depth_tolerance=max(body.radius, obj.radius),
     )

@@ -12,35 +12,39 @@ import platform
 import queue
 import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO, Callable, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from backend import __version__
-from backend.pipeline import Cancelled, LocalizerCache, Progress, classify, run_estimate
-from backend.protocol import (JOB_OPS, OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
-                              SceneContactRequest, check_inputs, check_scene_inputs, encode, error_event, make_event,
-                              parse_estimate, parse_place, parse_request, parse_scene_contact)
+from backend.jobs import JOBS, Cancelled, JobKind, JobResult, classify
+from backend.localizers.cache import LocalizerCache
+from backend.protocol import (OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
+                              SceneContactRequest, encode, error_event, make_event, parse_request)
 
 log = logging.getLogger("backend.server")
-RESULT_NAME = "result.npz"
 
 
 @dataclass(eq=False)
-class Job:
+class AcceptedJob:
+    """A job the server accepted: queued, running, or finished but not yet collected by the worker."""
+
     id: str
     request: EstimateRequest | SceneContactRequest | PlaceRequest
-    op: str = "estimate"
+    kind: JobKind
     cancelled: bool = False  # set by `cancel`, shutdown or EOF
     finished: bool = False  # its terminal event (result/error/cancelled) was sent
     committing: bool = False  # the result file is being moved into place: too late to cancel
+
+    @property
+    def op(self) -> str:
+        return self.kind.op
 
 
 class Server:
     def __init__(self, out: TextIO, cache: LocalizerCache | None = None) -> None:
         self._out = out
         self._lock = threading.RLock()  # guards job state and keeps events of one job in order
-        self._jobs: dict[str, Job] = {}
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._jobs: dict[str, AcceptedJob] = {}
+        self._queue: queue.Queue[AcceptedJob | None] = queue.Queue()
         self.cache = cache or LocalizerCache()
         self._worker = threading.Thread(target=self._work, name="job-worker", daemon=True)
         self._worker.start()
@@ -52,7 +56,7 @@ class Server:
             self._out.write(line)
             self._out.flush()
 
-    def _finish(self, job: Job, event: dict[str, Any]) -> None:
+    def _finish(self, job: AcceptedJob, event: dict[str, Any]) -> None:
         """Send the job's terminal event unless one was sent already (e.g. `cancelled`)."""
         with self._lock:
             if not job.finished:
@@ -89,8 +93,9 @@ class Server:
     def _dispatch(self, request: Request) -> bool:
         if request.op == "hello":
             self.emit(self._hello(request))
-        elif request.op in JOB_OPS:
-            self._enqueue(self._parse_job(request))
+        elif request.op in JOBS:
+            kind = JOBS[request.op]
+            self._enqueue(AcceptedJob(request.id, kind.accept(request), kind))
         elif request.op == "cancel":
             self._cancel(request)
         elif request.op == "shutdown":
@@ -114,23 +119,7 @@ class Server:
                           localizers=available_localizers(request.fields.get("checkpoint_dir")),
                           default_localizer=DEFAULT_LOCALIZER)
 
-    def _parse_job(self, request: Request) -> Job:
-        """The validated job of a job op, or ProtocolError: fields, named files, localizer (estimate)."""
-        if request.op != "estimate":
-            parsed = parse_scene_contact(request) if request.op == "scene_contact" else parse_place(request)
-            check_scene_inputs(parsed, request.id)
-            return Job(request.id, parsed, op=request.op)
-        from backend.localizers.registry import DEFAULT_LOCALIZER, LocalizerUnavailable, require_localizer
-
-        estimate = parse_estimate(request)
-        check_inputs(estimate, request.id)
-        try:
-            require_localizer(estimate.localizer or DEFAULT_LOCALIZER, estimate.checkpoint_dir)
-        except LocalizerUnavailable as error:
-            raise ProtocolError(error.code, str(error), error.hint, request.id) from None
-        return Job(request.id, estimate)
-
-    def _enqueue(self, job: Job) -> None:
+    def _enqueue(self, job: AcceptedJob) -> None:
         """Accept the job unless another one is running (`busy`: one job at a time, whatever its op)."""
         with self._lock:
             running = [j for j in self._jobs.values() if not j.finished]
@@ -148,7 +137,7 @@ class Server:
             if job is None or job.finished or job.committing:
                 state = "has already finished" if job is not None else "is not running"
                 raise ProtocolError("not_running", f"job {target!r} {state}",
-                                    f"only a queued or running job ({', '.join(JOB_OPS)}) can be cancelled",
+                                    f"only a queued or running job ({', '.join(JOBS)}) can be cancelled",
                                     request.id)
             job.cancelled = True
             self._finish(job, make_event("cancelled", job.id))
@@ -174,7 +163,7 @@ class Server:
                     if self._jobs.get(job.id) is job:
                         del self._jobs[job.id]
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: AcceptedJob) -> None:
         def progress(stage: str, fraction: float, message: str | None = None) -> None:
             with self._lock:
                 if not job.finished:
@@ -187,7 +176,7 @@ class Server:
                 return job.committing
 
         try:
-            path, summary = self._execute(job, progress, may_commit)
+            result: JobResult = job.kind.run(job.request, self.cache, progress, lambda: job.cancelled, may_commit)
         except Cancelled:
             self._finish(job, make_event("cancelled", job.id))
         except Exception as error:  # any failure of the job is reported and the server carries on
@@ -198,19 +187,5 @@ class Server:
                 log.info("%s %s failed: %s (%s)", job.op, job.id, message, code)
             self._finish(job, error_event(job.id, code, message, hint))
         else:
-            log.info("%s %s done in %.2f s", job.op, job.id, sum(summary["timings"].values()))
-            self._finish(job, make_event("result", job.id, path=str(path), summary=summary))
-
-    def _execute(self, job: Job, progress: Progress, may_commit: Callable[[], bool]) -> tuple[Path, dict[str, Any]]:
-        """Run the job's op; returns (result path, summary)."""
-        out_dir = Path(job.request.out_dir).resolve()
-        stop = lambda: job.cancelled  # noqa: E731
-        if job.op == "estimate":
-            result = run_estimate(job.request, self.cache, out_dir / RESULT_NAME, progress=progress,
-                                  should_stop=stop, may_commit=may_commit)
-            return result.path, result.summary
-        from backend.scene_jobs import PLACE_RESULT, SCENE_CONTACT_RESULT, run_place, run_scene_contact
-
-        if job.op == "scene_contact":
-            return run_scene_contact(job.request, out_dir / SCENE_CONTACT_RESULT, progress, stop, may_commit)
-        return run_place(job.request, out_dir / PLACE_RESULT, progress, stop, may_commit)
+            log.info("%s %s done in %.2f s", job.op, job.id, sum(result.summary["timings"].values()))
+            self._finish(job, make_event("result", job.id, path=str(result.path), summary=result.summary))

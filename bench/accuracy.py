@@ -3,7 +3,8 @@
 Usage: python bench/accuracy.py [--n 40] [--seed 0] [--size 256] [--resolution 512]
 Builds the set once into bench/_cache/ (git-ignored; reused while n/seed/size and the generator's
 code are unchanged), evaluates the default localizer and two image-blind baselines through the same
-pipeline (backend.eval.evaluate), and prints a table. The last line is `RESULT synthetic_f1=... synthetic_geo_cm=... n=...` for the
+pipeline (backend.eval.evaluate), and prints a table. The last line is
+`RESULT synthetic_f1=... synthetic_geo_cm=... n=...` for the
 default localizer (nan when it cannot run here).
 """
 from __future__ import annotations

@@ -46,18 +46,18 @@ def uv_ellipsoid(n_lat: int, n_lon: int, radii: tuple[float, float, float]) -> t
     return vertices.astype(np.float32), np.r_[top, quads, bottom].astype(np.int32)
 
 
-def naive_kdtree(bv: np.ndarray, ov: np.ndarray, threshold: float) -> tuple[int, int]:
-    d_body, _ = cKDTree(ov).query(bv, distance_upper_bound=threshold)
-    d_obj, _ = cKDTree(bv).query(ov, distance_upper_bound=threshold)
+def naive_kdtree(bv: np.ndarray, ov: np.ndarray, contact_distance: float) -> tuple[int, int]:
+    d_body, _ = cKDTree(ov).query(bv, distance_upper_bound=contact_distance)
+    d_obj, _ = cKDTree(bv).query(ov, distance_upper_bound=contact_distance)
     return int(np.isfinite(d_body).sum()), int(np.isfinite(d_obj).sum())
 
 
-def unpruned_exact(bv, bf, ov, of, threshold: float) -> tuple[int, int]:
+def unpruned_exact(bv, bf, ov, of, contact_distance: float) -> tuple[int, int]:
     """Same point-to-triangle kernel, but every vertex queried against the other's full centroid tree."""
     body, prop = SurfaceQuery(bv, bf), SurfaceQuery(ov, of)
     d_body = np.abs(prop.signed_distance(body.vertices))
     d_prop = np.abs(body.signed_distance(prop.vertices))
-    return int((d_body <= threshold).sum()), int((d_prop <= threshold).sum())
+    return int((d_body <= contact_distance).sum()), int((d_prop <= contact_distance).sum())
 
 
 @contextlib.contextmanager
@@ -73,7 +73,7 @@ def old_place_path():
         placement.CachedNearest, placement.within = saved
 
 
-def placement_case(threshold: float):
+def placement_case(contact_distance: float):
     """A 655k-vertex ball (9 cm) resting 2 mm deep on a 160k-vertex floor (72 cm, 1.8 mm grid); contact
     regions from scene_contact; the ball then displaced by 11.5 degrees and 5.4 cm."""
     ball = trimesh.creation.icosphere(subdivisions=8, radius=0.09)
@@ -85,7 +85,7 @@ def placement_case(threshold: float):
     idx = np.arange(x.size).reshape(x.shape)
     a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
     floor_f = np.r_[np.c_[a, b, c], np.c_[a, c, d]]  # faces +z
-    contact = scene_contact(floor_v, floor_f, ball_v, ball_f, threshold)
+    contact = scene_contact(floor_v, floor_f, ball_v, ball_f, contact_distance)
     floor_idx, ball_idx = np.flatnonzero(contact.body.score > 0), np.flatnonzero(contact.object.score > 0)
     pivot = ball_v[ball_idx].mean(0)
     rot = Rotation.from_rotvec(np.radians([4.0, -6.0, 9.0])).as_matrix()
@@ -100,33 +100,34 @@ def time_place(case) -> tuple[float, placement.PlacementResult]:
 
 
 def main() -> None:
-    threshold = 0.02
+    contact_distance = 0.02
     body_v, body_f = uv_ellipsoid(1000, 1000, (0.18, 0.12, 0.85))  # ~1M vertices, body-sized (1.7 m tall)
     prop_v, prop_f = uv_ellipsoid(316, 316, (0.1, 0.1, 0.1))  # ~100k vertices, 20 cm ball
     prop_v = prop_v + np.float32([0.18 + 0.1 - 0.005, 0.0, 0.0])  # sunk 5 mm into the body's side
     print(f"body: {body_v.shape[0]} vertices {body_f.shape[0]} faces; prop: {prop_v.shape[0]} vertices")
 
     t0 = time.perf_counter()
-    base = naive_kdtree(body_v.astype(np.float64), prop_v.astype(np.float64), threshold)
+    base = naive_kdtree(body_v.astype(np.float64), prop_v.astype(np.float64), contact_distance)
     t_base = time.perf_counter() - t0
     t0 = time.perf_counter()
-    unpruned = unpruned_exact(body_v, body_f, prop_v, prop_f, threshold)
+    unpruned = unpruned_exact(body_v, body_f, prop_v, prop_f, contact_distance)
     t_unpruned = time.perf_counter() - t0
     t0 = time.perf_counter()
-    result = scene_contact(body_v, body_f, prop_v, prop_f, threshold)
+    result = scene_contact(body_v, body_f, prop_v, prop_f, contact_distance)
     t_ours = time.perf_counter() - t0
     s = result.summary()
 
     print(f"{'method':44s} {'time_s':>8s} {'body_contact':>13s} {'prop_contact':>13s} {'penetrating b/p':>16s}")
     print(f"{'baseline: naive cKDTree vertex-to-vertex':44s} {t_base:8.3f} {base[0]:13d} {base[1]:13d} {'n/a':>16s}")
-    print(f"{'baseline: exact kernel, no AABB pruning':44s} {t_unpruned:8.3f} {unpruned[0]:13d} {unpruned[1]:13d} {'n/a':>16s}")
+    print(f"{'baseline: exact kernel, no AABB pruning':44s} {t_unpruned:8.3f} {unpruned[0]:13d} {unpruned[1]:13d} "
+          f"{'n/a':>16s}")
     pen = f"{s['body']['penetrating_vertices']}/{s['object']['penetrating_vertices']}"
     print(f"{'ours: AABB prune + centroid tree + exact':44s} {t_ours:8.3f} {s['body']['contact_vertices']:13d} "
           f"{s['object']['contact_vertices']:13d} {pen:>16s}")
     print(f"max penetration depth body/prop: {s['body']['max_penetration_depth']:.4f} / "
           f"{s['object']['max_penetration_depth']:.4f} (placed 0.005 deep)")
 
-    case = placement_case(threshold)
+    case = placement_case(contact_distance)
     print(f"\nplacement: floor {case[0].shape[0]} vertices, ball {case[2].shape[0]} vertices, "
           f"contact {case[4].size} / {case[5].size} vertices")
     with old_place_path():

@@ -126,7 +126,8 @@ def main() -> int:
         peak = worker.peak_rss_mb()
         worker.close()
 
-        from backend.pipeline import LocalizerCache, run_estimate
+        from backend.localizers.cache import LocalizerCache
+        from backend.pipeline import run_estimate
         from backend.protocol import EstimateRequest
 
         request = EstimateRequest(**job)

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from backend.bodies import load_body, load_mesh_file, load_mesh_npz
+from backend.bodies import load_body
 from backend.bodies.parts import MIRROR, PART_ID, PARTS
+from backend.meshes import read_mesh_file, read_mesh_npz
 
 
 def check_body(body, n_vertices=None):
@@ -177,18 +178,18 @@ def test_mesh_files(tmp_path, anny_body):
     import trimesh
 
     trimesh.Trimesh(anny_body.vertices, anny_body.faces, process=False).export(tmp_path / "body.obj")
-    loaded = load_mesh_file(tmp_path / "body.obj")
+    loaded = read_mesh_file(tmp_path / "body.obj")
     assert loaded["vertices"].shape == anny_body.vertices.shape
     np.savez(tmp_path / "mesh.npz", vertices=anny_body.vertices, faces=anny_body.faces)
     assert load_body({"source": "mesh", "npz": str(tmp_path / "mesh.npz")}).n_vertices == 13718
     np.savez(tmp_path / "bad.npz", vertices=np.zeros((4, 3)))
     with pytest.raises(ValueError, match="faces"):
-        load_mesh_npz(tmp_path / "bad.npz")
+        read_mesh_npz(tmp_path / "bad.npz")
     with pytest.raises(FileNotFoundError):
-        load_mesh_file(tmp_path / "missing.obj")
+        read_mesh_file(tmp_path / "missing.obj")
     (tmp_path / "junk.obj").write_text("this is not a mesh")
     with pytest.raises(ValueError):
-        load_mesh_file(tmp_path / "junk.obj")
+        read_mesh_file(tmp_path / "junk.obj")
     with pytest.raises(ValueError, match="one entry per vertex"):
         load_body({"source": "mesh", "vertices": anny_body.vertices, "faces": anny_body.faces,
                    "vertex_group_names": np.array(["Head"]), "vertex_group_index": np.zeros(3, np.int32)})
@@ -201,16 +202,16 @@ def test_mesh_files_keep_the_vertex_order_and_explain_bad_files(tmp_path):
         "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\n"
         "vt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nvt 0.5 0.5\n"
         "f 1/1 2/2 3/3\nf 1/5 3/3 4/4\n")  # vertex 1 has two UVs: a seam
-    loaded = load_mesh_file(tmp_path / "seam.obj")
+    loaded = read_mesh_file(tmp_path / "seam.obj")
     np.testing.assert_array_equal(loaded["vertices"], [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
     np.testing.assert_array_equal(loaded["faces"], [[0, 1, 2], [0, 2, 3]])
     np.savez(tmp_path / "whole.npz", vertices=np.zeros((3, 3)), faces=np.array([[0, 1, 2]]))
     (tmp_path / "truncated.npz").write_bytes((tmp_path / "whole.npz").read_bytes()[:100])
     with pytest.raises(ValueError, match="not a readable numeric npz mesh"):
-        load_mesh_file(tmp_path / "truncated.npz")
+        read_mesh_file(tmp_path / "truncated.npz")
     (tmp_path / "mesh.fbx").write_text("")
     with pytest.raises(ValueError, match="unsupported format '.fbx'"):
-        load_mesh_file(tmp_path / "mesh.fbx")
+        read_mesh_file(tmp_path / "mesh.fbx")
 
 
 def test_geodesic_on_a_grid_and_a_body(anny_body):

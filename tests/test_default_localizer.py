@@ -46,7 +46,8 @@ def contact_parts(localizer, anny_body, views, image: str, **query) -> tuple[set
     from backend.bodies.parts import PARTS
     from backend.lift import lift
 
-    out = localizer.localize(photo(image), views, Query(vertex_parts=anny_body.parts, **{"task": "human_contact", **query}))
+    asked = Query(vertex_parts=anny_body.parts, **{"task": "human_contact", **query})
+    out = localizer.localize(photo(image), views, asked)
     assert out.masks.shape == (views.n_views, *views.size) and out.masks.dtype == np.float32
     assert 0.0 <= out.masks.min() and out.masks.max() <= 1.0
     scores, seen = lift(views, out.masks)
@@ -128,7 +129,7 @@ def test_real_photo_with_hidden_legs_claims_no_support(localizer, anny_body, bod
 
 
 def test_a_photo_without_a_person_is_a_no_person_error(localizer, body_views, anny_body):
-    from backend.pipeline import classify
+    from backend.jobs import classify
 
     with pytest.raises(ValueError) as caught:
         localizer.localize(photo("coffee.jpg"), body_views, Query(task="human_contact", vertex_parts=anny_body.parts))
@@ -137,14 +138,15 @@ def test_a_photo_without_a_person_is_a_no_person_error(localizer, body_views, an
 
 
 def test_semantic_label_prior_picks_the_objects_parts(localizer, anny_body, body_views):
-    chair, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", task="semantic_contact", label="Chair")
+    semantic = {"task": "semantic_contact"}
+    chair, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", **semantic, label="Chair")
     assert report["label_prior"] == "chair"
     assert {"buttocks", "left_thigh", "right_thigh"} <= chair and not {"left_sole", "right_sole"} & chair
-    bag, report, _ = contact_parts(localizer, anny_body, body_views, "anny_carry.jpg", task="semantic_contact", label="bags")
+    bag, report, _ = contact_parts(localizer, anny_body, body_views, "anny_carry.jpg", **semantic, label="bags")
     assert report["label_prior"] == "bag"
     assert "right_palm" in bag and not {"left_palm", "left_sole", "right_sole", "buttocks"} & bag
     # An unknown label falls back to the photo's cues without the floor's share (soles).
-    other, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", task="semantic_contact", label="zorblax")
+    other, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", **semantic, label="zorblax")
     assert report["label_prior"] is None
     assert "buttocks" in other
 
@@ -191,7 +193,8 @@ def test_object_contact_marks_the_seat_of_a_box(localizer):
     assert scores[near].min() >= 0.5 and scores[side].max() < 0.5
     assert out.report["rule"].startswith("object points within")
     # A body far from the object says nothing: the photo's rule answers, and the report says why.
-    out = localizer.localize(photo("anny_sit.jpg"), views, Query(task="object_contact", body_vertices=body + (5.0, 0, 0)))
+    far = Query(task="object_contact", body_vertices=body + (5.0, 0, 0))
+    out = localizer.localize(photo("anny_sit.jpg"), views, far)
     assert out.report["rule"].startswith("seat") and "not within" in out.report["rule"]
 
 

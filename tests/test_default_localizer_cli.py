@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_estimate_cli_with_the_default_localizer(tmp_path):
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "backend", "estimate", "--image", str(ROOT / "tests/data/anny_stand.jpg"),
+    done = subprocess.run([sys.executable, "-m", "backend", "estimate",
+                           "--image", str(ROOT / "tests/data/anny_stand.jpg"),
                            "--localizer", "default", "--device", "cpu", "--resolution", "160", "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -42,7 +43,8 @@ def test_estimate_cli_object_contact_marks_the_top_of_a_box(tmp_path):
     vertices = (np.asarray(box.vertices) + (0.0, 0.0, 0.225)).astype(np.float32)
     np.savez(tmp_path / "box.npz", vertices=vertices, faces=np.asarray(box.faces, dtype=np.int32))
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "backend", "estimate", "--image", str(ROOT / "tests/data/anny_sit.jpg"),
+    done = subprocess.run([sys.executable, "-m", "backend", "estimate",
+                           "--image", str(ROOT / "tests/data/anny_sit.jpg"),
                            "--localizer", "default", "--task", "object_contact", "--object", str(tmp_path / "box.npz"),
                            "--device", "cpu", "--resolution", "128", "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)

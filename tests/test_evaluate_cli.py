@@ -72,12 +72,12 @@ def test_evaluate_damon_on_smplx(tmp_path, anny_body):
 
 def test_evaluate_explains_bad_inputs(tmp_path):
     result = backend("evaluate", "--dataset", "coco:/x", "--out", str(tmp_path))
-    assert result.returncode == 2 and "damon:PATH" in result.stdout
+    assert result.returncode == 2 and "damon:PATH" in result.stderr
     np.savez(tmp_path / "smpl_only.npz", imgname=np.array(["a.png"]), contact_label=np.zeros((1, 6890)))
     result = backend("evaluate", "--dataset", f"damon:{tmp_path / 'smpl_only.npz'}", "--out", str(tmp_path))
-    assert result.returncode == 2 and "SMPL" in result.stdout and "contact_label_smplx" in result.stdout
+    assert result.returncode == 2 and "SMPL" in result.stderr and "contact_label_smplx" in result.stderr
     np.savez(tmp_path / "x.npz", imgname=np.array(["a.png"]), contact_label_smplx=np.zeros((1, 10475)))
     result = backend("evaluate", "--dataset", f"damon:{tmp_path / 'x.npz'}", "--out", str(tmp_path))
-    assert result.returncode == 2 and "--smplx-dir" in result.stdout
+    assert result.returncode == 2 and "--smplx-dir" in result.stderr
     result = backend("evaluate", "--dataset", f"synthetic:{tmp_path / 'none'}", "--out", str(tmp_path))
-    assert result.returncode == 2 and "backend synth" in result.stdout
+    assert result.returncode == 2 and "backend synth" in result.stderr

@@ -124,7 +124,8 @@ def test_the_pipeline_renders_the_official_rig(tiny, loaded, photo, ellipsoid, t
     """Views follow the official setup: top/bottom x front/back for bodies, scaled HM views for objects."""
     from PIL import Image
 
-    from backend.pipeline import LocalizerCache, run_estimate
+    from backend.localizers.cache import LocalizerCache
+    from backend.pipeline import run_estimate
     from backend.protocol import EstimateRequest
 
     vertices, faces = ellipsoid

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
-
 from test_placement import displace, scene
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,20 +67,21 @@ def test_cli_errors_are_clear(tmp_path):
     np.save(tmp_path / "bad.npy", np.array([0, 1, 10**6]))
     np.save(tmp_path / "empty.npy", np.array([], dtype=np.int64))
     np.save(tmp_path / "ok.npy", oidx)
-    base = ["place", "--body", str(tmp_path / "body.ply"), "--object", str(tmp_path / "prop.ply"), "--out", str(tmp_path / "o")]
+    base = ["place", "--body", str(tmp_path / "body.ply"), "--object", str(tmp_path / "prop.ply"),
+            "--out", str(tmp_path / "o")]
     proc = cli(*base, "--body-contact", str(tmp_path / "bad.npy"), "--object-contact", str(tmp_path / "ok.npy"))
-    assert proc.returncode == 2 and "body contact indices must lie in [0, 6560]" in proc.stdout
+    assert proc.returncode == 2 and "body contact indices must lie in [0, 6560]" in proc.stderr
     proc = cli(*base, "--body-contact", str(tmp_path / "ok.npy"), "--object-contact", str(tmp_path / "empty.npy"))
-    assert proc.returncode == 2 and "object contact is empty" in proc.stdout
+    assert proc.returncode == 2 and "object contact is empty" in proc.stderr
     proc = cli(*base, "--body-contact", str(tmp_path / "nope.npy"), "--object-contact", str(tmp_path / "ok.npy"))
-    assert proc.returncode == 2 and "body contact file not found" in proc.stdout
+    assert proc.returncode == 2 and "body contact file not found" in proc.stderr
     (tmp_path / "broken.obj").write_text("this is not a mesh\n")
     proc = cli("scene-contact", "--body", str(tmp_path / "broken.obj"), "--object", str(tmp_path / "prop.ply"),
                "--out", str(tmp_path / "o"))
-    assert proc.returncode == 2 and "body mesh" in proc.stdout and "error:" in proc.stdout
+    assert proc.returncode == 2 and "body mesh" in proc.stderr and "error:" in proc.stderr
     proc = cli("scene-contact", "--body", str(tmp_path / "missing.obj"), "--object", str(tmp_path / "prop.ply"),
                "--out", str(tmp_path / "o"))
-    assert proc.returncode == 2 and "body mesh file not found" in proc.stdout
+    assert proc.returncode == 2 and "body mesh file not found" in proc.stderr
 
 
 def test_npz_meshes_and_moving_the_body(tmp_path):
@@ -119,8 +119,8 @@ def test_npz_meshes_and_moving_the_body(tmp_path):
     proc = cli("place", "--body", str(tmp_path / "body.npz"), "--object", str(tmp_path / "prop.npz"),
                "--body-contact", str(tmp_path / "other.npz"), "--object-contact", str(tmp_path / "obj_idx.npy"),
                "--out", str(out / "bad"))
-    assert proc.returncode == 2 and "none of scores, body_score, contact" in proc.stdout
+    assert proc.returncode == 2 and "none of scores, body_score, contact" in proc.stderr
     np.savez(tmp_path / "bad.npz", verts=bv)
     proc = cli("scene-contact", "--body", str(tmp_path / "bad.npz"), "--object", str(tmp_path / "prop.npz"),
                "--out", str(out / "x"))
-    assert proc.returncode == 2 and "needs 'vertices' and 'faces'" in proc.stdout
+    assert proc.returncode == 2 and "needs 'vertices' and 'faces'" in proc.stderr

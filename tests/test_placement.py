@@ -60,14 +60,11 @@ def test_known_displacement_is_undone(rotvec_deg, shift):
 
 
 def test_large_contact_regions_are_subsampled_and_still_exact():
-    import time
-
+    """Its time (target < 20 s) is measured by bench/placement.py."""
     bv, bf, ov, of, bidx, oidx = scene(241)  # 6561 contact vertices per side: above the solve's 2000
     assert len(bidx) > 2000
     moved = displace(ov, [4, 6, -10], [0.03, 0.02, 0.04], ov[oidx].mean(0))
-    start = time.perf_counter()
     result = place(bv, bf, moved, of, bidx, oidx)
-    assert time.perf_counter() - start < 20
     check_recovered(result.transform, moved, ov)
     assert result.residual_mean < 1e-3
 

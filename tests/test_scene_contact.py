@@ -7,7 +7,7 @@ import trimesh
 
 from backend.scene_contact import SurfaceQuery, closest_points_on_triangles, scene_contact
 
-T = 0.02  # threshold
+T = 0.02  # contact distance
 
 
 def plane(size: float = 0.3, n: int = 61, z: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +89,7 @@ def test_far_apart_no_contact_and_clear_report():
     assert (result.body.score == 0).all() and np.isinf(result.object.distance).all()
 
 
-@pytest.mark.parametrize("sink", [0.01, 0.15])  # shallow (within threshold) and deep (unbounded path)
+@pytest.mark.parametrize("sink", [0.01, 0.15])  # shallow (within the contact distance) and deep (unbounded path)
 def test_sphere_sunk_into_box_reports_penetration(sink):
     s = sphere(radius=0.1, bottom=-sink)
     box = trimesh.creation.box(extents=[1.0, 1.0, 1.0])
@@ -112,8 +112,8 @@ def test_open_plane_counts_points_behind_it_as_penetrating():
     assert np.array_equal(result.body.penetrating, s.vertices[:, 2] < -1e-9)
 
 
-def test_sunk_deeper_than_the_threshold_into_an_open_floor_is_penetration():
-    s = sphere(bottom=-0.05)  # 5 cm deep, the threshold is 2 cm: the floor's flat box is grown
+def test_sunk_deeper_than_the_contact_distance_into_an_open_floor_is_penetration():
+    s = sphere(bottom=-0.05)  # 5 cm deep, the contact distance is 2 cm: the floor's flat box is grown
     pv, pf = plane()
     result = scene_contact(s.vertices, s.faces, pv, pf, T)
     below = s.vertices[:, 2] < -1e-9
@@ -143,8 +143,8 @@ def test_bounded_query_is_exact_on_mixed_triangle_sizes():
 
 def test_bad_inputs_raise_clear_errors():
     s = sphere()
-    with pytest.raises(ValueError, match="threshold"):
-        scene_contact(s.vertices, s.faces, s.vertices, s.faces, threshold=0)
+    with pytest.raises(ValueError, match="contact_distance"):
+        scene_contact(s.vertices, s.faces, s.vertices, s.faces, contact_distance=0)
     with pytest.raises(ValueError, match="object: face indices"):
         scene_contact(s.vertices, s.faces, s.vertices, s.faces + 10_000)
     with pytest.raises(ValueError, match="body: .*triangles"):

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
-
 from test_placement import displace, scene
 from test_scene_contact import T, plane, sphere
 from test_server import ServerProcess, estimate
@@ -190,16 +189,29 @@ def test_scene_ops_share_the_one_job_worker(server, photo, tmp_path):
 
 
 def test_parse_scene_requests_defaults_match_the_backend():
+    import inspect
     import json
 
-    from backend.protocol import DEFAULT_SCENE_THRESHOLD, parse_place, parse_request, parse_scene_contact
-    from backend.scene_contact import DEFAULT_THRESHOLD
+    from backend.placement import place
+    from backend.protocol import (DEFAULT_CONTACT_DISTANCE, ProtocolError, parse_place, parse_request,
+                                  parse_scene_contact)
+    from backend.scene_contact import scene_contact
 
-    assert DEFAULT_SCENE_THRESHOLD == DEFAULT_THRESHOLD
+    assert DEFAULT_CONTACT_DISTANCE == T
+    assert inspect.signature(scene_contact).parameters["contact_distance"].default == DEFAULT_CONTACT_DISTANCE
+    assert inspect.signature(place).parameters["contact_distance"].default == DEFAULT_CONTACT_DISTANCE
     line = json.dumps({"v": 1, "id": "a", "op": "place", "body": {"npz": "b.npz"}, "object": {"npz": "o.npz"},
                        "out_dir": "out", "scale": True, "move": "body", "penetration_weight": 0})
     request = parse_place(parse_request(line))
-    assert (request.move, request.scale, request.penetration_weight, request.threshold) == ("body", True, 0.0, T)
+    assert (request.move, request.scale, request.penetration_weight, request.contact_distance) == ("body", True, 0.0, T)
     line = json.dumps({"v": 1, "id": "b", "op": "scene_contact", "body": {"npz": "b.npz"}, "object": {"npz": "o.npz"},
                        "out_dir": "out", "threshold": 0.005})
-    assert parse_scene_contact(parse_request(line)).threshold == 0.005
+    assert parse_scene_contact(parse_request(line)).contact_distance == 0.005  # the field's old name
+    both = {"contact_distance": 0.003, "threshold": 0.5}  # the new name wins
+    for fields, expected in (({"contact_distance": 0.003}, 0.003), (both, 0.003)):
+        line = json.dumps({"v": 1, "id": "c", "op": "place", "body": {"npz": "b.npz"}, "object": {"npz": "o.npz"},
+                           "out_dir": "out", **fields})
+        assert parse_place(parse_request(line)).contact_distance == expected
+    with pytest.raises(ProtocolError, match="contact_distance"):
+        parse_scene_contact(parse_request(json.dumps({"v": 1, "id": "d", "op": "scene_contact", "body": {"npz": "b"},
+                                                      "object": {"npz": "o"}, "out_dir": "o", "contact_distance": -1})))

@@ -91,4 +91,4 @@ def test_standing_touches_only_the_ground(anny_body):
 def test_bad_arguments_are_explained(tmp_path):
     result = subprocess.run([sys.executable, "-m", "backend", "synth", "--n", "0", "--out", str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "--n must be at least 1" in result.stdout
+    assert result.returncode == 2 and "--n must be at least 1" in result.stderr

@@ -34,7 +34,8 @@ def edge_graph(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
         edges = np.unique(np.sort(edges, axis=1), axis=0)
         lengths = np.linalg.norm(vertices[edges[:, 0]] - vertices[edges[:, 1]], axis=1)
         n = len(vertices)
-        graph = coo_matrix((np.r_[lengths, lengths], (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]])),
+        rows, cols = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
+        graph = coo_matrix((np.r_[lengths, lengths], (rows, cols)),
                            shape=(n, n)).tocsr()
         if len(_GRAPHS) > 8:
             _GRAPHS.clear()

@@ -100,7 +100,8 @@ def _hand_parts(vertices: np.ndarray, normals: np.ndarray, left: np.ndarray,
         centre = points.mean(axis=0)
         _, _, axes = np.linalg.svd(points - centre, full_matrices=False)
         palm_normal = axes[2]
-        finger_centre = vertices[fingers & (left == is_left)].mean(axis=0) if (fingers & (left == is_left)).any() else centre
+        side_fingers = fingers & (left == is_left)
+        finger_centre = vertices[side_fingers].mean(axis=0) if side_fingers.any() else centre
         hand_centre = vertices[side_hand].mean(axis=0)
         curl = finger_centre - hand_centre
         if np.dot(curl, palm_normal) < 0:

@@ -34,7 +34,8 @@ def model_file(model_dir: str | Path, gender: str = "neutral") -> Path:
     folder = Path(model_dir).expanduser()
     expected = f"SMPLX_{gender.upper()}.npz"
     if not folder.is_dir():
-        raise FileNotFoundError(f"SMPL-X model folder {folder} does not exist; it should contain {expected}: {DOWNLOAD_HINT}")
+        raise FileNotFoundError(f"SMPL-X model folder {folder} does not exist; it should contain {expected}: "
+                                f"{DOWNLOAD_HINT}")
     for candidate in (folder / expected, folder / "smplx" / expected):
         if candidate.is_file():
             return candidate

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from backend.commands import CommandError
 from backend.devices import DEVICES
 
 
@@ -29,10 +29,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = inspect_checkpoint(args.folder, args.vision_tower)
     except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
         if args.json:  # scripts reading stdout get a verdict too
             print(json.dumps({"ok": False, "error": str(error)}, indent=1))
-        return 2
+        raise CommandError(str(error)) from None
     if args.json:
         print(json.dumps({**report.__dict__, "ok": report.ok}, default=str, indent=1))
     else:
@@ -44,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
         try:
             localizer.load(args.device)
         except (CheckpointError, MemoryError, ValueError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+            raise CommandError(str(error)) from None
         print(f"loaded on {localizer.device} ({str(localizer.dtype).replace('torch.', '')})")
     return 0

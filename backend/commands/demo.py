@@ -12,10 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.commands import check_resolution
+from backend.protocol import DEFAULT_RESOLUTION
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder (default demo_out/)")
-    parser.add_argument("--resolution", type=int, default=1024, help="render size in pixels (default 1024)")
+    parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
+                        help=f"render size in pixels (default {DEFAULT_RESOLUTION})")
 
 
 def part_colours(n_parts: int) -> np.ndarray:
@@ -34,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from backend.lift import lift
     from backend.render import render
 
+    check_resolution(args.resolution)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.commands import CommandError, check_resolution
 from backend.devices import DEVICES
 
 
@@ -36,11 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from backend.eval.evaluate import evaluate, load_dataset, summary_markdown
 
     if args.limit is not None and args.limit < 1:
-        print("evaluate: --limit must be at least 1")
-        return 2
-    if not 64 <= args.resolution <= 4096:
-        print(f"evaluate: --resolution must be between 64 and 4096, got {args.resolution}")
-        return 2
+        raise CommandError("--limit must be at least 1")
+    check_resolution(args.resolution)
     try:
         evalset = load_dataset(args.dataset, args.task, args.smplx_dir, args.images, args.allow_pickle)
         total = min(len(evalset.items), args.limit or len(evalset.items))
@@ -49,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
                                resolution=args.resolution, device=args.device, checkpoint_dir=args.checkpoint_dir,
                                n_sheets=args.sheets, progress=lambda done, n: bar.update(done - bar.n))
     except (ValueError, FileNotFoundError) as error:
-        print(f"evaluate: {error}")
-        return 2
+        raise CommandError(str(error)) from None
     print(summary_markdown(summary))
     print(f"evaluate: wrote {args.out}/per_image.csv, summary.json, summary.md, scores.npz, sheets/")
     return 0

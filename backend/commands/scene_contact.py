@@ -11,26 +11,27 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.protocol import DEFAULT_SCENE_THRESHOLD
-from backend.scene_jobs import SCENE_CONTACT_RESULT, scene_contact_arrays
+from backend.commands import CommandError
+from backend.jobs import JOBS
+from backend.meshes import read_mesh_file
+from backend.protocol import DEFAULT_CONTACT_DISTANCE
+from backend.scene_runners import scene_contact_arrays
 
-def load_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """World-space (vertices float64 (N,3), faces (F,3)) of a mesh file, vertex order kept
-    (backend.bodies.load_mesh_file); errors name the mesh's role ("body mesh file not found: ...")."""
-    from backend.bodies import load_mesh_file
 
-    try:
-        arrays = load_mesh_file(path)
-    except (ValueError, FileNotFoundError) as error:
-        raise ValueError(f"{what} {error}") from error
+def read_world_mesh(path: str | Path, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """World-space (vertices float64 (N,3), faces (F,3)) of any mesh file, vertex order kept; the
+    scene functions check them."""
+    arrays = read_mesh_file(path, f"{what} mesh")
     return np.asarray(arrays["vertices"], dtype=np.float64), np.asarray(arrays["faces"])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", required=True, help="body mesh in world space (.obj .ply .glb ...)")
     parser.add_argument("--object", required=True, help="object mesh in the same world space")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_SCENE_THRESHOLD,
-                        help="contact distance in scene units (default 0.02 = 2 cm in metres)")
+    parser.add_argument("--contact-distance", "--threshold", dest="contact_distance", type=float,
+                        default=DEFAULT_CONTACT_DISTANCE,
+                        help=f"contact distance in scene units (default {DEFAULT_CONTACT_DISTANCE:g} = 2 cm in metres; "
+                             "--threshold is its old name)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
 
 
@@ -38,15 +39,14 @@ def run(args: argparse.Namespace) -> int:
     from backend.scene_contact import scene_contact  # scipy: only for this command, not at every start-up
 
     try:
-        body_v, body_f = load_mesh(args.body, "body")
-        obj_v, obj_f = load_mesh(args.object, "object")
-        result = scene_contact(body_v, body_f, obj_v, obj_f, args.threshold)
-    except ValueError as error:
-        print(f"error: {error}", flush=True)
-        return 2
+        body_v, body_f = read_world_mesh(args.body, "body")
+        obj_v, obj_f = read_world_mesh(args.object, "object")
+        result = scene_contact(body_v, body_f, obj_v, obj_f, args.contact_distance)
+    except (ValueError, FileNotFoundError) as error:
+        raise CommandError(str(error)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / SCENE_CONTACT_RESULT, **scene_contact_arrays(result))
+    np.savez(out / JOBS["scene_contact"].result_name, **scene_contact_arrays(result))
     summary = result.summary()
     summary.update({"body_file": str(args.body), "object_file": str(args.object)})
     (out / "scene_contact.json").write_text(json.dumps(summary, indent=2))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.commands import CommandError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, required=True, help="number of images")
@@ -35,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
                         progress=progress)
     except (ValueError, RuntimeError) as error:
         bar.close()
-        print(f"synth: {error}")
-        return 2
+        raise CommandError(str(error)) from None
     bar.close()
     print(f"synth: wrote {meta['n']} images to {args.out} in {meta['seconds']['total']} s "
           f"({', '.join(f'{k} {v}' for k, v in meta['scenarios'].items())})")

@@ -24,7 +24,6 @@ from backend.eval.metrics import ContactScores, mean_scores, score_contact
 
 if TYPE_CHECKING:
     from backend.localizers.base import Localizer
-    from backend.pipeline import LocalizerCache, Progress
 
 
 @dataclass
@@ -95,41 +94,31 @@ def load_dataset(spec: str, task: str = "human_contact", smplx_dir: str | None =
     return EvalSet("damon", Path(path), body, items)
 
 
-class _OneLocalizer:
-    """Duck-typed LocalizerCache for run_estimate that always hands out one loaded localizer."""
-
-    def __init__(self, localizer: Localizer) -> None:
-        self.localizer = localizer
-        self.loaded: set[str] = set()
-
-    def get(self, name: str, device: str, checkpoint_dir: str | None, progress: Progress | None = None) -> Localizer:
-        if device not in self.loaded:
-            self.localizer.load(device)
-            self.loaded.add(device)
-        return self.localizer
-
-
-def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
-    """A baseline (image-blind prior) or the pipeline's LocalizerCache for a registered localizer."""
+def load_localizer(name: str, body: Body, device: str, checkpoint_dir: str | None) -> Localizer:
+    """A baseline (image-blind prior) or a registered localizer, loaded on `device`."""
     from backend.eval.baselines import BASELINES, PriorLocalizer, prior_labels
 
     if name in BASELINES:
-        return _OneLocalizer(PriorLocalizer(name, prior_labels(name, body.canonical_vertices, body.parts)))
+        localizer = PriorLocalizer(name, prior_labels(name, body.canonical_vertices, body.parts))
+        localizer.load(device)
+        return localizer
+    from backend.localizers.cache import LocalizerCache
     from backend.localizers.registry import unavailable_reason
-    from backend.pipeline import LocalizerCache
 
     reason = unavailable_reason(name)
     if reason is not None:
         raise ValueError(f"localizer {name!r} cannot run here: {reason}")
-    return LocalizerCache(capacity=1)
+    return LocalizerCache(capacity=1).get(name, device, checkpoint_dir)
 
 
 def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_contact", limit: int | None = None,
              resolution: int = 512, device: str = "auto", checkpoint_dir: str | None = None, n_sheets: int = 2,
              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Run the pipeline over the set, score every image, write the outputs, return the summary."""
-    from backend.pipeline import classify, run_estimate
-    from backend.protocol import EstimateRequest
+    from backend.devices import resolve_device
+    from backend.estimate_inputs import prepare_inputs
+    from backend.jobs import classify
+    from backend.pipeline import estimate_image
 
     items = evalset.items[:limit] if limit else evalset.items
     if not items:
@@ -137,7 +126,8 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     body = evalset.body
-    cache = make_cache(localizer, body)
+    device = resolve_device(device)
+    loaded = load_localizer(localizer, body, device, checkpoint_dir)
     rows: list[dict[str, Any]] = []
     scored: list[ContactScores] = []
     all_scores = np.zeros((len(items), body.n_vertices), np.float16)
@@ -145,12 +135,10 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
     with tempfile.TemporaryDirectory(prefix="ivlm_eval_") as tmp:
         for i, item in enumerate(items):
             t0 = time.perf_counter()
-            request = EstimateRequest(image=str(item.image), out_dir=tmp, task=task, label=item.label, body=body,
-                                      localizer=localizer, device=device, resolution=resolution,
-                                      checkpoint_dir=checkpoint_dir)
             error = ""
             try:
-                result = run_estimate(request, cache, Path(tmp) / "result.npz")
+                inputs = prepare_inputs(task, item.label, body, None, loaded, localizer, device, resolution)
+                result = estimate_image(item.image, inputs, Path(tmp) / "result.npz")
                 with np.load(result.path) as data:
                     scores = data["scores"].astype(np.float32)
             except Exception as failure:  # noqa: BLE001 - every failure is recorded, the run goes on
@@ -193,7 +181,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines = [f"Localizer `{summary['localizer']}` on {summary['dataset']} ({summary['n']} images, body "
              f"{summary['body']}, {summary['resolution']} px views, task {summary['task']}; "
              f"{summary['failed']} failed)", "",
-             "| group | n | precision | recall | F1 | geo. error (cm) | FN geo. (cm) |", "|---|---|---|---|---|---|---|"]
+             "| group | n | precision | recall | F1 | geo. error (cm) | FN geo. (cm) |",
+             "|---|---|---|---|---|---|---|"]
     for name, g in [("**all**", summary), *summary["groups"].items()]:
         lines.append(f"| {name} | {g['n']} | {_fmt(g['precision'])} | {_fmt(g['recall'])} | {_fmt(g['f1'])} | "
                      f"{_fmt(g['geo_fp_cm'])} | {_fmt(g['geo_fn_cm'])} |")

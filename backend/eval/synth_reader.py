@@ -11,7 +11,8 @@ def read_synthetic(folder: str | Path) -> dict:
     folder = Path(folder)
     path = folder / "synth.npz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; create the set with `python -m backend synth --n N --out {folder}`")
+        raise FileNotFoundError(f"{path} does not exist; create the set with "
+                                f"`python -m backend synth --n N --out {folder}`")
     with np.load(path, allow_pickle=False) as data:
         missing = [k for k in ("imgname", "contact_label_anny", "contact_label_anny_object", "object_label", "scenario")
                    if k not in data.files]

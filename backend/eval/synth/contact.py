@@ -16,7 +16,7 @@ def ground_contact(vertices: np.ndarray) -> np.ndarray:
 
 def prop_contact(body_vertices: np.ndarray, body_faces: np.ndarray, prop: Prop) -> tuple[np.ndarray, np.ndarray]:
     """(body (N,) bool, prop (M,) bool) contact between the posed body and one prop."""
-    contact = scene_contact(body_vertices, body_faces, prop.vertices, prop.faces, threshold=THRESHOLD)
+    contact = scene_contact(body_vertices, body_faces, prop.vertices, prop.faces, contact_distance=THRESHOLD)
     body = (contact.body.distance <= THRESHOLD) | contact.body.penetrating
     obj = (contact.object.distance <= THRESHOLD) | contact.object.penetrating
     return body, obj

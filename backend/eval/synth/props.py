@@ -38,7 +38,8 @@ def _box(low: np.ndarray, high: np.ndarray):
     import trimesh
 
     low, high = np.asarray(low, float), np.asarray(high, float)
-    return trimesh.creation.box(extents=high - low, transform=trimesh.transformations.translation_matrix((low + high) / 2))
+    centre = trimesh.transformations.translation_matrix((low + high) / 2)
+    return trimesh.creation.box(extents=high - low, transform=centre)
 
 
 def seat(vertices: np.ndarray, parts: np.ndarray, rng: np.random.Generator) -> Prop:
