@@ -24,8 +24,16 @@ from .runner import JobError
 
 EstimateError = JobError  # the name scripts written for 0.1 catch
 
-__all__ = ["JobError", "EstimateError", "estimate_contact", "estimate_batch", "set_threshold", "contact_scores", "stop_backend",
-           "heat_map_material"]
+__all__ = [
+    "JobError",
+    "EstimateError",
+    "estimate_contact",
+    "estimate_batch",
+    "set_threshold",
+    "contact_scores",
+    "stop_backend",
+    "heat_map_material",
+]
 HEAT_MATERIAL = "IVLM Heat Map"
 
 

@@ -18,8 +18,9 @@ Stable API (used by runner.py and the job modules; no bpy here, see tests/test_c
 
 Events are dicts validated by protocol.decode_event (see backend/PROTOCOL.md). When the process
 dies, every job still pending gets a synthetic `error` event with code protocol.WORKER_DIED
-carrying the tail of the worker's log, so callers see one terminal event per job in every case. A reader thread fills a queue from stdout; poll() only drains it, so
-the main thread never waits on the pipe.
+carrying the tail of the worker's log, so callers see one terminal event per job in every case.
+A reader thread fills a queue from stdout; poll() only drains it, so the main thread never waits
+on the pipe.
 """
 from __future__ import annotations
 

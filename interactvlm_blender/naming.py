@@ -13,7 +13,9 @@ import re
 SUFFIX = " (InteractVLM)"  # appended to a vertex group name the user already has
 ATTRIBUTE_SUFFIX = "_ivlm"  # appended to an attribute name the user already has
 COLOR_NAME = "ivlm_contact_color"  # the heat map of the latest estimate, whatever its label
-SCENE_CONTACT_KEY = "#scene_contact"  # the record key of scene contact (an estimate label would have to be this exact text)
+SCENE_CONTACT_KEY = (
+    "#scene_contact"  # the record key of scene contact (an estimate label would have to be this exact text)
+)
 SCENE_CONTACT_NAMES = {"attribute": "ivlm_scene_contact", "depth": "ivlm_scene_depth", "group": "Scene Contact",
                        "color": "ivlm_scene_contact_color"}
 

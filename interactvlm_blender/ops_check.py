@@ -15,9 +15,11 @@ HELLO_TIMEOUT_S = 120.0  # the first start imports torch
 
 
 def hello_text(event: dict[str, Any]) -> str:
-    lines = [f"Backend {event.get('backend_version')} (protocol {event.get('protocol')}), Python {event.get('python')}, "
-             f"torch {event.get('torch') or 'not installed'}",
-             f"Devices: {', '.join(event.get('devices') or [])}; default localizer: {event.get('default_localizer')}"]
+    lines = [
+        f"Backend {event.get('backend_version')} (protocol {event.get('protocol')}), Python {event.get('python')}, "
+        f"torch {event.get('torch') or 'not installed'}",
+        f"Devices: {', '.join(event.get('devices') or [])}; default localizer: {event.get('default_localizer')}",
+    ]
     for row in event.get("localizers") or []:
         state = "ready" if row.get("available") else f"unavailable: {row.get('reason')}"
         lines.append(f"  {row.get('name')}: {state}")

@@ -59,13 +59,20 @@ class INTERACTVLM_OT_estimate_contact(JobOperator, bpy.types.Operator):
                 image_path = settings.image_path
         body, obj = resolve_targets(context, pick("body", settings.body.name if settings.body else ""),
                                     pick("object", settings.object.name if settings.object else ""))
-        return estimate.EstimateParams(image_path=image_path, image_name=image_name, body=body, object=obj,
-                                       body_source=pick("body_source", settings.body_source),
-                                       gender=pick("gender", settings.gender),
-                                       task=pick("task", settings.task), label=pick("label", settings.label),
-                                       localizer=pick("localizer", settings.localizer),
-                                       threshold=pick("threshold", settings.threshold), pose=pick("pose", settings.pose),
-                                       resolution=pick("resolution", settings.resolution))
+        return estimate.EstimateParams(
+            image_path=image_path,
+            image_name=image_name,
+            body=body,
+            object=obj,
+            body_source=pick("body_source", settings.body_source),
+            gender=pick("gender", settings.gender),
+            task=pick("task", settings.task),
+            label=pick("label", settings.label),
+            localizer=pick("localizer", settings.localizer),
+            threshold=pick("threshold", settings.threshold),
+            pose=pick("pose", settings.pose),
+            resolution=pick("resolution", settings.resolution),
+        )
 
     def job_start(self, context: bpy.types.Context) -> estimate.EstimateJob:
         return estimate.start_job(context, self._params(context))

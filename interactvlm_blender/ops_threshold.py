@@ -19,7 +19,9 @@ class INTERACTVLM_OT_apply_threshold(bpy.types.Operator):
     label: StringProperty(name="Label", description="Only this label's result (empty: every stored result)")
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        threshold = self.threshold if self.properties.is_property_set("threshold") else context.scene.interactvlm.threshold
+        threshold = (
+            self.threshold if self.properties.is_property_set("threshold") else context.scene.interactvlm.threshold
+        )
         if self.object:
             targets = [bpy.data.objects.get(self.object)]
             if targets[0] is None:

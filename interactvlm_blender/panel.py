@@ -47,7 +47,12 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
 
         col = layout.column()
         active = context.active_object
-        col.prop(settings, "body", text="Body", placeholder=f"Active: {active.name}" if active and active.type == "MESH" else "Active object")
+        col.prop(
+            settings,
+            "body",
+            text="Body",
+            placeholder=f"Active: {active.name}" if active and active.type == "MESH" else "Active object",
+        )
         col.prop(settings, "object", text="Object", placeholder="Another selected mesh")
         col.prop(settings, "body_source")
         if settings.body_source == "SMPLX":

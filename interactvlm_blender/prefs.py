@@ -43,8 +43,11 @@ class InteractVLMPreferences(bpy.types.AddonPreferences):
     device: EnumProperty(name="Device", items=DEVICES, default="auto",
                          description="Where the backend runs the localizer")
     checkpoint_dir: StringProperty(
-        name="InteractVLM checkpoint folder", subtype="DIR_PATH", default="",
-        description="Folder with the official InteractVLM weights (licence-gated; needed by the 'interactvlm' localizer)")
+        name="InteractVLM checkpoint folder",
+        subtype="DIR_PATH",
+        default="",
+        description="Folder with the official InteractVLM weights (licence-gated; the 'interactvlm' localizer)",
+    )
     smplx_dir: StringProperty(
         name="SMPL-X model folder", subtype="DIR_PATH", default="",
         description="Folder with SMPLX_NEUTRAL.npz (licence-gated; only for the SMPL-X body source)")

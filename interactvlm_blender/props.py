@@ -23,9 +23,15 @@ TASKS = enum_items(protocol.TASKS, {
     "semantic_contact": ("Semantic contact", "Which body vertices touch the named object"),
     "object_contact": ("Object contact", "Which vertices of the object mesh are touched")})
 IMAGE_SOURCES = [("FILE", "File", "A photo on disk"), ("IMAGE", "Blender image", "An image already loaded in Blender")]
-BODY_SOURCES = [("MESH", "Scene mesh", "Render the body mesh itself (any humanoid mesh)"),
-                ("SMPLX", "SMPL-X model", f"The body mesh is an SMPL-X mesh ({protocol.SMPLX_VERTEX_COUNT:,} vertices): "
-                                          "render the SMPL-X template from the SMPL-X model folder set in the preferences")]
+BODY_SOURCES = [
+    ("MESH", "Scene mesh", "Render the body mesh itself (any humanoid mesh)"),
+    (
+        "SMPLX",
+        "SMPL-X model",
+        f"The body mesh is an SMPL-X mesh ({protocol.SMPLX_VERTEX_COUNT:,} vertices): "
+        "render the SMPL-X template from the SMPL-X model folder set in the preferences",
+    ),
+]
 GENDERS = enum_items(protocol.GENDERS, {"neutral": ("Neutral", ""), "male": ("Male", ""), "female": ("Female", "")})
 POSES = [("WORLD", "World", "The evaluated mesh as posed in the scene (modifiers applied)"),
          ("REST", "Rest", "The mesh's own rest coordinates (no modifiers, object space)")]
@@ -68,7 +74,9 @@ class InteractVLMSceneSettings(bpy.types.PropertyGroup):
     body_source: EnumProperty(name="Body source", items=BODY_SOURCES, default="MESH")
     gender: EnumProperty(name="Gender", items=GENDERS, default="neutral", description="SMPL-X model file to use")
     task: EnumProperty(name="Task", items=TASKS, default="human_contact")
-    label: StringProperty(name="Label", description="Object label, e.g. 'bicycle' (semantic contact; optional otherwise)")
+    label: StringProperty(
+        name="Label", description="Object label, e.g. 'bicycle' (semantic contact; optional otherwise)"
+    )
     localizer: StringProperty(name="Localizer", search=_localizer_names, search_options=set(),
                               description="Backend localizer name (empty: the backend's default; "
                                           "Check backend in the preferences lists what this backend has)")

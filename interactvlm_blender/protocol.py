@@ -40,7 +40,7 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 STAGES: tuple[str, ...] = ("load", "render", "localize", "lift", "write")  # estimate's progress stages, in order
 SCENE_STAGES: tuple[str, ...] = ("load", "compute", "write")  # scene_contact's and place's
 MIN_RESOLUTION, MAX_RESOLUTION, DEFAULT_RESOLUTION = 32, 4096, 1024  # render size of each view, pixels
-DEFAULT_CONTACT_DISTANCE = 0.02  # metres (scene units): scene_contact / place `threshold` field default
+DEFAULT_CONTACT_DISTANCE = 0.02  # metres (scene units): scene_contact / place `contact_distance` default
 SMPLX_VERTEX_COUNT = 10475  # the SMPL-X mesh; results of body source smplx follow its vertex order
 
 # Codes of `error` events the backend sends, and those this add-on's client makes up itself.
@@ -118,9 +118,9 @@ def estimate_request(*, image: str | Path, out_dir: str | Path, task: str = "hum
 
 def scene_contact_request(*, body_npz: str | Path, object_npz: str | Path, out_dir: str | Path,
                           contact_distance: float = DEFAULT_CONTACT_DISTANCE) -> dict[str, Any]:
-    """`scene_contact` of two world-space meshes; contact_distance (metres) is the protocol's `threshold`."""
+    """`scene_contact` of two world-space meshes within contact_distance (metres)."""
     return {"body": {"npz": str(body_npz)}, "object": {"npz": str(object_npz)}, "out_dir": str(out_dir),
-            "threshold": float(contact_distance)}
+            "contact_distance": float(contact_distance)}
 
 
 def place_request(*, body_npz: str | Path, object_npz: str | Path, out_dir: str | Path, move: str = "object",
@@ -131,7 +131,7 @@ def place_request(*, body_npz: str | Path, object_npz: str | Path, out_dir: str 
         raise ValueError(f"move must be one of {', '.join(MOVES)}, got {move!r}")
     return {"body": {"npz": str(body_npz)}, "object": {"npz": str(object_npz)}, "out_dir": str(out_dir),
             "move": move, "scale": bool(scale), "penetration_weight": float(penetration_weight),
-            "threshold": float(contact_distance)}
+            "contact_distance": float(contact_distance)}
 
 
 def encode_request(request_id: str, op: str, fields: dict[str, Any]) -> bytes:
@@ -182,7 +182,9 @@ def decode_event(raw: bytes | str) -> dict[str, Any]:
     for key, types in _REQUIRED.get(name, {}).items():
         value = event.get(key)
         if not isinstance(value, types) or isinstance(value, bool):
-            raise ValueError(f"event {name!r} field {key!r} is {value!r}, expected {'/'.join(t.__name__ for t in types)}")
+            raise ValueError(
+                f"event {name!r} field {key!r} is {value!r}, expected {'/'.join(t.__name__ for t in types)}"
+            )
     if name == "progress" and not 0.0 <= float(event["fraction"]) <= 1.0:
         raise ValueError(f"progress fraction {event['fraction']!r} is outside [0, 1]")
     return event
@@ -210,5 +212,7 @@ def read_result(op: str, path: str | Path) -> dict[str, np.ndarray]:
         raise ResultError(f"the backend's result {path} cannot be read ({failure}); run it again") from None
     missing = [k for k in RESULT_KEYS[op] if k not in arrays]
     if missing:
-        raise ResultError(f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release")
+        raise ResultError(
+            f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release"
+        )
     return arrays

@@ -68,7 +68,9 @@ def our_names(obj: bpy.types.Object, kind: str) -> set[str]:
         return ownership.proven_names(obj, read_record(obj), kind)
 
 
-def claim_names(obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+def claim_names(
+    obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any]
+) -> tuple[dict[str, str], list[str]]:
     """naming.claim against the names on obj and those proven ours."""
     return naming.claim(wanted, {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes},
                         {kind: ownership.proven_names(obj, record, kind) for kind in wanted})

@@ -65,7 +65,9 @@ def test_pure_modules_import_without_blender():
                "sys.meta_path.insert(0, NoBlender())\n"
                f"sys.path.insert(0, {str(PACKAGE.parent)!r})\n")
     names = ", ".join("interactvlm_blender" if m == "__init__" else f"interactvlm_blender.{m}" for m in BPY_FREE)
-    run = subprocess.run([sys.executable, "-c", blocker + f"import {names}\nprint('ok')"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", blocker + f"import {names}\nprint('ok')"], capture_output=True, text=True
+    )
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 

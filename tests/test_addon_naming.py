@@ -13,8 +13,11 @@ def test_result_keys_and_wanted_names():
     assert naming.result_key("semantic_contact", "  Chair seat ") == "Chair seat"
     assert naming.result_key("object_contact", "") == ""
     assert naming.estimate_names("") == {"attribute": "ivlm_contact", "group": "Contact", "color": naming.COLOR_NAME}
-    assert naming.estimate_names("Chair seat") == {"attribute": "ivlm_contact_chair_seat", "group": "Contact Chair seat",
-                                                   "color": naming.COLOR_NAME}
+    assert naming.estimate_names("Chair seat") == {
+        "attribute": "ivlm_contact_chair_seat",
+        "group": "Contact Chair seat",
+        "color": naming.COLOR_NAME,
+    }
     assert naming.estimate_names("!!")["attribute"] == "ivlm_contact_label"  # nothing usable in the label
     assert naming.SCENE_CONTACT_KEY not in {naming.result_key("semantic_contact", x) for x in ("scene contact", "#")}
 

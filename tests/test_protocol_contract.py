@@ -29,7 +29,6 @@ def test_shared_constants_are_equal():
     from backend.bodies.smplx_body import SMPLX_VERTICES
     from backend.devices import DEVICES
     from backend.localizers.base import TASKS
-    from backend.scene_contact import DEFAULT_THRESHOLD
 
     assert protocol.PROTOCOL_VERSION == backend_protocol.PROTOCOL_VERSION
     assert protocol.TASKS == TASKS
@@ -41,7 +40,7 @@ def test_shared_constants_are_equal():
     assert protocol.SCENE_STAGES == backend_protocol.SCENE_STAGES
     assert (protocol.MIN_RESOLUTION, protocol.MAX_RESOLUTION, protocol.DEFAULT_RESOLUTION) == \
            (backend_protocol.MIN_RESOLUTION, backend_protocol.MAX_RESOLUTION, backend_protocol.DEFAULT_RESOLUTION)
-    assert protocol.DEFAULT_CONTACT_DISTANCE == backend_protocol.DEFAULT_SCENE_THRESHOLD == DEFAULT_THRESHOLD
+    assert protocol.DEFAULT_CONTACT_DISTANCE == backend_protocol.DEFAULT_CONTACT_DISTANCE
     assert protocol.SMPLX_VERTEX_COUNT == SMPLX_VERTICES
     assert protocol.ERROR_CODES == backend_protocol.ERROR_CODES
     assert not set(protocol.CLIENT_ERROR_CODES) & set(backend_protocol.ERROR_CODES)  # made up by the client only
@@ -72,8 +71,12 @@ def _requests(tmp_path, photo):
     yield "hello", protocol.hello_request(str(tmp_path))
     yield "estimate", protocol.estimate_request(body_npz=body, **common)
     yield "estimate", protocol.estimate_request(body_npz=body, task="semantic_contact", label=" chair ", **common)
-    yield "estimate", protocol.estimate_request(smplx_dir=smplx, gender="female", device="cpu", checkpoint_dir=str(tmp_path),
-                                                **common)
+    yield (
+        "estimate",
+        protocol.estimate_request(
+            smplx_dir=smplx, gender="female", device="cpu", checkpoint_dir=str(tmp_path), **common
+        ),
+    )
     yield "estimate", protocol.estimate_request(body_npz=body, object_npz=obj, task="object_contact", label="box",
                                                 **common)
     yield "estimate", protocol.estimate_request(object_npz=obj, task="object_contact", **common)

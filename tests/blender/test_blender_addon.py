@@ -71,7 +71,9 @@ def test_register_unregister_twice_leaves_nothing(addon, bpy_module):
     for _ in range(2):
         addon.unregister()
         assert not any(c.is_registered for c in classes) and not addon._registered
-        assert not hasattr(bpy.types.Scene, "interactvlm") and not hasattr(bpy.types.WindowManager, "interactvlm_status")
+        assert not hasattr(bpy.types.Scene, "interactvlm") and not hasattr(
+            bpy.types.WindowManager, "interactvlm_status"
+        )
         assert addon._on_load_pre not in bpy.app.handlers.load_pre
         assert addon._on_save_pre not in bpy.app.handlers.save_pre
         assert client.current_worker() is None and client._private_dir is None and panel._previews is None
@@ -227,7 +229,11 @@ def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo, tmp_path)
         "no faces": dict(image=str(photo), body="Points", **common),
         "semantic without label": dict(image=str(photo), body="Body", task="semantic_contact", **common),
     }
-    expected = {"missing image": "does not exist", "no faces": "has no faces", "semantic without label": "needs an object label"}
+    expected = {
+        "missing image": "does not exist",
+        "no faces": "has no faces",
+        "semantic without label": "needs an object label",
+    }
     for name, args in cases.items():
         expect_error_report(bpy, expected[name], **args)
         with pytest.raises(runner.JobError, match=expected[name]):
@@ -316,7 +322,10 @@ def test_batch_helper(bpy, photo, tmp_path):
     material = api.heat_map_material(bpy.data.objects["Body"])
     node = next(n for n in material.node_tree.nodes if n.type == "VERTEX_COLOR")
     assert node.layer_name == "ivlm_contact_color" and bpy.data.objects["Body"].data.materials[0] == material
-    assert api.heat_map_material(bpy.data.objects["Body"]) == material and len(bpy.data.objects["Body"].data.materials) == 1
+    assert (
+        api.heat_map_material(bpy.data.objects["Body"]) == material
+        and len(bpy.data.objects["Body"].data.materials) == 1
+    )
 
 
 def test_image_datablocks_pose_and_modifiers(bpy, photo, tmp_path):

@@ -13,12 +13,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = "lib/python3.11/site-packages/bpy/*/scripts/addons_core/bl_pkg/cli/blender_ext.py"  # Blender's own
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, sys
 import bpy
 zip_path, python, photo = sys.argv[1:4]
 out = {}
-assert bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True) == {"FINISHED"}
+installed = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+assert installed == {"FINISHED"}
 module = "bl_ext.user_default.interactvlm"
 addon = bpy.context.preferences.addons[module]
 out["default_python"] = addon.preferences.backend_python  # outside the project tree: not set
@@ -41,7 +42,7 @@ assert bpy.ops.interactvlm.check_backend() == {"FINISHED"}
 out["pid2"] = sys.modules[module + ".client"].current_worker().pid
 print("RESULT " + json.dumps(out))
 # exit without disabling: atexit must stop the worker
-'''
+"""
 
 
 def alive(pid: int) -> bool:
@@ -55,7 +56,9 @@ def alive(pid: int) -> bool:
 
 def test_extension_zip_validates_installs_and_cleans_up(tmp_path, photo):
     python = ROOT / ".venv" / "bin" / "python"
-    built = subprocess.run([sys.executable, str(ROOT / "build.py"), "extension"], cwd=ROOT, capture_output=True, text=True)
+    built = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "extension"], cwd=ROOT, capture_output=True, text=True
+    )
     assert built.returncode == 0, built.stderr
     zip_path = ROOT / "dist" / "interactvlm-0.1.0.zip"
     (validator,) = (ROOT / ".venv").glob(VALIDATOR)
