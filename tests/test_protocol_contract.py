@@ -108,7 +108,7 @@ def test_every_request_the_addon_builds_parses_with_the_backend(tmp_path, photo)
                 np.testing.assert_array_equal(body.canonical_vertices, body.vertices)
         else:
             backend_protocol.check_scene_inputs(parsed, request.id)
-            assert parsed.threshold == fields["threshold"]
+            assert parsed.contact_distance == fields["contact_distance"]
     assert seen == {"hello", "estimate", "scene_contact", "place", "cancel"}
     with pytest.raises(ValueError, match="filled in by the client"):
         protocol.encode_request("x", "hello", {"id": "y"})
