@@ -45,5 +45,5 @@ def backend_env() -> dict[str, str]:
     """Environment for `python -m backend ...` subprocesses, with the tests-only localizer registered."""
     import os
 
-    return dict(os.environ, PYTHONPATH=str(ROOT), IVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
+    return dict(os.environ, PYTHONPATH=str(ROOT), INTERACTVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
                 PYTHONUNBUFFERED="1")
