@@ -196,7 +196,7 @@ def wheelhouse(folder: str, torch_build: str) -> int:
     env_module = environment_module()
     target = Path(folder).resolve()
     target.mkdir(parents=True, exist_ok=True)
-    where = env_module.pip_index_args("", "" if torch_build == "index" else torch_build)
+    where = env_module.pip_index_args("", torch_build)
     for extra, requirements in (([], REQUIREMENTS), (["--no-deps"], NODEPS)):
         command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--only-binary",
                    ":all:", "--python-version", "3.11", "-d", str(target), *where, *extra, "-r", str(requirements)]

@@ -52,6 +52,7 @@ TORCH_BUILDS = {
     "cpu": ("CPU", "Runs everywhere; about 0.2 GB", {"linux": "https://download.pytorch.org/whl/cpu",
                                                      "win32": "https://download.pytorch.org/whl/cpu"}),
     "cuda": ("CUDA", "NVIDIA GPUs (Linux, Windows); about 3 GB more", {"win32": "https://download.pytorch.org/whl/cu128"}),
+    "index": ("Package index", "Whatever build the configured package index serves (a studio mirror)", {}),
 }
 # pip prints one "Collecting" line per distribution it resolves: 63 for requirements.txt (measured), the
 # progress bar of the longest step follows that count.
