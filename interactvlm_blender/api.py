@@ -8,8 +8,9 @@
     api.heat_map_material(bpy.data.objects["Body"])   # a material that renders the heat map
 
 Each call blocks until the backend answers (one worker is reused for the whole batch) and writes
-the result like the operator does; errors raise api.EstimateError / client.WorkerError with a
-message saying what to fix. Unlike the operator, these helpers push no undo step.
+the result like the operator does (the same job through runner.run(), so a job the UI started
+makes it refuse at once); errors raise api.JobError / client.WorkerError with a message saying
+what to fix. Unlike the operator, these helpers push no undo step.
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from typing import Any, Iterable
 import bpy
 import numpy as np
 
-from . import client, results
-from .job import EstimateError, EstimateParams, finish_job, outcome_text, start_job, wait_job, DONE, discard_job
+from . import client, estimate, naming, results, runner
+from .runner import JobError
 
-__all__ = ["EstimateError", "estimate_contact", "estimate_batch", "set_threshold", "contact_scores", "stop_backend",
+EstimateError = JobError  # the name scripts written for 0.1 catch
+
+__all__ = ["JobError", "EstimateError", "estimate_contact", "estimate_batch", "set_threshold", "contact_scores", "stop_backend",
            "heat_map_material"]
 HEAT_MATERIAL = "IVLM Heat Map"
 
@@ -39,20 +42,19 @@ def estimate_contact(image: str = "", body: str = "", object: str = "", task: st
     preferences' SMPL-X folder is rendered, results keep SMPL-X's 10,475-vertex order).
     """
     context = context or bpy.context
-    params = EstimateParams(image_path=image, image_name=image_name, body=body, object=object, task=task,
-                            label=label, localizer=localizer, body_source=body_source, gender=gender,
-                            threshold=threshold, pose=pose, resolution=resolution)
-    job = start_job(context, params)
-    try:
-        if wait_job(job) != DONE:
-            raise EstimateError(job.message)
-    except BaseException:
-        discard_job(job)
-        raise
-    report = finish_job(job)
+    params = estimate.EstimateParams(image_path=image, image_name=image_name, body=body, object=object, task=task,
+                                     label=label, localizer=localizer, body_source=body_source, gender=gender,
+                                     threshold=threshold, pose=pose, resolution=resolution)
+    done = runner.run(lambda: estimate.start_job(context, params), estimate.apply_steps)
+    job = done.job
+    if job.state != runner.DONE:
+        raise JobError(job.message)
+    if done.error:
+        raise JobError(done.error)
+    report = job.report
     return {"object": job.target, "attribute": report.attribute, "group": report.group, "color": report.color,
             "contact_count": report.contact_count, "renamed": report.renamed, "images": report.images,
-            "summary": job.summary, "message": outcome_text(job, report)}
+            "summary": job.summary, "message": estimate.outcome_text(job)}
 
 
 def estimate_batch(items: Iterable[dict[str, Any]], stop_on_error: bool = False) -> list[dict[str, Any]]:
@@ -61,7 +63,7 @@ def estimate_batch(items: Iterable[dict[str, Any]], stop_on_error: bool = False)
     for item in items:
         try:
             rows.append(estimate_contact(**item))
-        except (EstimateError, client.WorkerError) as error:
+        except (JobError, client.WorkerError) as error:
             if stop_on_error:
                 raise
             rows.append({"error": str(error), "item": item})
@@ -83,11 +85,11 @@ def heat_map_material(obj: bpy.types.Object) -> bpy.types.Material:
     the user had one) for renders; added to obj as a new material slot, existing slots untouched.
     With no other material the whole mesh uses it. (Workbench and the Solid viewport can show the
     attribute without a material: shading colour type 'Attribute'.)"""
-    entries = list(results.read_record(obj).values())
+    entries = list(results.estimate_entries(results.read_record(obj)).values())
     if not entries:
-        raise EstimateError(f"{obj.name!r} has no contact result yet; estimate first")
-    color = entries[-1].get("color", results.COLOR_NAME)
-    name = f"{HEAT_MATERIAL} {color}" if color != results.COLOR_NAME else HEAT_MATERIAL
+        raise JobError(f"{obj.name!r} has no contact result yet; estimate first")
+    color = entries[-1].get("color", naming.COLOR_NAME)
+    name = f"{HEAT_MATERIAL} {color}" if color != naming.COLOR_NAME else HEAT_MATERIAL
     material = bpy.data.materials.get(name)
     if material is None:
         material = bpy.data.materials.new(name)

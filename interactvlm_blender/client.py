@@ -1,6 +1,6 @@
 """The backend worker: one `python -m backend serve` subprocess per Blender session.
 
-Stable API (used by backend_job, job, scene_jobs, mesh_io and ops_check; no bpy needed here):
+Stable API (used by runner.py and the job modules; no bpy here, see tests/test_client.py):
 
     worker = get_worker(prefs)          # started on first use, reused, restarted if it died or the
                                         # settings changed while idle; raises WorkerError when the
@@ -14,13 +14,11 @@ Stable API (used by backend_job, job, scene_jobs, mesh_io and ops_check; no bpy 
     stop_worker()                       # shutdown + kill after a grace period; at unregister/atexit
 
     folder = new_job_dir("estimate")    # a fresh folder inside the add-on's private temp dir
-    path = write_npz(folder / "body.npz", vertices=..., faces=...)
     remove_job_dir(folder)              # when the job's files have been read
 
 Events are dicts validated by protocol.decode_event (see backend/PROTOCOL.md). When the process
-dies, every job still pending gets a synthetic event {"event": "error", "code": "worker_died",
-"message": ..., "hint": ...} carrying the tail of the worker's log, so callers see one terminal
-event per job in every case. A reader thread fills a queue from stdout; poll() only drains it, so
+dies, every job still pending gets a synthetic `error` event with code protocol.WORKER_DIED
+carrying the tail of the worker's log, so callers see one terminal event per job in every case. A reader thread fills a queue from stdout; poll() only drains it, so
 the main thread never waits on the pipe.
 """
 from __future__ import annotations
@@ -38,8 +36,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from . import protocol
 
@@ -163,7 +159,7 @@ class Worker:
     def cancel(self, job_id: str) -> None:
         """Ask the backend to stop a job; its `cancelled` (or final result) arrives through poll."""
         if self.alive and self.is_pending(job_id):
-            self._write(protocol.encode_request(f"{job_id}-cancel", "cancel", {"target": job_id}), None)
+            self._write(protocol.encode_request(f"{job_id}-cancel", "cancel", protocol.cancel_request(job_id)), None)
 
     def is_pending(self, job_id: str) -> bool:
         with self._lock:
@@ -253,12 +249,9 @@ class Worker:
             self._dead = True
             orphans, self._pending = sorted(self._pending), set()
             for job_id in orphans:
-                self._events.setdefault(job_id, []).append({
-                    "v": protocol.PROTOCOL_VERSION, "id": job_id, "event": "error", "code": "worker_died",
-                    "message": f"{why}; the job was lost", "synthetic": True,
-                    "hint": "run it again (the worker restarts by itself); if it keeps failing, read the "
-                            f"worker log {self.log_path}: {self.log_tail(400)}",
-                })
+                self._events.setdefault(job_id, []).append(protocol.worker_died_event(
+                    job_id, why, "run it again (the worker restarts by itself); if it keeps failing, read the "
+                                 f"worker log {self.log_path}: {self.log_tail(400)}"))
         log.warning("%s", why)
 
 
@@ -320,20 +313,7 @@ def remove_job_dir(folder: Path | str | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_npz(path: Path | str, **arrays: np.ndarray) -> Path:
-    """Arrays -> an uncompressed npz (what the backend reads without pickles); returns the path."""
-    path = Path(path)
-    np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
-    return path
-
-
-def write_mesh_npz(path: Path | str, vertices: np.ndarray, faces: np.ndarray, **extra: np.ndarray) -> Path:
-    """The protocol's mesh npz: vertices (N,3) float32, faces (F,3) int32, optional extras."""
-    return write_npz(path, vertices=np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3),
-                     faces=np.ascontiguousarray(faces, dtype=np.int32).reshape(-1, 3), **extra)
-
-
 atexit.register(stop_worker)
 __all__ = ["Worker", "WorkerError", "WorkerSettings", "get_worker", "current_worker", "stop_worker",
-           "private_dir", "new_job_dir", "remove_job_dir", "write_npz", "write_mesh_npz", "settings_from",
+           "private_dir", "new_job_dir", "remove_job_dir", "settings_from",
            "guess_root"]

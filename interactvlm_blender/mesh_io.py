@@ -14,11 +14,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import client
-
-
-class MeshError(ValueError):
-    """A mesh the backend cannot use; str() names the object and the fix."""
+from . import protocol
+from .runner import JobError
 
 
 @dataclass
@@ -76,14 +73,14 @@ def dominant_groups(obj: bpy.types.Object, skip: set[str]) -> tuple[list[str], n
 
 def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str = "WORLD",
               with_groups: bool = False, skip_groups: set[str] | None = None) -> MeshArrays:
-    """The arrays the backend needs for one mesh object; MeshError when it cannot be used."""
+    """The arrays the backend needs for one mesh object; JobError when it cannot be used."""
     if obj is None or obj.type != "MESH":
-        raise MeshError(f"{getattr(obj, 'name', obj)!r} is not a mesh object; pick a mesh")
+        raise JobError(f"{getattr(obj, 'name', obj)!r} is not a mesh object; pick a mesh")
     if pose not in ("WORLD", "REST"):
-        raise MeshError(f"pose {pose!r} is not WORLD or REST")
+        raise JobError(f"pose {pose!r} is not WORLD or REST")
     original = obj.data
     if len(original.vertices) == 0 or len(original.polygons) == 0:
-        raise MeshError(f"object {obj.name!r} has no faces ({len(original.vertices)} vertices, "
+        raise JobError(f"object {obj.name!r} has no faces ({len(original.vertices)} vertices, "
                         f"{len(original.polygons)} faces); contact needs a surface: pick a mesh with faces")
     note = ""
     evaluated = obj.evaluated_get(depsgraph)
@@ -101,16 +98,13 @@ def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str =
     # REST: the mesh's own coordinates (object space, no modifiers): an imported character's rest pose.
     vertices = _to_world(posed, obj.matrix_world) if pose == "WORLD" else _coords(original)
     if not np.isfinite(vertices).all():
-        raise MeshError(f"object {obj.name!r} has non-finite vertex coordinates; fix the mesh first")
+        raise JobError(f"object {obj.name!r} has non-finite vertex coordinates; fix the mesh first")
     names, index = (dominant_groups(obj, skip_groups or set()) if with_groups
                     else ([], np.full(len(vertices), -1, np.int32)))
     return MeshArrays(vertices=vertices, faces=faces, group_names=names, group_index=index, note=note)
 
 
-def write_request_mesh(path: Path | str, arrays: MeshArrays) -> None:
-    """The protocol's mesh npz for `arrays` (vertex groups only when there are some)."""
-    extra = {"canonical_vertices": arrays.vertices}  # what a body is rendered in: the pose chosen above
-    if arrays.group_names:
-        extra["vertex_group_names"] = np.array(arrays.group_names, dtype=str)
-        extra["vertex_group_index"] = arrays.group_index
-    client.write_mesh_npz(path, arrays.vertices, arrays.faces, **extra)
+def write_request_mesh(path: Path | str, arrays: MeshArrays, contact: np.ndarray | None = None) -> Path:
+    """The protocol's mesh npz for `arrays` (vertex groups only when there are some; contact weights for `place`)."""
+    return protocol.write_mesh_npz(path, arrays.vertices, arrays.faces, group_names=arrays.group_names or None,
+                                   group_index=arrays.group_index, contact=contact)

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import bpy
 
-from . import results
-from .ops_estimate import active_job
+from . import results, runner
 
 _previews = None  # bpy.utils.previews collection for the photo thumbnail (created at register)
 
@@ -62,17 +61,18 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
         col.prop(settings, "resolution")
         col.prop(settings, "threshold", slider=True)
 
-        job = active_job()
+        job = runner.active_job()  # any job: the worker runs one at a time
         if job is not None or status.running:
             row = layout.row(align=True)
-            row.progress(factor=status.fraction, type="BAR", text=f"{status.stage} {status.fraction * 100:.0f}%")
-            row.operator("interactvlm.cancel_estimate", text="", icon="CANCEL")
+            row.progress(factor=status.fraction, type="BAR",
+                         text=f"{status.what}: {status.stage} {status.fraction * 100:.0f}%")
+            row.operator("interactvlm.cancel_job", text="", icon="CANCEL")
         else:
             layout.operator("interactvlm.estimate_contact", icon="PLAY")
 
         body = settings.body or (active if active and active.type == "MESH" else None)
         if body is not None:
-            record = results.read_record(body)
+            record = results.estimate_entries(results.read_record(body))
             if record:
                 box = layout.box()
                 box.label(text=f"Results on {body.name}", icon="GROUP_VERTEX")

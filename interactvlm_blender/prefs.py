@@ -16,12 +16,13 @@ from typing import Any
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import environment
+from . import environment, protocol
 
 ADDON_ID = __package__ or "interactvlm_blender"
-DEVICES = [("auto", "Auto", "CUDA when the backend sees a GPU, else the CPU"),
-           ("cpu", "CPU", "Always run on the CPU"),
-           ("cuda", "CUDA", "Run on the GPU; fails clearly when the backend has none")]
+_DEVICE_TEXT = {"auto": ("Auto", "CUDA when the backend sees a GPU, else the CPU"),
+                "cpu": ("CPU", "Always run on the CPU"),
+                "cuda": ("CUDA", "Run on the GPU; fails clearly when the backend has none")}
+DEVICES = [(name, *_DEVICE_TEXT[name]) for name in protocol.DEVICES]
 
 
 # preference -> environment variable that overrides it (documented in README, "Render farms")
@@ -88,10 +89,10 @@ class InteractVLMPreferences(bpy.types.AddonPreferences):
         description="Folder with SMPLX_NEUTRAL.npz (licence-gated; only for the SMPL-X body source)")
 
     def draw(self, context: bpy.types.Context) -> None:
-        from . import setup_ui
+        from . import ops_environment
 
         layout = self.layout
-        setup_ui.draw_checklist(layout, context, Effective(self))
+        ops_environment.draw_checklist(layout, context, Effective(self))
         for name in ("backend_python", "backend_root", "device", "checkpoint_dir", "smplx_dir"):
             row = layout.row()
             row.prop(self, name)
@@ -142,13 +143,10 @@ def get_prefs(context: bpy.types.Context | None = None) -> Any:
     return Effective(_FALLBACK)
 
 
-def request_defaults(prefs: Any) -> dict[str, Any]:
-    """Protocol fields every backend request takes from the preferences."""
-    fields: dict[str, Any] = {"device": prefs.device}
+def checkpoint_path(prefs: Any) -> str:
+    """The InteractVLM checkpoint folder of the preferences as an absolute path ("" when unset)."""
     checkpoint = bpy.path.abspath(prefs.checkpoint_dir) if prefs.checkpoint_dir else ""
-    if checkpoint:
-        fields["checkpoint_dir"] = str(Path(checkpoint).resolve())
-    return fields
+    return str(Path(checkpoint).resolve()) if checkpoint else ""
 
 
 CLASSES = (InteractVLMPreferences,)

@@ -1,17 +1,32 @@
-"""Scene settings of the panel (saved with the .blend) and the runtime job status (not saved)."""
+"""Scene settings of the panel (saved with the .blend) and the runtime job status (not saved).
+
+Enums whose values are protocol values (tasks, genders, moves) are built from protocol.py's tuples
+by enum_items, which refuses a table that misses or adds a value.
+"""
 from __future__ import annotations
 
 import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty)
 
-TASKS = [("human_contact", "Contact", "Which body vertices touch anything"),
-         ("semantic_contact", "Semantic contact", "Which body vertices touch the named object"),
-         ("object_contact", "Object contact", "Which vertices of the object mesh are touched")]
+from . import protocol
+
+
+def enum_items(values: tuple[str, ...], text: dict[str, tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """EnumProperty items for protocol `values`, with (name, description) per value from `text`."""
+    if set(text) != set(values):
+        raise ValueError(f"enum text for {sorted(text)} does not match the protocol's values {list(values)}")
+    return [(value, *text[value]) for value in values]
+
+
+TASKS = enum_items(protocol.TASKS, {
+    "human_contact": ("Contact", "Which body vertices touch anything"),
+    "semantic_contact": ("Semantic contact", "Which body vertices touch the named object"),
+    "object_contact": ("Object contact", "Which vertices of the object mesh are touched")})
 IMAGE_SOURCES = [("FILE", "File", "A photo on disk"), ("IMAGE", "Blender image", "An image already loaded in Blender")]
 BODY_SOURCES = [("MESH", "Scene mesh", "Render the body mesh itself (any humanoid mesh)"),
-                ("SMPLX", "SMPL-X model", "The body mesh is an SMPL-X mesh (10,475 vertices): render the SMPL-X "
-                                          "template from the SMPL-X model folder set in the preferences")]
-GENDERS = [("neutral", "Neutral", ""), ("male", "Male", ""), ("female", "Female", "")]
+                ("SMPLX", "SMPL-X model", f"The body mesh is an SMPL-X mesh ({protocol.SMPLX_VERTEX_COUNT:,} vertices): "
+                                          "render the SMPL-X template from the SMPL-X model folder set in the preferences")]
+GENDERS = enum_items(protocol.GENDERS, {"neutral": ("Neutral", ""), "male": ("Male", ""), "female": ("Female", "")})
 POSES = [("WORLD", "World", "The evaluated mesh as posed in the scene (modifiers applied)"),
          ("REST", "Rest", "The mesh's own rest coordinates (no modifiers, object space)")]
 
@@ -32,9 +47,10 @@ def _is_mesh(_self, obj: bpy.types.Object) -> bool:
 def _threshold_changed(self, context: bpy.types.Context) -> None:
     # Re-threshold the stored results live (the panel's body/object, else the active and selected
     # meshes, as Estimate picks them); objects without our data are left alone.
-    from . import job, results
+    from . import results
+    from .targets import resolve_targets
 
-    names = job.resolve_targets(context, self.body.name if self.body else "", self.object.name if self.object else "")
+    names = resolve_targets(context, self.body.name if self.body else "", self.object.name if self.object else "")
     for name in names:
         obj = bpy.data.objects.get(name) if name else None
         if obj is not None and obj.type == "MESH":
@@ -57,16 +73,18 @@ class InteractVLMSceneSettings(bpy.types.PropertyGroup):
                               description="Backend localizer name (empty: the backend's default; "
                                           "Check backend in the preferences lists what this backend has)")
     threshold: FloatProperty(name="Threshold", min=0.0, max=1.0, default=0.5, update=_threshold_changed,
-                             description="Vertices scoring at least this join the Contact vertex group")
+                             description="Score cut-off: vertices scoring at least this join the Contact vertex group")
     pose: EnumProperty(name="Pose", items=POSES, default="WORLD")
-    resolution: IntProperty(name="Resolution", min=32, max=4096, default=1024,
+    resolution: IntProperty(name="Resolution", min=protocol.MIN_RESOLUTION, max=protocol.MAX_RESOLUTION,
+                            default=protocol.DEFAULT_RESOLUTION,
                             description="Render size of each view in pixels")
 
 
 class InteractVLMStatus(bpy.types.PropertyGroup):
-    """Lives on the WindowManager: the panel's progress bar reads it."""
+    """Lives on the WindowManager: the panels' progress bars read it (ops_job.show_progress writes it)."""
 
     running: BoolProperty(default=False)
+    what: StringProperty(default="")  # the running job's kind, e.g. "estimate"
     fraction: FloatProperty(default=0.0, min=0.0, max=1.0)
     stage: StringProperty(default="")
     message: StringProperty(default="")

@@ -1,20 +1,65 @@
-"""The add-on's own reader of the backend's stdio protocol (backend/PROTOCOL.md), version 1.
+"""The add-on's half of the backend's stdio protocol (backend/PROTOCOL.md), version 1. No bpy.
 
-Blender's Python must never import `backend`, so the few facts the add-on relies on live here:
-how a request line is built and which fields each event must carry. A line that breaks them is
-rejected with a ValueError naming the problem (the client logs it and drops the line).
+Blender's Python never imports `backend`, so everything the add-on relies on about the contract
+lives here, once: the shared constants, the request builders (one per op), the single writer of
+mesh npz files, the event reader, the result reader with the keys each op's result must hold, and
+the error codes the client makes up itself. tests/test_protocol_contract.py imports this module
+beside `backend.protocol` and pins the two halves to each other.
+
+    line = encode_request("blender-1-7", "estimate", estimate_request(image=..., out_dir=..., body=...))
+    event = decode_event(raw_line)            # ValueError naming what is wrong with the line
+    arrays = read_result("estimate", event["path"])   # ResultError when a required key is missing
 """
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+__all__ = [
+    # constants shared with backend/protocol.py (equal by test)
+    "PROTOCOL_VERSION", "TASKS", "BODY_SOURCES", "GENDERS", "MOVES", "DEVICES", "STAGES", "SCENE_STAGES",
+    "MIN_RESOLUTION", "MAX_RESOLUTION", "DEFAULT_RESOLUTION", "DEFAULT_CONTACT_DISTANCE", "SMPLX_VERTEX_COUNT",
+    "ERROR_CODES", "CLIENT_ERROR_CODES", "WORKER_DIED", "TERMINAL_EVENTS", "RESULT_KEYS",
+    # requests
+    "hello_request", "estimate_request", "scene_contact_request", "place_request", "cancel_request",
+    "encode_request", "write_mesh_npz",
+    # events and results
+    "decode_event", "error_text", "worker_died_event", "read_result", "ResultError",
+]
+
 PROTOCOL_VERSION = 1
-STAGES: tuple[str, ...] = ("load", "render", "localize", "lift", "write")
+TASKS: tuple[str, ...] = ("human_contact", "semantic_contact", "object_contact")
+BODY_SOURCES: tuple[str, ...] = ("anny", "smplx", "mesh")
+GENDERS: tuple[str, ...] = ("neutral", "male", "female")
+MOVES: tuple[str, ...] = ("object", "body")  # what `place` moves
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+STAGES: tuple[str, ...] = ("load", "render", "localize", "lift", "write")  # estimate's progress stages, in order
+SCENE_STAGES: tuple[str, ...] = ("load", "compute", "write")  # scene_contact's and place's
+MIN_RESOLUTION, MAX_RESOLUTION, DEFAULT_RESOLUTION = 32, 4096, 1024  # render size of each view, pixels
+DEFAULT_CONTACT_DISTANCE = 0.02  # metres (scene units): scene_contact / place `threshold` field default
+SMPLX_VERTEX_COUNT = 10475  # the SMPL-X mesh; results of body source smplx follow its vertex order
+
+# Codes of `error` events the backend sends, and those this add-on's client makes up itself.
+ERROR_CODES: tuple[str, ...] = (
+    "bad_json", "bad_request", "unknown_op", "version_mismatch", "missing_file", "bad_image", "bad_mesh",
+    "busy", "not_running", "no_person", "localizer_unavailable", "device_unavailable", "internal",
+)
+WORKER_DIED = "worker_died"  # the worker process ended while the job was pending (client.py)
+CLIENT_ERROR_CODES: tuple[str, ...] = (WORKER_DIED,)
 TERMINAL_EVENTS: frozenset[str] = frozenset({"result", "error", "cancelled", "hello", "bye"})
 
-# event -> {field: accepted types}; events not listed (added by later protocol ops) pass with the
-# envelope check only, so a newer backend op does not break this reader.
+# The keys this add-on reads from each op's result npz (backend/PROTOCOL.md lists all of them).
+RESULT_KEYS: dict[str, tuple[str, ...]] = {
+    "estimate": ("scores", "seen", "masks", "view_names"),
+    "scene_contact": ("body_score", "body_depth", "object_score", "object_depth"),
+    "place": ("transform",),
+}
+
+# event -> {field: accepted types}; events not listed (added by later protocol versions' ops) pass
+# with the envelope check only, so a newer backend op does not break this reader.
 _NUMBER = (int, float)
 _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
     "hello": {"backend_version": (str,), "protocol": (int,), "devices": (list,), "localizers": (list,)},
@@ -27,6 +72,67 @@ _REQUIRED: dict[str, dict[str, tuple[type, ...]]] = {
 }
 
 
+class ResultError(ValueError):
+    """A result file the add-on cannot use; str() says what and what to do."""
+
+
+# -- requests -----------------------------------------------------------------------------------
+def _common(out_dir: str | Path, device: str, checkpoint_dir: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"out_dir": str(out_dir), "device": device}
+    if checkpoint_dir:
+        fields["checkpoint_dir"] = str(checkpoint_dir)
+    return fields
+
+
+def hello_request(checkpoint_dir: str = "") -> dict[str, Any]:
+    """`hello`: versions, devices, localizers (checkpoint_dir: whether `interactvlm` could run with it)."""
+    return {"checkpoint_dir": str(checkpoint_dir)} if checkpoint_dir else {}
+
+
+def cancel_request(target: str) -> dict[str, Any]:
+    return {"target": target}
+
+
+def estimate_request(*, image: str | Path, out_dir: str | Path, task: str = "human_contact", label: str = "",
+                     body_npz: str | Path | None = None, smplx_dir: str | Path | None = None, gender: str = "neutral",
+                     object_npz: str | Path | None = None, localizer: str = "", device: str = "auto",
+                     resolution: int = DEFAULT_RESOLUTION, checkpoint_dir: str = "") -> dict[str, Any]:
+    """The fields of an `estimate`: the body is a mesh npz (body_npz) or the SMPL-X model (smplx_dir)."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    fields = {**_common(out_dir, device, checkpoint_dir), "image": str(image), "task": task,
+              "resolution": int(resolution)}
+    if smplx_dir is not None:
+        fields["body"] = {"source": "smplx", "model_dir": str(smplx_dir), "gender": gender}
+    elif body_npz is not None:
+        fields["body"] = {"source": "mesh", "npz": str(body_npz)}
+    if object_npz is not None:
+        fields["object"] = {"npz": str(object_npz)}
+    if label.strip():
+        fields["label"] = label.strip()
+    if localizer.strip():
+        fields["localizer"] = localizer.strip()
+    return fields
+
+
+def scene_contact_request(*, body_npz: str | Path, object_npz: str | Path, out_dir: str | Path,
+                          contact_distance: float = DEFAULT_CONTACT_DISTANCE) -> dict[str, Any]:
+    """`scene_contact` of two world-space meshes; contact_distance (metres) is the protocol's `threshold`."""
+    return {"body": {"npz": str(body_npz)}, "object": {"npz": str(object_npz)}, "out_dir": str(out_dir),
+            "threshold": float(contact_distance)}
+
+
+def place_request(*, body_npz: str | Path, object_npz: str | Path, out_dir: str | Path, move: str = "object",
+                  scale: bool = False, penetration_weight: float = 10.0,
+                  contact_distance: float = DEFAULT_CONTACT_DISTANCE) -> dict[str, Any]:
+    """`place`: both npz files hold a `contact` array (write_mesh_npz(contact=...))."""
+    if move not in MOVES:
+        raise ValueError(f"move must be one of {', '.join(MOVES)}, got {move!r}")
+    return {"body": {"npz": str(body_npz)}, "object": {"npz": str(object_npz)}, "out_dir": str(out_dir),
+            "move": move, "scale": bool(scale), "penetration_weight": float(penetration_weight),
+            "threshold": float(contact_distance)}
+
+
 def encode_request(request_id: str, op: str, fields: dict[str, Any]) -> bytes:
     """One request line: {"v": 1, "id": ..., "op": ..., **fields} + newline, UTF-8."""
     reserved = {"v", "id", "op"} & set(fields)
@@ -36,6 +142,26 @@ def encode_request(request_id: str, op: str, fields: dict[str, Any]) -> bytes:
     return (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def write_mesh_npz(path: str | Path, vertices: np.ndarray, faces: np.ndarray, *,
+                   group_names: list[str] | None = None, group_index: np.ndarray | None = None,
+                   contact: np.ndarray | None = None) -> Path:
+    """The protocol's mesh npz (uncompressed, no pickles): vertices (N,3) float32, faces (F,3) int32;
+    optional vertex_group_names (G,) str with vertex_group_index (N,) int32 (each vertex's dominant
+    group, -1 for none), and contact (N,) float32 weights for `place`. Returns the path."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {"vertices": np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3),
+                                     "faces": np.ascontiguousarray(faces, dtype=np.int32).reshape(-1, 3)}
+    if group_names:
+        arrays["vertex_group_names"] = np.array(list(group_names), dtype=str)
+        arrays["vertex_group_index"] = np.ascontiguousarray(group_index, dtype=np.int32).reshape(-1)
+    if contact is not None:
+        arrays["contact"] = np.ascontiguousarray(contact, dtype=np.float32).reshape(-1)
+    with open(path, "wb") as stream:  # a file object: np.savez would append .npz to a str path without it
+        np.savez(stream, **arrays)
+    return path
+
+
+# -- events and results -------------------------------------------------------------------------
 def decode_event(raw: bytes | str) -> dict[str, Any]:
     """One stdout line -> a validated event dict, or ValueError saying what is wrong with it."""
     try:
@@ -66,3 +192,22 @@ def error_text(event: dict[str, Any]) -> str:
     message = str(event.get("message") or event.get("code") or "unknown error")
     hint = str(event.get("hint") or "").strip()
     return f"{message} ({hint})" if hint else message
+
+
+def worker_died_event(request_id: str, why: str, hint: str) -> dict[str, Any]:
+    """The `error` event the client gives a pending job whose worker process ended (code worker_died)."""
+    return {"v": PROTOCOL_VERSION, "id": request_id, "event": "error", "code": WORKER_DIED,
+            "message": f"{why}; the job was lost", "hint": hint, "synthetic": True}
+
+
+def read_result(op: str, path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of an op's result npz (read without pickles), holding at least RESULT_KEYS[op]."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as failure:
+        raise ResultError(f"the backend's result {path} cannot be read ({failure}); run it again") from None
+    missing = [k for k in RESULT_KEYS[op] if k not in arrays]
+    if missing:
+        raise ResultError(f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release")
+    return arrays

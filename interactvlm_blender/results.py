@@ -1,33 +1,33 @@
-"""Writing a result npz onto a mesh object, and re-thresholding it later.
+"""Writing a result onto a mesh object, the ownership record, and re-thresholding later.
 
-What is written (all namespaced; a user's own data is never modified or removed):
-- float POINT attribute `ivlm_contact` (`ivlm_contact_<label>` per label): the scores as sent;
-- vertex group `Contact` (`Contact <label>`): weight = score for vertices with score >= threshold;
-- FLOAT_COLOR POINT attribute `ivlm_contact_color`: heat_colors(scores) of the latest result;
-- one greyscale image per view mask (packed into the .blend when it is saved).
+What is written (names from naming.py; a user's own data is never modified or removed):
+- estimate: float POINT attribute `ivlm_contact` (`ivlm_contact_<label>` per label): the scores as
+  sent; vertex group `Contact` (`Contact <label>`): weight = score for vertices with score >=
+  threshold; FLOAT_COLOR POINT attribute `ivlm_contact_color`: heat map of the latest result; one
+  greyscale image per view mask (packed into the .blend when it is saved);
+- scene contact (scene_contact.py): `ivlm_scene_contact`, `ivlm_scene_depth`, `Scene Contact`,
+  `ivlm_scene_contact_color`, through the same writer (write_result).
 Ownership is recorded in the object's custom property `ivlm_results` (JSON: result key -> the
-names we created; scene contact keeps its own record, SCENE_RECORD_KEY). A name already used by
-something not recorded there is the user's: ours then gets a distinct name (e.g.
-`Contact (InteractVLM)`) and WriteReport.renamed says so.
+names we created and the settings used). A name already used by something not recorded there is
+the user's: ours then gets a distinct name (e.g. `Contact (InteractVLM)`) and WriteReport.renamed
+says so.
 """
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import bpy
 import numpy as np
 
+from . import naming, protocol
+from .heat_map import heat_colors
+from .runner import JobError
+
 RECORD_KEY = "ivlm_results"
-SCENE_RECORD_KEY = "ivlm_scene_results"  # scene_jobs' record: {kind: name, ...} of its one result
+LEGACY_SCENE_RECORD_KEY = "ivlm_scene_results"  # files saved by 0.1 kept scene contact's names here
 IMAGE_OWNER_KEY = "ivlm_owner"
-COLOR_NAME = "ivlm_contact_color"
-SUFFIX = " (InteractVLM)"
-# Heat map stops (score -> linear RGB): blue, cyan, green, yellow, red.
-HEAT_STOPS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
-HEAT_RGB = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
 
 @dataclass
@@ -38,74 +38,64 @@ class WriteReport:
     contact_count: int
     renamed: list[str] = field(default_factory=list)  # "wanted -> used" for names taken by the user
     images: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # every name used, by kind
 
 
-def heat_colors(scores: np.ndarray) -> np.ndarray:
-    """(N,) scores in [0,1] -> (N,4) float32 RGBA heat map (piecewise linear through HEAT_STOPS)."""
-    s = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
-    rgb = np.stack([np.interp(s, HEAT_STOPS, HEAT_RGB[:, c]) for c in range(3)], axis=1)
-    return np.concatenate([rgb, np.ones((len(s), 1))], axis=1).astype(np.float32)
+def read_record(obj: bpy.types.Object) -> dict[str, Any]:
+    """The ownership record (JSON in a custom property); {} when absent or damaged."""
+    record = _load_json(obj.get(RECORD_KEY, "{}"))
+    legacy = _load_json(obj.get(LEGACY_SCENE_RECORD_KEY, "{}"))
+    if legacy and naming.SCENE_CONTACT_KEY not in record:
+        record[naming.SCENE_CONTACT_KEY] = {**legacy, "contact_distance": legacy.get("threshold")}
+    return record
 
 
-def result_key(task: str, label: str | None) -> str:
-    """The suffix that separates per-label results ("" for plain contact)."""
-    if task == "human_contact" or not label:
-        return ""
-    return label.strip()
-
-
-def wanted_names(key: str) -> tuple[str, str]:
-    """(attribute, vertex group) names for a result key."""
-    if not key:
-        return "ivlm_contact", "Contact"
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", key).strip("_").lower() or "label"
-    return f"ivlm_contact_{slug}", f"Contact {key}"
-
-
-def read_record(obj: bpy.types.Object, key: str = RECORD_KEY) -> dict[str, Any]:
-    """An ownership record (JSON in a custom property); {} when absent or damaged."""
+def _load_json(text: Any) -> dict[str, Any]:
     try:
-        record = json.loads(obj.get(key, "{}"))
+        value = json.loads(text)
     except (TypeError, ValueError):
         return {}
-    return record if isinstance(record, dict) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def _write_record(obj: bpy.types.Object, record: dict[str, dict[str, Any]]) -> None:
     obj[RECORD_KEY] = json.dumps(record, sort_keys=True)
+    if LEGACY_SCENE_RECORD_KEY in obj:
+        del obj[LEGACY_SCENE_RECORD_KEY]
 
 
-def _owned_names(record: dict[str, dict[str, Any]], kind: str) -> set[str]:
-    return {entry[kind] for entry in record.values() if isinstance(entry, dict) and kind in entry}
+def estimate_entries(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The record's estimate results (key -> entry), without scene contact."""
+    return {key: entry for key, entry in record.items()
+            if isinstance(entry, dict) and entry.get("task") in protocol.TASKS}
+
+
+def _owned_names(record: dict[str, Any], kind: str) -> set[str]:
+    return {entry[kind] for entry in record.values() if isinstance(entry, dict) and isinstance(entry.get(kind), str)}
 
 
 def our_names(obj: bpy.types.Object, kind: str) -> set[str]:
-    """Names of `kind` ("group", "color", ...) that any of our results on obj uses: the image path's
-    and scene contact's (e.g. groups that are results, not rig groups)."""
-    scene = read_record(obj, SCENE_RECORD_KEY).get(kind)
-    return _owned_names(read_record(obj), kind) | ({scene} if isinstance(scene, str) else set())
+    """Names of `kind` ("group", "color", ...) that any of our results on obj uses (e.g. the groups
+    that are results, not rig groups)."""
+    return _owned_names(read_record(obj), kind)
 
 
-def free_name(wanted: str, taken: set[str], ours: set[str], suffix: str) -> str:
-    """`wanted` if free or ours, else wanted+suffix, then numbered, skipping names the user has."""
-    if wanted not in taken or wanted in ours:
-        return wanted
-    candidate, n = wanted + suffix, 1
-    while candidate in taken and candidate not in ours:
-        n += 1
-        candidate = f"{wanted}{suffix}.{n:03d}"
-    return candidate
+def claim_names(obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """naming.claim against the names on obj and those our record owns."""
+    return naming.claim(wanted, {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes},
+                        {kind: _owned_names(record, kind) for kind in wanted})
 
 
-def claim_names(obj: bpy.types.Object, wanted: dict[str, str],
-                owned: dict[str, set[str]]) -> tuple[dict[str, str], list[str]]:
-    """Our name for each kind of data ("group": a vertex group, any other kind: a mesh attribute): the
-    wanted name when free or already ours (owned[kind]), else a distinct one (free_name). Also returns
-    "wanted -> used" for each renamed one, in the order of `wanted`."""
-    groups, attributes = {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes}
-    used = {kind: free_name(name, groups, owned.get(kind, set()), SUFFIX) if kind == "group"
-            else free_name(name, attributes, owned.get(kind, set()), "_ivlm") for kind, name in wanted.items()}
-    return used, [f"{wanted[k]} -> {v}" for k, v in used.items() if v != wanted[k]]
+def _check_count(obj: bpy.types.Object, count: int) -> None:
+    if count != len(obj.data.vertices):
+        raise JobError(f"the result has {count} values but {obj.name!r} has {len(obj.data.vertices)} vertices "
+                       "(the mesh changed while the job ran); run it again")
+
+
+def check_counts(obj: bpy.types.Object, *arrays: np.ndarray) -> None:
+    """JobError unless every array has one value per vertex of obj (checked before anything is written)."""
+    for values in arrays:
+        _check_count(obj, int(np.asarray(values).reshape(-1).shape[0]))
 
 
 def set_group_weights(group: bpy.types.VertexGroup, scores: np.ndarray, threshold: float) -> int:
@@ -147,32 +137,32 @@ def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray) -> N
         mesh.color_attributes.active_color_name = name
 
 
-def write_scores(obj: bpy.types.Object, scores: np.ndarray, task: str, label: str | None,
-                 threshold: float) -> WriteReport:
-    """The attribute, the vertex group and the colour attribute (fast: bulk array writes)."""
+def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores: np.ndarray,
+                 group_values: np.ndarray, group_threshold: float, settings: dict[str, Any],
+                 extra: dict[str, np.ndarray] | None = None) -> WriteReport:
+    """Write one result (the one writer of every kind of result): the scores as attribute
+    wanted["attribute"], the `extra` float attributes (kind -> values, names in `wanted`), the heat
+    map wanted["color"] of the scores, the vertex group wanted["group"] with weight = group_values
+    where >= group_threshold; then record the names used and `settings` under `key`. Bulk array
+    writes only. JobError (nothing written) when an array does not match the mesh."""
     mesh = obj.data
     scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
-    if len(scores) != len(mesh.vertices):
-        raise ValueError(f"the result has {len(scores)} scores but {obj.name!r} has {len(mesh.vertices)} vertices "
-                         "(the mesh changed while the job ran); run the estimate again")
+    extra = extra or {}
+    check_counts(obj, scores, group_values, *extra.values())
     record = read_record(obj)
-    key = result_key(task, label)
-    attr_wanted, group_wanted = wanted_names(key)
-    wanted = {"attribute": attr_wanted, "group": group_wanted, "color": COLOR_NAME}
-    names, renamed = claim_names(obj, wanted, {kind: _owned_names(record, kind) for kind in wanted})
-    attr_name, group_name, color_name = names["attribute"], names["group"], names["color"]
-
-    set_point_attribute(mesh, attr_name, "FLOAT", scores, "value")
-    write_heat_colors(obj, color_name, scores)
-    group = obj.vertex_groups.get(group_name) or obj.vertex_groups.new(name=group_name)
-    count = set_group_weights(group, scores, threshold)
-    images = record.get(key, {}).get("images", [])
-    record[key] = {"attribute": attr_name, "group": group_name, "color": color_name, "threshold": float(threshold),
-                   "task": task, "label": label or "", "images": images}
+    names, renamed = claim_names(obj, wanted, record)
+    set_point_attribute(mesh, names["attribute"], "FLOAT", scores, "value")
+    for kind, values in extra.items():
+        set_point_attribute(mesh, names[kind], "FLOAT", values, "value")
+    write_heat_colors(obj, names["color"], scores)
+    group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
+    count = set_group_weights(group, np.asarray(group_values, dtype=np.float32).reshape(-1), group_threshold)
+    images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
+    record[key] = {**names, **settings, "images": images}
     _write_record(obj, record)
     mesh.update()
-    return WriteReport(attribute=attr_name, group=group_name, color=color_name, contact_count=count,
-                       renamed=renamed)
+    return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
+                       renamed=renamed, names=names)
 
 
 def mask_view_names(masks: np.ndarray, view_names: list[str] | None) -> list[str]:
@@ -241,7 +231,7 @@ def apply_threshold(obj: bpy.types.Object, threshold: float, key: str | None = N
         return 0
     record = read_record(obj)
     updated = 0
-    for entry_key, entry in record.items():
+    for entry_key, entry in estimate_entries(record).items():
         if key is not None and entry_key != key:
             continue
         scores = stored_scores(obj, entry_key)

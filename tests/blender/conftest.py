@@ -53,8 +53,7 @@ def bpy(addon, bpy_module):
     scene.interactvlm.resolution = RESOLUTION
     scene.interactvlm.threshold = 0.5
     yield bpy_module
-    from interactvlm_blender import ops_estimate, ops_scene
+    from interactvlm_blender import runner
 
-    ops_estimate.discard_active()
-    ops_scene.discard_active()
+    runner.discard_active()
     clear_scene(bpy_module)

@@ -10,7 +10,7 @@ import pytest
 
 from blender_helpers import LOCALIZER, RESOLUTION, add_body, snapshot
 
-CLASS_NAMES = ("INTERACTVLM_OT_estimate_contact", "INTERACTVLM_OT_cancel_estimate", "INTERACTVLM_OT_apply_threshold",
+CLASS_NAMES = ("INTERACTVLM_OT_estimate_contact", "INTERACTVLM_OT_cancel_job", "INTERACTVLM_OT_apply_threshold",
                "INTERACTVLM_OT_check_backend", "VIEW3D_PT_interactvlm", "InteractVLMSceneSettings",
                "InteractVLMStatus", "InteractVLMPreferences")
 
@@ -28,25 +28,24 @@ def expect_error_report(bpy, match: str, **args) -> None:
 
 
 def run_job(bpy, photo, tmp_path, **overrides):
-    """The modal operator's timer step (EstimateRun.step) in a loop, as Blender's timer would call it.
+    """The modal operator's timer step (runner.Run.step) in a loop, as Blender's timer would call it.
 
     Returns (report, result arrays, per-step main-thread seconds: [start, *steps]); the seconds of
     the steps that wrote the result are also in run_job.writing_steps."""
-    from interactvlm_blender import job as jobs
-    from interactvlm_blender.ops_estimate import EstimateRun
+    from interactvlm_blender import estimate, runner
 
-    params = jobs.EstimateParams(**{"image_path": str(photo), "body": "Body", "localizer": LOCALIZER,
+    params = estimate.EstimateParams(**{"image_path": str(photo), "body": "Body", "localizer": LOCALIZER,
                                     "resolution": RESOLUTION, **overrides})
     start = time.perf_counter()
-    job = jobs.start_job(bpy.context, params)
+    job = estimate.start_job(bpy.context, params)
     steps = [time.perf_counter() - start]
-    run = EstimateRun(job, interactive=True)
+    run = runner.Run(job, estimate.apply_steps)
     run_job.writing_steps = []
     tmp_path.mkdir(parents=True, exist_ok=True)
     kept = tmp_path / "result.npz"
     while True:
         start = time.perf_counter()
-        ended = run.step(bpy.context)
+        ended = run.step()
         steps.append(time.perf_counter() - start)
         if run.writing:
             run_job.writing_steps.append(steps[-1])
@@ -55,7 +54,7 @@ def run_job(bpy, photo, tmp_path, **overrides):
         if ended:
             break
         time.sleep(0.01)
-    assert job.state == jobs.DONE and not run.error, job.message or run.error
+    assert job.state == runner.DONE and not run.error, job.message or run.error
     assert job.report is not None and not job.job_dir.exists()
     with np.load(kept) as data:
         arrays = {k: data[k] for k in data.files}
@@ -95,23 +94,18 @@ def test_check_backend_reports_versions(bpy):
     assert props._localizer_names(settings, bpy.context, "inter") == ["interactvlm"]
 
 
-def test_job_writes_exact_result_and_ui_stays_responsive(bpy, photo, tmp_path):
+def test_job_writes_exact_result_in_steps(bpy, photo, tmp_path):
     from interactvlm_blender import results
+    from interactvlm_blender.heat_map import heat_colors
 
-    # A 10,242-vertex body (SMPL-X size) at the default 1024 px views: the start (mesh arrays,
-    # request files, submit), every poll tick and every result-writing step must each stay < 100 ms.
+    # A 10,242-vertex body (SMPL-X size) at the default 1024 px views, written step by step: the
+    # mesh data, then one mask image per step. How long each main-thread step takes is measured by
+    # bench/blender_main_thread.py (target < 100 ms), not asserted here.
     bpy.ops.mesh.primitive_ico_sphere_add(subdivisions=6, radius=1.0, location=(0, 0, 0.85))
     body = bpy.context.active_object
     body.name, body.scale = "Body", (0.25, 0.15, 0.85)
-    start = time.perf_counter()
     report, arrays, steps = run_job(bpy, photo, tmp_path, resolution=1024)
-    total = time.perf_counter() - start
-    writing = run_job.writing_steps
-    polling = steps[1:len(steps) - len(writing)]
-    print(f"\nmain-thread stall: longest step {max(steps) * 1000:.1f} ms; start {steps[0] * 1000:.1f} ms, "
-          f"{len(polling)} poll ticks max {max(polling) * 1000:.2f} ms, {len(writing)} result-writing steps max "
-          f"{max(writing) * 1000:.1f} ms (job {total:.2f} s, {len(body.data.vertices)} vertices, 1024 px views)")
-    assert max(steps) < 0.1
+    assert len(run_job.writing_steps) == 1 + len(arrays["masks"])  # the mesh data, then one step per mask
 
     scores = arrays["scores"]
     assert report.group == "Contact" and report.attribute == "ivlm_contact" and not report.renamed
@@ -130,8 +124,8 @@ def test_job_writes_exact_result_and_ui_stays_responsive(bpy, photo, tmp_path):
     color = mesh.color_attributes["ivlm_contact_color"]
     assert color.data_type == "FLOAT_COLOR" and color.domain == "POINT"
     color.data.foreach_get("color", colors)
-    np.testing.assert_array_equal(colors.reshape(-1, 4), results.heat_colors(scores))
-    np.testing.assert_array_equal(results.heat_colors(np.array([0.0, 1.0]))[:, :3], [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(colors.reshape(-1, 4), heat_colors(scores))
+    np.testing.assert_array_equal(heat_colors(np.array([0.0, 1.0]))[:, :3], [[0, 0, 1], [1, 0, 0]])
     names = [str(v) for v in arrays["view_names"]]
     assert len(report.images) == len(names) == arrays["masks"].shape[0]
     for image_name, mask in zip(report.images, arrays["masks"]):
@@ -220,7 +214,7 @@ def test_semantic_label_and_object_contact(bpy, photo):
 
 
 def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo, tmp_path):
-    from interactvlm_blender import api, client, job as jobs, prefs
+    from interactvlm_blender import api, client, prefs, runner
 
     add_body(bpy)
     points = bpy.data.meshes.new("Points")
@@ -236,7 +230,7 @@ def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo, tmp_path)
     expected = {"missing image": "does not exist", "no faces": "has no faces", "semantic without label": "needs an object label"}
     for name, args in cases.items():
         expect_error_report(bpy, expected[name], **args)
-        with pytest.raises(jobs.EstimateError, match=expected[name]):
+        with pytest.raises(runner.JobError, match=expected[name]):
             api.estimate_contact(**args)
     assert snapshot(bpy) == before
 
@@ -270,20 +264,19 @@ def test_failures_report_clearly_and_leave_scene_unchanged(bpy, photo, tmp_path)
 
 
 def test_cancel_mid_job_writes_nothing(bpy, photo):
-    from interactvlm_blender import job as jobs
+    from interactvlm_blender import estimate, runner
 
     add_body(bpy)
     before = snapshot(bpy)
-    job = jobs.start_job(bpy.context, jobs.EstimateParams(image_path=str(photo), body="Body",
-                                                          task="semantic_contact", label="sleep:2",
-                                                          localizer=LOCALIZER, resolution=RESOLUTION))
+    job = estimate.start_job(bpy.context, estimate.EstimateParams(image_path=str(photo), body="Body",
+                                                                  task="semantic_contact", label="sleep:2",
+                                                                  localizer=LOCALIZER, resolution=RESOLUTION))
     deadline = time.monotonic() + 30
     while job.stage not in ("localize",) and time.monotonic() < deadline:
-        jobs.tick(job)
+        job.tick()
         time.sleep(0.01)
     job.cancel()
-    assert jobs.wait_job(job) == jobs.CANCELLED and "cancelled" in job.message
-    jobs.discard_job(job)
+    assert runner.wait(job) == runner.CANCELLED and "cancelled" in job.message
     assert snapshot(bpy) == before and not job.job_dir.exists()
 
 
@@ -327,7 +320,7 @@ def test_batch_helper(bpy, photo, tmp_path):
 
 
 def test_image_datablocks_pose_and_modifiers(bpy, photo, tmp_path):
-    from interactvlm_blender import job as jobs, results
+    from interactvlm_blender import estimate, results, runner
 
     body = add_body(bpy)
     loaded = bpy.data.images.load(str(photo))
@@ -335,8 +328,8 @@ def test_image_datablocks_pose_and_modifiers(bpy, photo, tmp_path):
     for image in (loaded, generated):
         report, _, _ = run_job(bpy, photo, tmp_path / image.name, image_path="", image_name=image.name)
         assert report.group == "Contact"
-    with pytest.raises(jobs.EstimateError, match="no image 'Gone'"):
-        jobs.start_job(bpy.context, jobs.EstimateParams(image_name="Gone", body="Body", localizer=LOCALIZER))
+    with pytest.raises(runner.JobError, match="no image 'Gone'"):
+        estimate.start_job(bpy.context, estimate.EstimateParams(image_name="Gone", body="Body", localizer=LOCALIZER))
 
     # A deforming modifier keeps the vertex order (evaluated mesh sent); REST sends the mesh's own
     # coordinates; a topology-changing modifier falls back to the original mesh with a note.
@@ -408,7 +401,7 @@ class RecordingLayout:
 
 
 def test_panel_draw_uses_real_properties_and_operators(bpy, photo):
-    from interactvlm_blender import ops_estimate, panel
+    from interactvlm_blender import panel, runner
 
     add_body(bpy)
     settings = bpy.context.scene.interactvlm
@@ -421,18 +414,18 @@ def test_panel_draw_uses_real_properties_and_operators(bpy, photo):
     bpy.context.window_manager.interactvlm_status.running = False
     names = [c[1] for c in calls]
     assert {"image_path", "body", "object", "task", "label", "threshold", "interactvlm.estimate_contact",
-            "interactvlm.cancel_estimate", "image"} <= set(names)
+            "interactvlm.cancel_job", "image"} <= set(names)
     assert ("label", "File not found") not in calls
     settings.image_source, settings.image_path = "FILE", str(photo.parent / "missing.png")
     draw(type("P", (), {"layout": RecordingLayout(bpy, calls)})(), bpy.context)
     assert ("label", "File not found") in calls
-    assert ops_estimate.active_job() is None
+    assert runner.active_job() is None
 
 
 def test_smplx_body_source(bpy, photo, tmp_path, anny_body):
     """An SMPL-X mesh in the scene, rendered from the SMPL-X model folder of the preferences
     (a synthetic model file in the real format; no licensed data)."""
-    from interactvlm_blender import api, job as jobs, prefs, results
+    from interactvlm_blender import api, prefs, results, runner
     from tests.smplx_synthetic import synthetic_smplx_arrays, write_synthetic_smplx
 
     folder = tmp_path / "smplx"
@@ -445,11 +438,11 @@ def test_smplx_body_source(bpy, photo, tmp_path, anny_body):
     add_body(bpy, "Other")
     args = dict(image=str(photo), localizer=LOCALIZER, resolution=RESOLUTION, body_source="SMPLX")
     settings = prefs.get_prefs()
-    with pytest.raises(jobs.EstimateError, match="SMPL-X model folder"):
+    with pytest.raises(runner.JobError, match="SMPL-X model folder"):
         api.estimate_contact(body="SMPLX-neutral", **args)
     settings.smplx_dir = str(folder)
     try:
-        with pytest.raises(jobs.EstimateError, match="needs an SMPL-X mesh .10475 vertices.; 'Other' has 482"):
+        with pytest.raises(runner.JobError, match="needs an SMPL-X mesh .10475 vertices.; 'Other' has 482"):
             api.estimate_contact(body="Other", **args)
         out = api.estimate_contact(body="SMPLX-neutral", **args)
     finally:

@@ -7,8 +7,6 @@ only the moved object's matrix (test_placement_is_one_undoable_step).
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -99,12 +97,12 @@ def test_registered_with_a_sub_panel_of_the_main_panel(bpy):
     for op in (ops_scene.INTERACTVLM_OT_scene_contact, ops_scene.INTERACTVLM_OT_place_object):
         assert "UNDO" in op.bl_options and op.__doc__
     assert bpy.ops.interactvlm.scene_contact.get_rna_type().description
-    assert bpy.context.scene.interactvlm_scene.threshold == pytest.approx(T)
+    assert bpy.context.scene.interactvlm_scene.contact_distance == pytest.approx(T)
 
 
 def test_sphere_on_plane_marks_contact_on_both(bpy):
     ball, floor = sphere_on_plane(bpy)
-    assert bpy.ops.interactvlm.scene_contact(body="Ball", object="Floor", threshold=T) == {"FINISHED"}
+    assert bpy.ops.interactvlm.scene_contact(body="Ball", object="Floor", contact_distance=T) == {"FINISHED"}
     ball_world, floor_world = world_vertices(ball), world_vertices(floor)
     ball_score, floor_score = attribute(ball, "ivlm_scene_contact"), attribute(floor, "ivlm_scene_contact")
     # Ball: exactly its vertices below the contact distance (distance = height above the flat floor).
@@ -116,7 +114,8 @@ def test_sphere_on_plane_marks_contact_on_both(bpy):
     analytic = np.sqrt(r**2 + 0.1**2) - 0.1
     assert (floor_score > 0)[analytic < T - 2e-3].all() and not (floor_score > 0)[analytic > T + 2e-3].any()
     # Groups and the rest of the written data, on both.
-    from interactvlm_blender.results import group_weights
+    from interactvlm_blender.naming import SCENE_CONTACT_KEY
+    from interactvlm_blender.results import group_weights, read_record
 
     for obj, score in ((ball, ball_score), (floor, floor_score)):
         weights = group_weights(obj, "Scene Contact")
@@ -124,7 +123,7 @@ def test_sphere_on_plane_marks_contact_on_both(bpy):
         assert np.allclose(weights, score, atol=1e-3)
         assert not attribute(obj, "ivlm_scene_depth").any()
         assert obj.data.color_attributes.active_color.name == "ivlm_scene_contact_color"
-        assert json.loads(obj["ivlm_scene_results"])["group"] == "Scene Contact"
+        assert read_record(obj)[SCENE_CONTACT_KEY]["group"] == "Scene Contact"
     report = bpy.context.scene.interactvlm_scene.last_report
     assert f"{int(below.sum())} vertices of 'Ball'" in report and "no penetration" in report
 
@@ -132,7 +131,8 @@ def test_sphere_on_plane_marks_contact_on_both(bpy):
 def test_far_apart_is_a_clear_no_contact_report(bpy):
     ball, floor = sphere_on_plane(bpy, bottom=1.0)
     # INVOKE (what the panel button does) runs blocking in background mode, like EXEC
-    assert bpy.ops.interactvlm.scene_contact("INVOKE_DEFAULT", body="Ball", object="Floor", threshold=T) == {"FINISHED"}
+    assert bpy.ops.interactvlm.scene_contact("INVOKE_DEFAULT", body="Ball", object="Floor",
+                                             contact_distance=T) == {"FINISHED"}
     report = bpy.context.scene.interactvlm_scene.last_report
     assert "no contact between 'Ball' and 'Floor'" in report and "2 cm" in report
     assert not attribute(ball, "ivlm_scene_contact").any() and not attribute(floor, "ivlm_scene_contact").any()
@@ -141,40 +141,41 @@ def test_far_apart_is_a_clear_no_contact_report(bpy):
 def test_penetration_is_reported_and_user_groups_are_kept(bpy):
     ball, floor = sphere_on_plane(bpy, bottom=-0.01)
     mine = add_group(ball, "Scene Contact", [0, 1, 2], 0.25)  # the user's own group of the same name
-    bpy.context.scene.interactvlm_scene.threshold = 0.005  # unset argument: taken from the panel
+    bpy.context.scene.interactvlm_scene.contact_distance = 0.005  # unset argument: taken from the panel
     try:
         assert bpy.ops.interactvlm.scene_contact(body="Ball", object="Floor") == {"FINISHED"}
     finally:
-        bpy.context.scene.interactvlm_scene.threshold = T
+        bpy.context.scene.interactvlm_scene.contact_distance = T
     depth = attribute(ball, "ivlm_scene_depth")
     under = world_vertices(ball)[:, 2] < -1e-6
     assert np.array_equal(depth > 0, under) and depth.max() == pytest.approx(0.01, abs=1e-5)
     report = bpy.context.scene.interactvlm_scene.last_report
     assert "penetration:" in report and f"{int(under.sum())} body" in report and "5 mm" in report
-    from interactvlm_blender.results import group_weights
+    from interactvlm_blender.naming import SCENE_CONTACT_KEY
+    from interactvlm_blender.results import group_weights, read_record
 
     assert ball.vertex_groups["Scene Contact"] == mine
     assert np.flatnonzero(group_weights(ball, "Scene Contact")).tolist() == [0, 1, 2]
     assert "Scene Contact (InteractVLM)" in ball.vertex_groups
     assert "Scene Contact -> Scene Contact (InteractVLM)" in report
-    assert json.loads(ball["ivlm_scene_results"])["threshold"] == pytest.approx(0.005)
+    assert read_record(ball)[SCENE_CONTACT_KEY]["contact_distance"] == pytest.approx(0.005)
 
 
 def test_an_estimate_after_scene_contact_treats_its_data_as_ours(bpy, photo):
     """Scene Contact is a result, not a rig group: the estimate's request leaves it out of the vertex
     groups it sends for body parts, and shows its own heat map instead of the scene contact's."""
-    from interactvlm_blender import job as jobs
+    from interactvlm_blender import estimate, runner
 
     ball, _floor = sphere_on_plane(bpy)
     add_group(ball, "spine", np.arange(len(ball.data.vertices)), 0.5)  # a rig group, weaker than the contact
-    assert bpy.ops.interactvlm.scene_contact(body="Ball", object="Floor", threshold=T) == {"FINISHED"}
+    assert bpy.ops.interactvlm.scene_contact(body="Ball", object="Floor", contact_distance=T) == {"FINISHED"}
     assert ball.data.color_attributes.active_color.name == "ivlm_scene_contact_color"
-    job = jobs.start_job(bpy.context, jobs.EstimateParams(image_path=str(photo), body="Ball", localizer=LOCALIZER,
-                                                          resolution=RESOLUTION))
+    job = estimate.start_job(bpy.context, estimate.EstimateParams(image_path=str(photo), body="Ball",
+                                                                  localizer=LOCALIZER, resolution=RESOLUTION))
     with np.load(job.job_dir / "body.npz") as request:
         assert request["vertex_group_names"].tolist() == ["spine"] and (request["vertex_group_index"] == 0).all()
-    assert jobs.wait_job(job) == jobs.DONE, job.message
-    jobs.finish_job(job)
+    run = runner.Run(job, estimate.apply_steps).wait()
+    assert job.state == runner.DONE and not run.error, job.message or run.error
     assert ball.data.color_attributes.active_color.name == "ivlm_contact_color"
 
 
@@ -246,40 +247,38 @@ def test_problems_are_clear_errors_and_change_nothing(bpy):
 
 
 def test_cancel_changes_nothing(bpy):
-    from interactvlm_blender import scene_jobs
+    from interactvlm_blender import runner, scene_contact
 
     ball, floor = sphere_on_plane(bpy)
-    job = scene_jobs.start_scene_contact(bpy.context, "Ball", "Floor", T)
+    job = scene_contact.start_job(bpy.context, "Ball", "Floor", T)
     job.cancel()
-    state = scene_jobs.wait_job(job)
-    assert state in (scene_jobs.CANCELLED, scene_jobs.DONE)  # DONE only if it finished before the cancel arrived
-    if state == scene_jobs.CANCELLED:
+    state = runner.wait(job)
+    assert state in (runner.CANCELLED, runner.DONE)  # DONE only if it finished before the cancel arrived
+    if state == runner.CANCELLED:
         assert "cancelled; nothing was changed" in job.message
-        with pytest.raises(scene_jobs.SceneJobError, match="cancelled"):
-            scene_jobs.finish_scene_contact(job)
-    else:
-        scene_jobs.discard_job(job)
+        assert not runner.Run(job, scene_contact.apply_steps).wait().applied  # a cancelled job applies nothing
     assert "ivlm_scene_contact" not in ball.data.attributes and not job.job_dir.exists()
 
 
 def test_one_job_at_a_time_across_estimate_and_scene_jobs(bpy, photo):
     """The worker runs one job at a time: while a scene job runs, Estimate says so instead of queueing,
-    and only the scene job's Cancel button is enabled."""
-    from interactvlm_blender import ops_scene, scene_jobs
+    and the one Cancel button is enabled and stops it."""
+    from interactvlm_blender import runner, scene_contact
 
     sphere_on_plane(bpy)
-    job = scene_jobs.start_scene_contact(bpy.context, "Ball", "Floor", T)
-    ops_scene._active = job  # as the modal operator holds it while it runs
+    assert not bpy.ops.interactvlm.cancel_job.poll()
+    current = runner.start(lambda: scene_contact.start_job(bpy.context, "Ball", "Floor", T),
+                           scene_contact.apply_steps)  # the slot, as the modal operator holds it while it runs
+    job = current.job
     try:
-        with pytest.raises(RuntimeError, match="a scene contact or placement job is running"):
+        with pytest.raises(RuntimeError, match="scene contact is running; wait for it or press Cancel"):
             bpy.ops.interactvlm.estimate_contact(image=str(photo), body="Ball", localizer=LOCALIZER,
                                                  resolution=RESOLUTION)
         assert "ivlm_contact" not in bpy.data.objects["Ball"].data.attributes
-        # Each Cancel button is enabled only for its own kind of job, and stops it.
-        assert not bpy.ops.interactvlm.cancel_estimate.poll() and bpy.ops.interactvlm.cancel_scene_job.poll()
-        assert bpy.ops.interactvlm.cancel_scene_job() == {"FINISHED"} and job.cancel_sent
+        assert bpy.ops.interactvlm.cancel_job.poll()
+        assert bpy.ops.interactvlm.cancel_job() == {"FINISHED"} and job.cancel_requested
     finally:
-        ops_scene._active = None
-        scene_jobs.wait_job(job)
-        scene_jobs.discard_job(job)
+        runner.wait(job)
+        current.discard()
+    assert runner.active_job() is None
     assert "ivlm_scene_contact" not in bpy.data.objects["Ball"].data.attributes

@@ -1,0 +1,164 @@
+"""The estimate job: photo + body (and object) -> per-vertex contact scores written onto a mesh.
+
+start_job() does the main-thread work before the backend runs (checks, mesh arrays, request
+files, submit) and returns the job; apply_steps() writes a DONE job's result in short main-thread
+steps; outcome_text() is the report. Operators run it through ops_job.JobOperator, scripts through
+runner.run(); nothing is written to the scene before apply_steps(), so any failure before it
+leaves the scene as it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import bpy
+
+from . import client, mesh_io, naming, protocol, results, runner
+from .prefs import checkpoint_path, get_prefs
+from .runner import JobError
+from .targets import live_mesh, mesh_object
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+@dataclass
+class EstimateParams:
+    image_path: str = ""  # a photo on disk, or
+    image_name: str = ""  # an image datablock in bpy.data.images
+    body: str = ""  # object names ("" = none)
+    object: str = ""
+    body_source: str = "MESH"  # MESH: the body mesh itself; SMPLX: an SMPL-X mesh, rendered from the model
+    gender: str = "neutral"  # SMPL-X model file
+    task: str = "human_contact"
+    label: str = ""
+    localizer: str = ""
+    threshold: float = 0.5  # score cut-off of the Contact group
+    pose: str = "WORLD"
+    resolution: int = protocol.DEFAULT_RESOLUTION
+
+
+@dataclass(kw_only=True)
+class EstimateJob(runner.BackendJob):
+    params: EstimateParams
+    target: str  # the object that receives the result
+    what: str = "estimate"
+    report: results.WriteReport | None = None
+
+
+def _image_file(params: EstimateParams, job_dir: Path, scene: bpy.types.Scene) -> str:
+    if params.image_name:
+        image = bpy.data.images.get(params.image_name)
+        if image is None:
+            raise JobError(f"there is no image {params.image_name!r} in this file; pick a loaded image or a photo file")
+        path = Path(bpy.path.abspath(image.filepath)) if image.filepath else None
+        if path is not None and path.is_file() and image.packed_file is None and not image.is_dirty \
+                and path.suffix.lower() in IMAGE_SUFFIXES:
+            return str(path.resolve())
+        if not image.has_data and image.source == "FILE":
+            raise JobError(f"image {image.name!r} has no pixels (its file {image.filepath!r} is missing); reload it")
+        copy = job_dir / "photo.png"
+        image.save_render(str(copy), scene=scene)  # packed/generated/edited images: a PNG copy for the backend
+        return str(copy)
+    if not params.image_path:
+        raise JobError("no reference photo: choose a photo file or a loaded image in the InteractVLM panel")
+    path = Path(bpy.path.abspath(params.image_path)).expanduser()
+    if not path.is_file():
+        raise JobError(f"the photo {str(path)!r} does not exist; choose an existing PNG or JPEG file")
+    return str(path.resolve())
+
+
+def _mesh_object(name: str, role: str) -> bpy.types.Object:
+    return mesh_object(name, role, "or make it the active object")
+
+
+def _smplx_dir(body: bpy.types.Object, prefs: Any) -> Path:
+    """The SMPL-X model folder: results follow SMPL-X's vertex order, which the mesh must share."""
+    folder = Path(bpy.path.abspath(prefs.smplx_dir)).expanduser() if prefs.smplx_dir else None
+    if folder is None or not folder.is_dir():
+        raise JobError("body source SMPL-X needs the SMPL-X model folder: set Preferences > Add-ons > "
+                       "InteractVLM > SMPL-X model folder (the folder with SMPLX_NEUTRAL.npz)")
+    count = len(body.data.vertices)
+    if count != protocol.SMPLX_VERTEX_COUNT:
+        raise JobError(f"body source SMPL-X needs an SMPL-X mesh ({protocol.SMPLX_VERTEX_COUNT} vertices); "
+                       f"{body.name!r} has {count}: use body source 'Scene mesh' for other meshes")
+    return folder.resolve()
+
+
+def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob:
+    """Check inputs, write the request files and submit; JobError/WorkerError on problems."""
+    if params.task not in protocol.TASKS:
+        raise JobError(f"unknown task {params.task!r}; use {', '.join(protocol.TASKS)}")
+    if params.task == "semantic_contact" and not params.label.strip():
+        raise JobError("semantic contact needs an object label (e.g. 'chair'): fill in Label")
+    needs_body = params.task != "object_contact"
+    body = _mesh_object(params.body, "body") if (needs_body or params.body) else None
+    obj = _mesh_object(params.object, "object") if params.task == "object_contact" else None
+    target = obj if obj is not None else body
+    prefs = get_prefs(context)
+    worker = client.get_worker(prefs)  # WorkerError (e.g. missing Python) before any file is written
+    with runner.request_folder("estimate") as job_dir:
+        depsgraph = context.evaluated_depsgraph_get()
+        notes: list[str] = []
+        body_npz = object_npz = smplx_dir = None
+        own_groups = results.our_names(body, "group") if body is not None else set()  # results, not rig groups
+        if body is not None and params.body_source == "SMPLX":
+            smplx_dir = _smplx_dir(body, prefs)
+        elif body is not None:
+            # object_contact uses the body only for its placement next to the object: world space.
+            pose = "WORLD" if obj is not None else params.pose
+            arrays = mesh_io.read_mesh(body, depsgraph, pose, with_groups=True, skip_groups=own_groups)
+            body_npz = mesh_io.write_request_mesh(job_dir / "body.npz", arrays)
+            notes += [arrays.note] if arrays.note else []
+        if obj is not None:
+            arrays = mesh_io.read_mesh(obj, depsgraph, "WORLD")
+            object_npz = mesh_io.write_request_mesh(job_dir / "object.npz", arrays)
+            notes += [arrays.note] if arrays.note else []
+        fields = protocol.estimate_request(
+            image=_image_file(params, job_dir, context.scene), out_dir=job_dir / "out", task=params.task,
+            label=params.label, body_npz=body_npz, smplx_dir=smplx_dir, gender=params.gender,
+            object_npz=object_npz, localizer=params.localizer, device=prefs.device,
+            resolution=params.resolution, checkpoint_dir=checkpoint_path(prefs))
+        return EstimateJob.submit(worker, "estimate", fields, params=params, target=target.name, job_dir=job_dir,
+                                  notes=notes)
+
+
+def apply_steps(job: EstimateJob) -> Iterator[None]:
+    """Write a DONE job's result in short main-thread steps: the mesh data first (checked before
+    anything is written), then one mask image per step. Sets job.report."""
+    obj = live_mesh(job.target)
+    try:
+        arrays = protocol.read_result("estimate", job.result_path)
+    except protocol.ResultError as error:
+        raise JobError(str(error)) from None
+    task, label = job.params.task, job.params.label or None
+    key = naming.result_key(task, label)
+    job.report = results.write_result(obj, key, naming.estimate_names(key), arrays["scores"],
+                                      group_values=arrays["scores"], group_threshold=job.params.threshold,
+                                      settings={"threshold": float(job.params.threshold), "task": task,
+                                                "label": label or ""})
+    yield
+    masks = arrays["masks"]
+    for mask, view in zip(masks, results.mask_view_names(masks, [str(v) for v in arrays["view_names"]])):
+        job.report.images.append(results.write_mask_image(obj, key, mask, view))
+        yield
+    results.record_images(obj, key, job.report.images)
+
+
+def outcome_text(job: EstimateJob) -> str:
+    """The report of an applied estimate: counts, group, localizer, renamed names, notes, warnings."""
+    report, summary = job.report, job.summary
+    assert report is not None
+    parts = summary.get("parts_in_contact") or []
+    text = (f"InteractVLM: {report.contact_count} of {summary.get('n_vertices', '?')} vertices of {job.target!r} "
+            f"in group {report.group!r} (threshold {job.params.threshold:.2f}, localizer "
+            f"{summary.get('localizer', '?')} on {summary.get('device', '?')})")
+    if parts:
+        text += f"; parts: {', '.join(parts[:8])}"
+    if report.renamed:
+        text += f"; your own data kept, ours renamed: {'; '.join(report.renamed)}"
+    if job.notes:
+        text += f"; note: {' '.join(job.notes)}"
+    for warning in summary.get("warnings") or []:  # e.g. a body in centimetres or Y-up
+        text += f"; warning: {warning}"
+    return text

@@ -1,0 +1,55 @@
+"""The names our results use on a mesh, and how a name the user already has is avoided. No bpy.
+
+One result is stored under a *result key*: "" for plain contact, the label for semantic and object
+contact (several labels live side by side), SCENE_CONTACT_KEY for scene contact. Each result owns
+a float point attribute, a vertex group and a colour attribute (scene contact also a depth
+attribute). A wanted name that the user already uses for their own data is never taken: ours gets
+the name plus SUFFIX (groups) or ATTRIBUTE_SUFFIX (attributes), then numbered.
+"""
+from __future__ import annotations
+
+import re
+
+SUFFIX = " (InteractVLM)"  # appended to a vertex group name the user already has
+ATTRIBUTE_SUFFIX = "_ivlm"  # appended to an attribute name the user already has
+COLOR_NAME = "ivlm_contact_color"  # the heat map of the latest estimate, whatever its label
+SCENE_CONTACT_KEY = "#scene_contact"  # the record key of scene contact (an estimate label would have to be this exact text)
+SCENE_CONTACT_NAMES = {"attribute": "ivlm_scene_contact", "depth": "ivlm_scene_depth", "group": "Scene Contact",
+                       "color": "ivlm_scene_contact_color"}
+
+
+def result_key(task: str, label: str | None) -> str:
+    """The key that separates per-label estimate results ("" for plain contact)."""
+    if task == "human_contact" or not label:
+        return ""
+    return label.strip()
+
+
+def estimate_names(key: str) -> dict[str, str]:
+    """The names an estimate result under `key` wants: attribute, group, color."""
+    if not key:
+        return {"attribute": "ivlm_contact", "group": "Contact", "color": COLOR_NAME}
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", key).strip("_").lower() or "label"
+    return {"attribute": f"ivlm_contact_{slug}", "group": f"Contact {key}", "color": COLOR_NAME}
+
+
+def free_name(wanted: str, taken: set[str], ours: set[str], suffix: str) -> str:
+    """`wanted` if free or ours, else wanted+suffix, then numbered, skipping names the user has."""
+    if wanted not in taken or wanted in ours:
+        return wanted
+    candidate, n = wanted + suffix, 1
+    while candidate in taken and candidate not in ours:
+        n += 1
+        candidate = f"{wanted}{suffix}.{n:03d}"
+    return candidate
+
+
+def claim(wanted: dict[str, str], groups: set[str], attributes: set[str],
+          owned: dict[str, set[str]]) -> tuple[dict[str, str], list[str]]:
+    """Our name for each kind of data ("group": a vertex group, any other kind: a mesh attribute),
+    given the names on the mesh and the names our records own per kind. Returns the names and
+    "wanted -> used" for each one renamed, in the order of `wanted`."""
+    used = {kind: free_name(name, groups, owned.get(kind, set()), SUFFIX) if kind == "group"
+            else free_name(name, attributes, owned.get(kind, set()), ATTRIBUTE_SUFFIX)
+            for kind, name in wanted.items()}
+    return used, [f"{wanted[k]} -> {v}" for k, v in used.items() if v != wanted[k]]

@@ -1,0 +1,291 @@
+"""The add-on's one job lifecycle (no bpy): jobs, the session's single job slot, runs, waiting.
+
+A *job* is any long task the add-on runs while Blender stays live: a backend worker request
+(BackendJob: estimate, scene contact, placement, hello) or anything else slow, such as a pip
+subprocess that sets up the backend environment. Every job
+
+- is ticked on the main thread (`tick()`, never blocks) and reports `stage`, `fraction`, `message`;
+- can be asked to cancel (`cancel()`, a request: the job ends CANCELLED when the work has stopped);
+- ends DONE, FAILED or CANCELLED (`state`), and releases what it holds in `discard()`.
+
+A new kind of job subclasses Job and defines `tick` and `request_cancel` (Job refuses a subclass
+that forgets one); `discard` and `expire` have defaults. Example, a subprocess:
+
+    @dataclass(kw_only=True)
+    class PipJob(runner.Job):
+        process: subprocess.Popen
+        what: str = "backend set-up"
+        def tick(self) -> str:
+            if self.process.poll() is not None:
+                self.state = runner.DONE if self.process.returncode == 0 else runner.FAILED
+            return self.state
+        def request_cancel(self) -> None:
+            self.process.terminate()   # tick() then sees it end; set CANCELLED there
+
+A *run* is a job plus the steps that apply its result on the main thread (a generator: one short
+step per timer tick, so no step stalls the UI). `start(make_job, apply)` claims the slot (one job
+at a time per session: the worker runs one job at a time, and a second would get `busy`), builds
+the job and returns its Run; `Run.step()` is what the operator's timer calls; `Run.wait()` and
+`run()` block (scripts, background mode, api.py). A run frees the slot and discards its job when
+it ends, whatever ended it (done, failure, cancel, an exception in a step, discard_active()).
+Operators drive runs through ops_job.JobOperator; nothing else touches the slot.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from . import client, protocol
+
+__all__ = ["RUNNING", "DONE", "FAILED", "CANCELLED", "JobError", "Job", "BackendJob", "Run", "start", "run", "wait",
+           "active_job", "active_run", "cancel_active", "discard_active", "request_folder"]
+
+RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
+WAIT_INTERVAL_S = 0.02  # blocking waits poll this often (a poll only drains a queue)
+
+
+class JobError(RuntimeError):
+    """A problem found before or after a job's work ran; str() says what and how to fix it."""
+
+
+@dataclass(kw_only=True)
+class Job:
+    """A long task (see the module docstring). Subclasses define tick() and request_cancel()."""
+
+    what: str = "job"  # for messages: "estimate", "scene contact", "placement", "backend check"
+    state: str = RUNNING
+    stage: str = "queued"
+    fraction: float = 0.0
+    message: str = ""  # the latest progress message, or why it failed / was cancelled
+    timeout_s: float | None = None  # expire() when still RUNNING this long after it started
+    cancel_requested: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in ("tick", "request_cancel") if getattr(cls, name) is getattr(Job, name)]
+        if missing:
+            raise TypeError(f"job class {cls.__name__} must define {' and '.join(missing)}")
+
+    @property
+    def finished(self) -> bool:
+        return self.state != RUNNING
+
+    def tick(self) -> str:
+        """Advance without blocking; update state/stage/fraction/message. Returns the state."""
+        raise NotImplementedError
+
+    def request_cancel(self) -> None:
+        """Ask the work to stop (called once, while RUNNING); tick() later reports CANCELLED."""
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        """Request a cancel (a no-op once finished or already requested)."""
+        if not self.finished and not self.cancel_requested:
+            self.cancel_requested = True
+            self.request_cancel()
+
+    def expire(self) -> None:
+        """Called when timeout_s has passed: stop the work and fail with a message saying so."""
+        self.cancel()
+        self.state, self.message = FAILED, f"InteractVLM: no answer within {self.timeout_s:.0f} s; the {self.what} was stopped"
+
+    def discard(self) -> None:
+        """Release what the job holds (files, processes); called once when its run ends."""
+
+
+@dataclass(kw_only=True)
+class BackendJob(Job):
+    """One request to the backend worker (client.Worker); its events drive the state."""
+
+    worker: client.Worker
+    request_id: str
+    op: str
+    job_dir: Path | None = None  # the request folder (request_folder()), removed by discard()
+    result_path: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+    reply: dict[str, Any] = field(default_factory=dict)  # the terminal event (e.g. `hello`'s fields)
+    notes: list[str] = field(default_factory=list)  # remarks for the outcome report (e.g. modifiers skipped)
+
+    @classmethod
+    def submit(cls, worker: client.Worker, op: str, fields: dict[str, Any], **attributes: Any) -> "BackendJob":
+        """Send the request (client.WorkerError when the worker is gone) and return its job."""
+        return cls(worker=worker, request_id=worker.submit(op, fields), op=op, **attributes)
+
+    def tick(self) -> str:
+        if self.finished:
+            return self.state
+        for event in self.worker.poll(self.request_id):
+            kind = event["event"]
+            if kind == "accepted":
+                self.stage = "accepted"
+            elif kind == "progress":
+                self.stage, self.fraction = event["stage"], float(event["fraction"])
+                self.message = str(event.get("message") or "")
+            elif kind in ("result", "hello"):
+                self.state, self.fraction, self.reply = DONE, 1.0, event
+                self.result_path, self.summary = str(event.get("path") or ""), dict(event.get("summary") or {})
+            elif kind == "error":
+                self.state, self.message, self.reply = FAILED, f"InteractVLM: {protocol.error_text(event)}", event
+            elif kind == "cancelled":
+                self.state, self.message = CANCELLED, f"InteractVLM: {self.what} cancelled; nothing was changed"
+            if self.finished:
+                break
+        return self.state
+
+    def request_cancel(self) -> None:
+        self.worker.cancel(self.request_id)
+
+    def expire(self) -> None:
+        super().expire()
+        self.message += f"; the worker's log: {self.worker.log_tail(400)}"
+
+    def discard(self) -> None:
+        self.cancel()
+        client.remove_job_dir(self.job_dir)
+
+
+@contextlib.contextmanager
+def request_folder(op: str) -> Iterator[Path]:
+    """A new folder for a job's request files, removed again when anything fails before the job is
+    submitted (the scene is untouched then); BackendJob.discard() removes it after that."""
+    folder = client.new_job_dir(op)
+    try:
+        yield folder
+    except BaseException:
+        client.remove_job_dir(folder)
+        raise
+
+
+Apply = Callable[[Job], Iterable[None] | None]
+_active: "Run | None" = None  # the session's one job slot
+
+
+class Run:
+    """A job and the main-thread steps that apply its result (see the module docstring).
+
+    `error` is set when applying failed with a JobError; `applied` says whether applying began,
+    `steps` how many apply steps completed (a first step checks everything before it writes, so
+    with steps == 0 the scene is unchanged)."""
+
+    def __init__(self, job: Job, apply: Apply | None = None) -> None:
+        self.job, self._apply = job, apply
+        self._writer: Iterator[None] | None = None
+        self.error = ""
+        self.steps = 0
+        self.ended = False
+
+    @property
+    def writing(self) -> bool:
+        return self._writer is not None and not self.ended
+
+    @property
+    def applied(self) -> bool:
+        return self._writer is not None
+
+    def step(self) -> bool:
+        """Advance by one short step; True once the run has ended (slot freed, job discarded).
+
+        An exception other than JobError ends the run too (the slot is never left taken) and
+        propagates to the caller."""
+        if self.ended:
+            return True
+        try:
+            if self._writer is None:
+                job = self.job
+                if job.tick() == RUNNING:
+                    if job.timeout_s is not None and time.monotonic() - job.started > job.timeout_s:
+                        job.expire()
+                    if not job.finished:
+                        return False
+                if job.state != DONE or self._apply is None:
+                    return self._end()
+                self._writer = iter(self._apply(job) or ())
+                job.stage = "writing"
+            next(self._writer)
+            self.steps += 1
+            return False
+        except StopIteration:
+            return self._end()
+        except JobError as error:
+            self.error = str(error)
+            return self._end()
+        except BaseException:
+            self._end()
+            raise
+
+    def wait(self, interval_s: float = WAIT_INTERVAL_S) -> "Run":
+        """Blocking: step until the run ends (scripts, background mode). Returns self."""
+        while not self.step():
+            if not self.writing:
+                time.sleep(interval_s)
+        return self
+
+    def discard(self) -> None:
+        """End now: cancel the job if running, nothing more is applied."""
+        self._end()
+
+    def _end(self) -> bool:
+        global _active
+        if not self.ended:
+            self.ended = True
+            if self._writer is not None:
+                close = getattr(self._writer, "close", None)
+                if close is not None:
+                    close()
+            if _active is self:
+                _active = None
+            self.job.discard()
+        return True
+
+
+def start(make_job: Callable[[], Job], apply: Apply | None = None) -> Run:
+    """Claim the session's job slot, build the job and return its Run.
+
+    JobError when another job holds the slot (nothing is built then); an error of make_job
+    propagates and leaves the slot free."""
+    global _active
+    if _active is not None and not _active.ended:
+        raise JobError(f"{_active.job.what} is running; wait for it or press Cancel")
+    job = make_job()
+    _active = Run(job, apply)
+    return _active
+
+
+def run(make_job: Callable[[], Job], apply: Apply | None = None) -> Run:
+    """start() and wait(): the blocking run for scripts and api.py."""
+    return start(make_job, apply).wait()
+
+
+def wait(job: Job) -> str:
+    """Blocking: tick a bare job (no slot, nothing applied) until it ends, then discard it; its state."""
+    return Run(job).wait().job.state
+
+
+def active_run() -> Run | None:
+    return _active if _active is not None and not _active.ended else None
+
+
+def active_job() -> Job | None:
+    """The job holding the slot (running, or having its result applied), else None."""
+    current = active_run()
+    return current.job if current is not None else None
+
+
+def cancel_active() -> bool:
+    """Ask the active job to cancel (what Esc and the Cancel button do); False when none runs."""
+    current = active_job()
+    if current is None:
+        return False
+    current.cancel()
+    return True
+
+
+def discard_active() -> None:
+    """End the active run at once (file load, unregister): its job is cancelled and discarded."""
+    current = active_run()
+    if current is not None:
+        current.discard()
