@@ -86,7 +86,7 @@ class WorkerSettings:
 
 SETUP_FIX = "Preferences > InteractVLM > Set Up Backend / Repair"
 # A worker that dies before answering, with one of these in its log, lacks the backend or its packages.
-_INCOMPLETE = re.compile(rb"(?:ModuleNotFoundError|ImportError): (?:No module named '?([\w.]+)'?|(.{0,200}))")
+_INCOMPLETE = re.compile(rb"No module named '?([\w.]+)'?|ImportError: (.{0,200})")
 
 
 def is_python(program: str) -> bool:
