@@ -198,7 +198,10 @@ def find_python(chosen: str = "") -> str:
     """A Python 3.11 to build the environment from: the one the user chose, else Blender's own
     (sys.executable, 3.11 in Blender 4.2-5.0), else python3.11 on PATH. SetupError names what was tried."""
     wanted = ".".join(map(str, REQUIRED_PYTHON))
-    candidates = [chosen] if chosen else [sys.executable, shutil.which(f"python{wanted}") or ""]
+    own = sys.executable
+    if sys.prefix != sys.base_prefix:  # Blender's Python inside a venv (the bpy module): build from the base
+        own = getattr(sys, "_base_executable", own)
+    candidates = [chosen] if chosen else [own, shutil.which(f"python{wanted}") or ""]
     tried = []
     for candidate in filter(None, candidates):
         if Path(candidate).is_dir():

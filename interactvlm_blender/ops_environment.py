@@ -42,6 +42,19 @@ def online_access() -> bool:
     return bool(getattr(bpy.app, "online_access", True))
 
 
+def make_setup_job(context: bpy.types.Context) -> EnvironmentJob:
+    """The set-up job the preferences ask for, or runner.JobError saying why it cannot start (nothing
+    is created then): online access off without a wheel folder, no Python 3.11, too little disk."""
+    prefs = get_prefs(context)
+    wheel_dir = bpy.path.abspath(prefs.wheel_dir) if prefs.wheel_dir else ""
+    try:
+        setup = environment.SetupJob(environment_root(create=True), bundle(), base_python=prefs.setup_python,
+                                     torch_build=prefs.torch_build, wheel_dir=wheel_dir, online=online_access())
+    except environment.SetupError as error:
+        raise runner.JobError(str(error)) from None
+    return EnvironmentJob(setup=setup)
+
+
 class INTERACTVLM_OT_setup_backend(JobOperator, bpy.types.Operator):
     """Create (or repair) the backend's own Python environment in the extension's user folder and install
     its pinned packages with pip (about 2 GB; uses the Wheel folder instead of the internet when set)"""
@@ -50,14 +63,7 @@ class INTERACTVLM_OT_setup_backend(JobOperator, bpy.types.Operator):
     bl_label = "Set Up Backend"
 
     def job_start(self, context: bpy.types.Context) -> EnvironmentJob:
-        prefs = get_prefs(context)
-        try:
-            setup = environment.SetupJob(environment_root(create=True), bundle(), base_python=prefs.setup_python,
-                                         torch_build=prefs.torch_build, wheel_dir=bpy.path.abspath(prefs.wheel_dir)
-                                         if prefs.wheel_dir else "", online=online_access())
-        except environment.SetupError as error:
-            raise runner.JobError(str(error)) from None
-        return EnvironmentJob(setup=setup)
+        return make_setup_job(context)
 
     def job_apply(self, context: bpy.types.Context, job: EnvironmentJob) -> Iterable[None]:
         client.stop_worker()  # the next job starts a worker in the new environment
