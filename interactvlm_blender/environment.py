@@ -54,9 +54,9 @@ TORCH_BUILDS = {
     "cuda": ("CUDA", "NVIDIA GPUs (Linux, Windows); about 3 GB more", {"win32": "https://download.pytorch.org/whl/cu128"}),
     "index": ("Package index", "Whatever build the configured package index serves (a studio mirror)", {}),
 }
-# pip prints one "Collecting" line per distribution it resolves: 63 for requirements.txt (measured), the
-# progress bar of the longest step follows that count.
-EXPECTED_DISTRIBUTIONS = 63
+# pip prints one "Collecting" (index) or "Processing" (wheel folder) line per distribution it resolves:
+# 67 for requirements.txt (measured); the progress bar of the longest step follows that count.
+EXPECTED_DISTRIBUTIONS = 67
 # (stage, share of the bar it ends at)
 STAGES = (("python", 0.08), ("packages", 0.85), ("mediapipe", 0.9), ("backend", 0.95), ("verify", 1.0))
 VERIFY = ("import json, sys, platform, torch, numpy, mediapipe, backend; print(json.dumps({'python': "
@@ -425,7 +425,7 @@ class SetupJob:
         except OSError:
             return
         self._log_offset += len(chunk)
-        self._collected += chunk.count(b"Collecting ")
+        self._collected += chunk.count(b"Collecting ") + chunk.count(b"Processing ")
         start = dict(STAGES)
         names = [name for name, _ in STAGES]
         index = names.index(self.stage)
