@@ -232,7 +232,9 @@ def pip_commands(python: Path | str, bundle: Bundle, source: Path, *, wheel_dir:
                  requirements: Path | None = None) -> list[tuple[str, list[str]]]:
     """(stage, argv) of the pip steps: the pins, mediapipe without its unused deps, the backend itself
     (built from `source`, a copy of the bundle, without build isolation: setuptools is in every 3.11 venv)."""
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    # --no-compile: pip byte-compiles every file it installs (torch and transformers ship thousands); Python
+    # compiles what the backend really imports on first use instead.
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "--no-compile"]
     where = pip_index_args(wheel_dir, torch_build)
     package = ["-e", str(source)] if editable else [str(source)]
     return [("packages", [*pip, *where, "-r", str(requirements or bundle.requirements)]),
