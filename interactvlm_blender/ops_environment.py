@@ -44,11 +44,12 @@ def online_access() -> bool:
 
 def make_setup_job(context: bpy.types.Context) -> EnvironmentJob:
     """The set-up job the preferences ask for, or runner.JobError saying why it cannot start (nothing
-    is created then): online access off without a wheel folder, no Python 3.11, too little disk."""
+    is created then, not even the user folder): online access off without a wheel folder, no Python
+    3.11, too little disk."""
     prefs = get_prefs(context)
     wheel_dir = bpy.path.abspath(prefs.wheel_dir) if prefs.wheel_dir else ""
     try:
-        setup = environment.SetupJob(environment_root(create=True), bundle(), base_python=prefs.setup_python,
+        setup = environment.SetupJob(environment_root(), bundle(), base_python=prefs.setup_python,
                                      torch_build=prefs.torch_build, wheel_dir=wheel_dir, online=online_access())
     except environment.SetupError as error:
         raise runner.JobError(str(error)) from None
@@ -81,7 +82,8 @@ class INTERACTVLM_OT_remove_backend(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return runner.active_job() is None
+        root = environment_root()
+        return runner.active_job() is None and ((root / environment.POINTER).exists() or (root / "envs").exists())
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         client.stop_worker()  # it may run from that environment

@@ -187,10 +187,14 @@ def _python(managed) -> Path:
     return Path(managed["status"]["python"])
 
 
+def _outside_env() -> dict[str, str]:
+    """This process's environment without what points into the repository (build.py test sets PYTHONPATH)."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "INTERACTVLM_EXTRA_LOCALIZERS")}
+
+
 def _run_outside(managed, argv: list[str], out: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "INTERACTVLM_EXTRA_LOCALIZERS")}
     return subprocess.run([*argv, "estimate", "--image", str(PHOTO), "--body", "anny", "--out", str(out)],
-                          cwd=managed["scratch"], env=env, capture_output=True, text=True, timeout=600)
+                          cwd=managed["scratch"], env=_outside_env(), capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.parametrize("how", ["python -m backend", "interactvlm-backend"])
@@ -203,12 +207,13 @@ def test_estimate_outside_blender_and_the_repository_with_the_lean_environment(m
     summary = json.loads((out / "sit_on_box.json").read_text())
     assert summary["contact_vertices"] > 0
     where = subprocess.run([str(python), "-c", "import backend; print(backend.__file__)"], cwd=managed["scratch"],
-                           capture_output=True, text=True)
+                           env=_outside_env(), capture_output=True, text=True)
     assert Path(where.stdout.strip()).is_relative_to(Path(managed["root"]))  # its own copy, not the repository's
 
 
 def test_the_managed_environment_is_lean(managed):
     python = str(_python(managed))
     for name in ("pytest", "bpy", "jax", "jaxlib", "ray"):
-        probe = subprocess.run([python, "-c", f"import {name}"], cwd=managed["scratch"], capture_output=True, text=True)
+        probe = subprocess.run([python, "-c", f"import {name}"], cwd=managed["scratch"], env=_outside_env(),
+                               capture_output=True, text=True)
         assert probe.returncode != 0 and "No module named" in probe.stderr, name
