@@ -3,7 +3,8 @@
 The add-on runs bpy + numpy only; the model runs in a separate backend process (`python -m backend
 serve`, see backend/PROTOCOL.md) started on first use and stopped at unregister or exit. What each
 module holds: README.md, "Layout". bpy is imported inside register()/unregister() only, so the
-bpy-free modules (protocol, client, runner, naming, heat_map) import without Blender (tests/).
+bpy-free modules (protocol, client, runner, naming, heat_map, ownership) import without Blender
+(tests/).
 """
 from __future__ import annotations
 

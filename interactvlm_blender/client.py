@@ -329,11 +329,63 @@ def stop_worker() -> None:
 
 
 def private_dir() -> Path:
-    """The add-on's own temp folder for this session (created on first use, removed by stop_worker)."""
-    global _private_dir
+    """The add-on's own temp folder for this session (created on first use, removed by stop_worker).
+    The first creation in a process also removes the folders that sessions killed before their
+    cleanup left behind (remove_stale_dirs)."""
+    global _private_dir, _swept
     if _private_dir is None or not _private_dir.is_dir():
-        _private_dir = Path(tempfile.mkdtemp(prefix=f"interactvlm-{os.getpid()}-"))
+        if not _swept:
+            _swept = True
+            remove_stale_dirs()
+        _private_dir = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
     return _private_dir
+
+
+PRIVATE_PREFIX = "interactvlm-"  # + the owning process id + "-" + mkdtemp's random part
+_swept = False
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts as alive)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill would terminate it there: ask the kernel instead
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: it exists
+        code = ctypes.c_ulong()
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_dirs(parent: Path | str | None = None) -> list[Path]:
+    """Remove `interactvlm-<pid>-*` folders in the temp dir (or `parent`) whose process is gone and
+    that belong to this user (a killed Blender leaves its request meshes and worker log there).
+    Returns what was removed."""
+    removed = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
+        pid = folder.name[len(PRIVATE_PREFIX):].split("-", 1)[0]
+        try:
+            mine = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
+        except (OSError, AttributeError):  # AttributeError: no getuid on Windows, where temp dirs are per user
+            mine = folder.is_dir() and not folder.is_symlink()
+        if pid.isdigit() and mine and int(pid) != os.getpid() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        log.info("removed %d stale temp folder(s) of ended sessions", len(removed))
+    return removed
 
 
 def new_job_dir(prefix: str = "job") -> Path:
@@ -351,5 +403,5 @@ def remove_job_dir(folder: Path | str | None) -> None:
 
 atexit.register(stop_worker)
 __all__ = ["Worker", "WorkerError", "WorkerSettings", "get_worker", "current_worker", "stop_worker",
-           "private_dir", "new_job_dir", "remove_job_dir", "settings_from",
+           "private_dir", "new_job_dir", "remove_job_dir", "remove_stale_dirs", "process_alive", "settings_from",
            "guess_root"]

@@ -15,6 +15,7 @@ import bpy
 import numpy as np
 
 from . import protocol
+from .modes import flush_edits
 from .runner import JobError
 
 
@@ -78,6 +79,7 @@ def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str =
         raise JobError(f"{getattr(obj, 'name', obj)!r} is not a mesh object; pick a mesh")
     if pose not in ("WORLD", "REST"):
         raise JobError(f"pose {pose!r} is not WORLD or REST")
+    flush_edits(obj)
     original = obj.data
     if len(original.vertices) == 0 or len(original.polygons) == 0:
         raise JobError(f"object {obj.name!r} has no faces ({len(original.vertices)} vertices, "

@@ -14,6 +14,7 @@ import numpy as np
 from mathutils import Matrix
 
 from . import protocol, results
+from .modes import mesh_data
 from .runner import JobError
 from .scene_contact import PairJob, length_text, mesh_pair, submit_pair
 from .targets import live_mesh
@@ -80,7 +81,8 @@ def start_job(context: bpy.types.Context, body: str, obj: str, body_contact: str
     if move not in protocol.MOVES:
         raise JobError(f"move must be one of {', '.join(protocol.MOVES)}, got {move!r}")
     moved_object(b, o, move)  # parenting problems are found before the backend runs
-    contacts = (contact_weights(b, body_contact), contact_weights(o, object_contact))
+    with mesh_data(b, o):  # attributes read as empty in Edit Mode
+        contacts = (contact_weights(b, body_contact), contact_weights(o, object_contact))
     params = {"move": move, "scale": bool(scale), "penetration_weight": float(penetration_weight),
               "contact_distance": float(contact_distance)}
 

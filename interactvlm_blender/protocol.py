@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = [
     # constants shared with backend/protocol.py (equal by test)
-    "PROTOCOL_VERSION", "TASKS", "BODY_SOURCES", "GENDERS", "MOVES", "DEVICES", "STAGES", "SCENE_STAGES",
+    "PROTOCOL_VERSION", "OPS", "TASKS", "BODY_SOURCES", "GENDERS", "MOVES", "DEVICES", "STAGES", "SCENE_STAGES",
     "MIN_RESOLUTION", "MAX_RESOLUTION", "DEFAULT_RESOLUTION", "DEFAULT_CONTACT_DISTANCE", "SMPLX_VERTEX_COUNT",
     "ERROR_CODES", "CLIENT_ERROR_CODES", "WORKER_DIED", "TERMINAL_EVENTS", "RESULT_KEYS",
     # requests
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 1
+OPS: tuple[str, ...] = ("hello", "estimate", "scene_contact", "place", "cancel", "shutdown")  # what the add-on sends
 TASKS: tuple[str, ...] = ("human_contact", "semantic_contact", "object_contact")
 BODY_SOURCES: tuple[str, ...] = ("anny", "smplx", "mesh")
 GENDERS: tuple[str, ...] = ("neutral", "male", "female")

@@ -8,9 +8,10 @@ What is written (names from naming.py; a user's own data is never modified or re
 - scene contact (scene_contact.py): `ivlm_scene_contact`, `ivlm_scene_depth`, `Scene Contact`,
   `ivlm_scene_contact_color`, through the same writer (write_result).
 Ownership is recorded in the object's custom property `ivlm_results` (JSON: result key -> the
-names we created and the settings used). A name already used by something not recorded there is
-the user's: ours then gets a distinct name (e.g. `Contact (InteractVLM)`) and WriteReport.renamed
-says so.
+names we created, the settings used, and a mark of each piece of data as written: ownership.py).
+Data is ours only while its mark matches: a name used by anything else (the user's own data, our
+data renamed away and replaced, edited or transferred data) is the user's, and ours then gets a
+distinct name (e.g. `Contact (InteractVLM)`); WriteReport.renamed says so.
 """
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import naming, protocol
+from . import naming, ownership, protocol
 from .heat_map import heat_colors
+from .modes import mesh_data
 from .runner import JobError
 
 RECORD_KEY = "ivlm_results"
-LEGACY_SCENE_RECORD_KEY = "ivlm_scene_results"  # files saved by 0.1 kept scene contact's names here
 IMAGE_OWNER_KEY = "ivlm_owner"
 
 
@@ -43,16 +44,8 @@ class WriteReport:
 
 def read_record(obj: bpy.types.Object) -> dict[str, Any]:
     """The ownership record (JSON in a custom property); {} when absent or damaged."""
-    record = _load_json(obj.get(RECORD_KEY, "{}"))
-    legacy = _load_json(obj.get(LEGACY_SCENE_RECORD_KEY, "{}"))
-    if legacy and naming.SCENE_CONTACT_KEY not in record:
-        record[naming.SCENE_CONTACT_KEY] = {**legacy, "contact_distance": legacy.get("threshold")}
-    return record
-
-
-def _load_json(text: Any) -> dict[str, Any]:
     try:
-        value = json.loads(text)
+        value = json.loads(obj.get(RECORD_KEY, "{}"))
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
@@ -60,8 +53,6 @@ def _load_json(text: Any) -> dict[str, Any]:
 
 def _write_record(obj: bpy.types.Object, record: dict[str, dict[str, Any]]) -> None:
     obj[RECORD_KEY] = json.dumps(record, sort_keys=True)
-    if LEGACY_SCENE_RECORD_KEY in obj:
-        del obj[LEGACY_SCENE_RECORD_KEY]
 
 
 def estimate_entries(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -70,20 +61,17 @@ def estimate_entries(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if isinstance(entry, dict) and entry.get("task") in protocol.TASKS}
 
 
-def _owned_names(record: dict[str, Any], kind: str) -> set[str]:
-    return {entry[kind] for entry in record.values() if isinstance(entry, dict) and isinstance(entry.get(kind), str)}
-
-
 def our_names(obj: bpy.types.Object, kind: str) -> set[str]:
-    """Names of `kind` ("group", "color", ...) that any of our results on obj uses (e.g. the groups
-    that are results, not rig groups)."""
-    return _owned_names(read_record(obj), kind)
+    """Names of `kind` ("group", "color", ...) whose data is proven ours on obj (e.g. the groups that
+    are results, not rig groups)."""
+    with mesh_data(obj):
+        return ownership.proven_names(obj, read_record(obj), kind)
 
 
 def claim_names(obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """naming.claim against the names on obj and those our record owns."""
+    """naming.claim against the names on obj and those proven ours."""
     return naming.claim(wanted, {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes},
-                        {kind: _owned_names(record, kind) for kind in wanted})
+                        {kind: ownership.proven_names(obj, record, kind) for kind in wanted})
 
 
 def _check_count(obj: bpy.types.Object, count: int) -> None:
@@ -128,13 +116,16 @@ def set_point_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values:
     return attribute
 
 
-def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray) -> None:
-    """Our heat-map colour attribute `name`; made the active colours unless the active ones are the user's."""
+def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray, ours: set[str]) -> np.ndarray:
+    """Our heat-map colour attribute `name`; made the active colours unless the active ones are the
+    user's (not in `ours`). Returns the colours written."""
     mesh = obj.data
-    set_point_attribute(mesh, name, "FLOAT_COLOR", heat_colors(scores), "color")
+    colors = heat_colors(scores)
+    set_point_attribute(mesh, name, "FLOAT_COLOR", colors, "color")
     active = mesh.color_attributes.active_color
-    if active is None or active.name in our_names(obj, "color") | {name}:
+    if active is None or active.name in ours | {name}:
         mesh.color_attributes.active_color_name = name
+    return colors
 
 
 def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores: np.ndarray,
@@ -145,24 +136,49 @@ def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores
     map wanted["color"] of the scores, the vertex group wanted["group"] with weight = group_values
     where >= group_threshold; then record the names used and `settings` under `key`. Bulk array
     writes only. JobError (nothing written) when an array does not match the mesh."""
-    mesh = obj.data
-    scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
-    extra = extra or {}
-    check_counts(obj, scores, group_values, *extra.values())
-    record = read_record(obj)
-    names, renamed = claim_names(obj, wanted, record)
-    set_point_attribute(mesh, names["attribute"], "FLOAT", scores, "value")
-    for kind, values in extra.items():
-        set_point_attribute(mesh, names[kind], "FLOAT", values, "value")
-    write_heat_colors(obj, names["color"], scores)
-    group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
-    count = set_group_weights(group, np.asarray(group_values, dtype=np.float32).reshape(-1), group_threshold)
-    images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
-    record[key] = {**names, **settings, "images": images}
-    _write_record(obj, record)
-    mesh.update()
+    with mesh_data(obj):
+        scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
+        extra = extra or {}
+        check_counts(obj, scores, group_values, *extra.values())
+        record = read_record(obj)
+        names, renamed = claim_names(obj, wanted, record)
+        before = ({a.name for a in obj.data.attributes}, {g.name for g in obj.vertex_groups})
+        ours = ownership.proven_names(obj, record, "color")
+        try:
+            count, marks = _write_arrays(obj, names, scores, group_values, group_threshold, extra, ours)
+        except BaseException:
+            _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
+            raise
+        images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
+        record[key] = {**names, **settings, "images": images, "marks": marks}
+        _write_record(obj, record)
     return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
                        renamed=renamed, names=names)
+
+
+def _write_arrays(obj: bpy.types.Object, names: dict[str, str], scores: np.ndarray, group_values: np.ndarray,
+                  group_threshold: float, extra: dict[str, np.ndarray], ours: set[str]) -> tuple[int, dict[str, Any]]:
+    """Write the data; returns the group's member count and the mark of each piece (ownership.py)."""
+    mesh = obj.data
+    set_point_attribute(mesh, names["attribute"], "FLOAT", scores, "value")
+    marks = {"attribute": ownership.array_mark(scores)}
+    for kind, values in extra.items():
+        set_point_attribute(mesh, names[kind], "FLOAT", values, "value")
+        marks[kind] = ownership.array_mark(values)
+    marks["color"] = ownership.array_mark(write_heat_colors(obj, names["color"], scores, ours))
+    group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
+    weights = np.asarray(group_values, dtype=np.float32).reshape(-1)
+    count = set_group_weights(group, weights, group_threshold)
+    marks["group"] = ownership.group_mark(weights, group_threshold)
+    mesh.update()
+    return count, marks
+
+
+def _remove_new(obj: bpy.types.Object, attributes: set[str], groups: set[str]) -> None:
+    for attribute in [a for a in obj.data.attributes if a.name not in attributes]:
+        obj.data.attributes.remove(attribute)
+    for group in [g for g in obj.vertex_groups if g.name not in groups]:
+        obj.vertex_groups.remove(group)
 
 
 def mask_view_names(masks: np.ndarray, view_names: list[str] | None) -> list[str]:
@@ -215,13 +231,17 @@ def pack_mask_images() -> int:
 
 
 def stored_scores(obj: bpy.types.Object, key: str = "") -> np.ndarray | None:
-    """The scores of one stored result (from our attribute), or None when there is none."""
+    """The scores of one stored result (from our attribute), or None when there is none or the
+    attribute is no longer provably ours (renamed away, replaced, edited)."""
     entry = read_record(obj).get(key)
-    attribute = obj.data.attributes.get(entry["attribute"]) if entry else None
-    if attribute is None or attribute.data_type != "FLOAT" or attribute.domain != "POINT":
+    if not isinstance(entry, dict):
         return None
-    values = np.empty(len(obj.data.vertices), dtype=np.float32)
-    attribute.data.foreach_get("value", values)
+    with mesh_data(obj):
+        if not ownership.matches(obj, "attribute", entry.get("attribute"), (entry.get("marks") or {}).get("attribute")):
+            return None
+        attribute = obj.data.attributes[entry["attribute"]]
+        values = np.empty(len(obj.data.vertices), dtype=np.float32)
+        attribute.data.foreach_get("value", values)
     return values
 
 
@@ -230,17 +250,20 @@ def apply_threshold(obj: bpy.types.Object, threshold: float, key: str | None = N
     if obj is None or obj.type != "MESH":
         return 0
     record = read_record(obj)
+    entries = {k: e for k, e in estimate_entries(record).items() if key is None or k == key}
+    if not entries:
+        return 0
     updated = 0
-    for entry_key, entry in estimate_entries(record).items():
-        if key is not None and entry_key != key:
-            continue
-        scores = stored_scores(obj, entry_key)
-        group = obj.vertex_groups.get(entry.get("group", ""))
-        if scores is None or group is None:
-            continue
-        set_group_weights(group, scores, threshold)
-        entry["threshold"] = float(threshold)
-        updated += 1
+    with mesh_data(obj):
+        for entry_key, entry in entries.items():
+            scores = stored_scores(obj, entry_key)
+            marks = entry.get("marks") or {}
+            if scores is None or not ownership.matches(obj, "group", entry.get("group"), marks.get("group")):
+                continue  # not provably ours any more: the user's now
+            set_group_weights(obj.vertex_groups[entry["group"]], scores, threshold)
+            entry["threshold"] = float(threshold)
+            entry["marks"] = {**marks, "group": ownership.group_mark(scores, threshold)}
+            updated += 1
     if updated:
         _write_record(obj, record)
     return updated

@@ -91,7 +91,7 @@ class Job:
     def expire(self) -> None:
         """Called when timeout_s has passed: stop the work and fail with a message saying so."""
         self.cancel()
-        self.state, self.message = FAILED, f"InteractVLM: no answer within {self.timeout_s:.0f} s; the {self.what} was stopped"
+        self.state, self.message = FAILED, f"InteractVLM: no answer within {self.timeout_s:g} s; the {self.what} was stopped"
 
     def discard(self) -> None:
         """Release what the job holds (files, processes); called once when its run ends."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from .modes import flush_edits
 from .runner import JobError
 
 
@@ -19,13 +20,15 @@ def resolve_targets(context: bpy.types.Context, body: str, obj: str) -> tuple[st
 
 
 def mesh_object(name: str, role: str, how_to_pick: str) -> bpy.types.Object:
-    """The mesh object called `name`, or JobError saying what to pick instead."""
+    """The mesh object called `name` (its Edit Mode changes flushed, so reads see them), or JobError
+    saying what to pick instead."""
     obj = bpy.data.objects.get(name) if name else None
     if obj is None:
         raise JobError(f"no {role} mesh: pick one in the InteractVLM panel ({how_to_pick})"
                        if not name else f"there is no object {name!r} to use as the {role}")
     if obj.type != "MESH":
         raise JobError(f"the {role} {obj.name!r} is a {obj.type.lower()}, not a mesh; pick a mesh object")
+    flush_edits(obj)
     return obj
 
 

@@ -121,7 +121,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import interactvlm_blender
     from backend.eval.metrics import precision_recall_f1  # numpy only: fine beside bpy
-    from interactvlm_blender import api, results
+    from interactvlm_blender import api, naming, results
     from interactvlm_blender import prefs as addon_prefs
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -153,7 +153,7 @@ def main() -> int:
         return 1
 
     body_scores = results.stored_scores(body)
-    prop_scores = results.stored_scores(prop, results.result_key("object_contact", label))
+    prop_scores = results.stored_scores(prop, naming.result_key("object_contact", label))
     body_f1 = precision_recall_f1(body_scores, example["body_contact"].astype(bool))[2]  # DECO's F1
     prop_f1 = precision_recall_f1(prop_scores, example["object_contact"].astype(bool))[2]
     for obj in (body, prop):

@@ -47,3 +47,16 @@ def backend_env() -> dict[str, str]:
 
     return dict(os.environ, PYTHONPATH=str(ROOT), INTERACTVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
                 PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(scope="session")
+def addon_worker(backend_env):
+    """The add-on's own client (interactvlm_blender.client.Worker, no bpy) running the real backend
+    worker in this environment with the tests-only localizer; shared by the bpy-free add-on tests."""
+    from interactvlm_blender import client
+
+    settings = client.WorkerSettings(python=sys.executable, root=str(ROOT),
+                                     env=(("IVLM_EXTRA_LOCALIZERS", backend_env["IVLM_EXTRA_LOCALIZERS"]),))
+    worker = client.Worker(settings)
+    yield worker
+    worker.stop()
