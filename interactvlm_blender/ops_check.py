@@ -7,12 +7,11 @@ from typing import Any, Iterable
 
 import bpy
 
-from . import client, props, protocol, runner
+from . import client, managed, props, protocol, runner
 from .ops_job import JobOperator
 from .prefs import checkpoint_path, get_prefs
 
 HELLO_TIMEOUT_S = 120.0  # the first start imports torch
-LAST_HELLO: dict[str, Any] = {}  # the last answer, for the preferences' set-up checklist
 
 
 def hello_text(event: dict[str, Any]) -> str:
@@ -40,8 +39,8 @@ class INTERACTVLM_OT_check_backend(JobOperator, bpy.types.Operator):
 
     def job_apply(self, context: bpy.types.Context, job: runner.BackendJob) -> Iterable[None]:
         context.window_manager.interactvlm_status.backend_report = hello_text(job.reply)
-        LAST_HELLO.clear()
-        LAST_HELLO.update(job.reply)
+        managed.LAST_HELLO.clear()  # for the preferences' set-up checklist
+        managed.LAST_HELLO.update(job.reply)
         names = [str(row.get("name")) for row in job.reply.get("localizers") or [] if row.get("name")]
         props.KNOWN_LOCALIZERS[:] = list(dict.fromkeys([*props.KNOWN_LOCALIZERS, *names]))
         return ()

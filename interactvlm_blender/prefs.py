@@ -16,9 +16,9 @@ from typing import Any
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import environment, protocol
+from . import environment, managed, protocol
 
-ADDON_ID = __package__ or "interactvlm_blender"
+ADDON_ID = managed.ADDON_ID
 _DEVICE_TEXT = {"auto": ("Auto", "CUDA when the backend sees a GPU, else the CPU"),
                 "cpu": ("CPU", "Always run on the CPU"),
                 "cuda": ("CUDA", "Run on the GPU; fails clearly when the backend has none")}
@@ -30,33 +30,15 @@ ENV_OVERRIDES = {"backend_python": "INTERACTVLM_BACKEND_PYTHON", "backend_root":
                  "checkpoint_dir": "INTERACTVLM_CHECKPOINT_DIR", "data_dir": "INTERACTVLM_DATA_DIR",
                  "smplx_dir": "INTERACTVLM_SMPLX_DIR", "wheel_dir": "INTERACTVLM_WHEEL_DIR"}
 TORCH_BUILDS = [(key, label, text) for key, (label, text, _index) in environment.TORCH_BUILDS.items()]
-ADDON_DIR = Path(__file__).resolve().parent
 
 
 def managed_python() -> str:
     """The environment made by `python build.py setup` when the add-on runs from the project tree."""
-    root = ADDON_DIR.parent
+    root = managed.ADDON_DIR.parent
     for candidate in (environment.venv_python(root / ".venv", "posix"), environment.venv_python(root / ".venv", "nt")):
         if candidate.is_file() and (root / "backend").is_dir():
             return str(candidate)
     return ""
-
-
-def bundle() -> environment.Bundle | None:
-    """The backend code shipped with the add-on (bundled/ in the extension, or the source tree)."""
-    return environment.find_bundle(ADDON_DIR)
-
-
-def environment_root(create: bool = False) -> Path:
-    """The extension's user folder, home of the managed environment (kept across extension updates)."""
-    if ADDON_ID.startswith("bl_ext."):
-        return Path(bpy.utils.extension_path_user(ADDON_ID, path="", create=create))
-    # registered from a source tree by a script or test: a folder of Blender's user config
-    return Path(bpy.utils.user_resource("CONFIG", path="interactvlm", create=create))
-
-
-def managed_status() -> environment.EnvironmentStatus:
-    return environment.status(environment_root(), bundle())
 
 
 class InteractVLMPreferences(bpy.types.AddonPreferences):
@@ -89,10 +71,10 @@ class InteractVLMPreferences(bpy.types.AddonPreferences):
         description="Folder with SMPLX_NEUTRAL.npz (licence-gated; only for the SMPL-X body source)")
 
     def draw(self, context: bpy.types.Context) -> None:
-        from . import ops_environment
+        from . import setup_panel
 
         layout = self.layout
-        ops_environment.draw_checklist(layout, context, Effective(self))
+        setup_panel.draw_checklist(layout, Effective(self), ENV_OVERRIDES)
         for name in ("backend_python", "backend_root", "device", "checkpoint_dir", "smplx_dir"):
             row = layout.row()
             row.prop(self, name)
@@ -124,9 +106,9 @@ class Effective:
         if value or name not in ("backend_python", "backend_root"):
             return value
         if name == "backend_python":
-            managed = managed_status()
-            return managed.python if managed.present else ""
-        found = bundle()  # the installed extension's own copy; "" in a source tree (found from the Python)
+            made = managed.status()
+            return made.python if made.present else ""
+        found = managed.bundle()  # the installed extension's own copy; "" in a source tree (found from the Python)
         return str(found.root) if found is not None and found.root.name == "bundled" else ""
 
     def __setattr__(self, name: str, value: Any) -> None:

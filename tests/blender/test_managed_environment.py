@@ -35,11 +35,11 @@ zip_path, wheels, body_npz, photo, scratch = sys.argv[1:6]
 module = "bl_ext.user_default.interactvlm"
 out = {}
 assert bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True) == {"FINISHED"}
-mods = {name: sys.modules[f"{module}.{name}"] for name in ("runner", "environment", "ops_environment", "prefs", "ops_check")}
+mods = {name: sys.modules[f"{module}.{name}"] for name in ("runner", "environment", "ops_environment", "prefs", "managed")}
 prefs = bpy.context.preferences.addons[module].preferences
 prefs.torch_build = "index"  # the configured package index's torch (no download.pytorch.org here)
-root = mods["prefs"].environment_root()
-out["root"], out["bundle"], out["online"] = str(root), str(mods["prefs"].bundle().root), bpy.app.online_access
+root = mods["managed"].environment_root()
+out["root"], out["bundle"], out["online"] = str(root), str(mods["managed"].bundle().root), bpy.app.online_access
 
 def listing():
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
@@ -67,13 +67,13 @@ while not run.step():
     time.sleep(0.05)
 out["cancelled_state"], out["cancelled_message"] = run.job.state, run.job.message
 out["after_cancel"] = {"listing": listing(), "envs": envs(), "slot_free": mods["runner"].active_job() is None,
-                       "status": dataclasses.asdict(mods["prefs"].managed_status())}
+                       "status": dataclasses.asdict(mods["managed"].status())}
 
 # 3. the real set-up, blocking as from a script, online access still off: the wheel folder alone
 started = time.monotonic()
 out["setup"] = sorted(bpy.ops.interactvlm.setup_backend())
 out["setup_s"] = round(time.monotonic() - started, 1)
-status = mods["prefs"].managed_status()
+status = mods["managed"].status()
 out["status"] = dataclasses.asdict(status)
 out["envs"] = envs()
 out["effective_python"] = mods["prefs"].get_prefs().backend_python
@@ -84,7 +84,7 @@ out["sys_path"] = json.loads(probe.stdout)
 
 # 4. Check backend, then Estimate with the default localizer on the bundled photo
 out["check"] = sorted(bpy.ops.interactvlm.check_backend())
-out["hello"] = dict(mods["ops_check"].LAST_HELLO)
+out["hello"] = dict(mods["managed"].LAST_HELLO)
 data = np.load(body_npz)
 mesh = bpy.data.meshes.new("Body")
 mesh.from_pydata(data["vertices"].tolist(), [], data["faces"].tolist())

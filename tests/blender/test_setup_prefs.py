@@ -29,9 +29,9 @@ def test_environment_variables_override_the_preferences(bpy, monkeypatch, tmp_pa
 
 
 def test_backend_folder_override_and_the_source_tree_bundle(bpy, tmp_path):
-    from interactvlm_blender import client, prefs
+    from interactvlm_blender import client, managed, prefs
 
-    found = prefs.bundle()
+    found = managed.bundle()
     assert found is not None and found.root == ROOT  # registered from the tree: the tree is the bundle
     assert prefs.get_prefs().backend_root == ""  # found from the Backend Python, as before
     assert client.settings_from(prefs.get_prefs()).root == str(ROOT)
