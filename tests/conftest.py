@@ -56,7 +56,7 @@ def addon_worker(backend_env):
     from interactvlm_blender import client
 
     settings = client.WorkerSettings(python=sys.executable, root=str(ROOT),
-                                     env=(("IVLM_EXTRA_LOCALIZERS", backend_env["IVLM_EXTRA_LOCALIZERS"]),))
+                                     env=(("INTERACTVLM_EXTRA_LOCALIZERS", backend_env["INTERACTVLM_EXTRA_LOCALIZERS"]),))
     worker = client.Worker(settings)
     yield worker
     worker.stop()
