@@ -116,3 +116,15 @@ def test_a_failed_write_leaves_no_half_result_and_frees_the_slot(bpy, photo, mon
     monkeypatch.undo()
     assert bpy.ops.interactvlm.estimate_contact(image=str(photo), body="Body", task="human_contact",
                                                 localizer=LOCALIZER, resolution=RESOLUTION) == {"FINISHED"}
+
+
+def test_an_operator_that_forgets_a_hook_is_refused(bpy):
+    from interactvlm_blender.ops_job import JobOperator
+
+    with pytest.raises(TypeError, match="INTERACTVLM_OT_forgetful must define job_apply, job_report"):
+        class INTERACTVLM_OT_forgetful(JobOperator, bpy.types.Operator):  # noqa: F841 - refused at creation
+            bl_idname = "interactvlm.forgetful"
+            bl_label = "Forgetful"
+
+            def job_start(self, context):
+                raise NotImplementedError
