@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import platform
 import queue
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
@@ -115,7 +116,8 @@ class Server:
         except (PackageNotFoundError, ImportError):
             torch_version, devices = None, ["cpu"]
         return make_event("hello", request.id, backend_version=__version__, protocol=PROTOCOL_VERSION,
-                          python=platform.python_version(), torch=torch_version, devices=devices, ops=list(OPS),
+                          python=platform.python_version(), executable=sys.executable,
+                          backend_path=str(Path(__file__).resolve().parent), torch=torch_version, devices=devices, ops=list(OPS),
                           localizers=available_localizers(request.fields.get("checkpoint_dir")),
                           default_localizer=DEFAULT_LOCALIZER)
 

@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--resolution", type=int, default=1024, help="render size of each view")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    os.environ["IVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"  # inherited by the worker
+    os.environ["INTERACTVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"  # inherited by the worker
     import bpy
 
     import interactvlm_blender

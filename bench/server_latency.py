@@ -89,8 +89,8 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     localizer, label = DEFAULT_LOCALIZER, "default (embedded)"
     if unavailable_reason(DEFAULT_LOCALIZER) is not None:
-        env["IVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"
-        os.environ["IVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"
+        env["INTERACTVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"
+        os.environ["INTERACTVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"
         localizer, label = "testing-lowest", "testing-lowest (TESTS-ONLY FALLBACK: default localizer absent)"
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,6 +29,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import shutil
 import subprocess
 import tempfile
@@ -64,15 +65,39 @@ class WorkerSettings:
 
     def check(self) -> None:
         python = Path(self.python) if self.python else None
+        if python is not None and python.is_dir():
+            raise WorkerError(f"the backend Python {self.python!r} is a folder, not a Python executable: set "
+                              "Preferences > Add-ons > InteractVLM > Backend Python to the python file inside it "
+                              "(bin/python, or Scripts\\python.exe on Windows), or clear it to use the managed "
+                              "environment")
         if python is None or not python.is_file():
-            raise WorkerError(f"the backend Python {self.python or '(not set)'!r} does not exist: set "
-                              "Preferences > Add-ons > InteractVLM > Backend Python to the python of the "
-                              "environment made by `python build.py setup` (…/.venv/bin/python)")
+            raise WorkerError(f"the backend Python {self.python or '(not set)'!r} does not exist: press "
+                              f"{SETUP_FIX}, or set Preferences > Add-ons > InteractVLM > Backend Python to the python "
+                              "of an environment with the backend (developers: .venv/bin/python of `python build.py setup`)")
         if not os.access(python, os.X_OK):
             raise WorkerError(f"the backend Python {self.python!r} is not executable; check its permissions")
+        if not is_python(self.python):
+            raise WorkerError(f"the backend Python {self.python!r} is not a Python interpreter (it cannot run "
+                              "`-c 'import sys'`): set Preferences > Add-ons > InteractVLM > Backend Python to a "
+                              f"python executable, or clear it and press {SETUP_FIX}")
         if self.root and not (Path(self.root) / "backend").is_dir():
             raise WorkerError(f"the backend folder {self.root!r} has no backend/ package: set Preferences > "
                               "Add-ons > InteractVLM > Backend folder to the project folder (or leave it empty)")
+
+
+SETUP_FIX = "Preferences > InteractVLM > Set Up Backend / Repair"
+# A worker that dies before answering, with one of these in its log, lacks the backend or its packages.
+_INCOMPLETE = re.compile(rb"No module named '?([\w.]+)'?|ImportError: (.{0,200})")
+
+
+def is_python(program: str) -> bool:
+    """Whether the program runs `-c 'import sys'` as Python does (a few ms; checked before each start)."""
+    try:
+        run = subprocess.run([program, "-I", "-c", "import sys; print(sys.hexversion)"], capture_output=True,
+                             text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return run.returncode == 0 and run.stdout.strip().isdigit()
 
 
 def settings_from(source: Any) -> WorkerSettings:
@@ -118,6 +143,7 @@ class Worker:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._dead = False
+        self._answered = False  # any event read: it started; a later death is not a set-up problem
         self.bad_lines: list[str] = []
         threading.Thread(target=self._read, name="interactvlm-worker-reader", daemon=True).start()
         log.info("started backend worker pid %d: %s", self.process.pid, " ".join(settings.command()))
@@ -239,6 +265,7 @@ class Worker:
                 self._mark_dead(f"the backend worker {how}")
                 continue
             with self._lock:
+                self._answered = True
                 self._events.setdefault(item["id"], []).append(item)
                 if item["event"] in protocol.TERMINAL_EVENTS and item["id"] in self._pending:
                     self._pending.discard(item["id"])
@@ -249,10 +276,19 @@ class Worker:
                 return
             self._dead = True
             orphans, self._pending = sorted(self._pending), set()
+            hint = ("run it again (the worker restarts by itself); if it keeps failing, read the "
+                    f"worker log {self.log_path}: {self.log_tail(400)}")
+            missing = None if self._answered else _INCOMPLETE.search(self.log_tail().encode())
+            if missing:  # a set-up problem, not a transient one: running it again cannot help
+                what = (missing.group(1) or b"").decode() or (missing.group(2) or b"").decode().strip()
+                why = (f"the backend environment is incomplete ({self.settings.python} cannot import {what}); "
+                       f"the job was not run")
+                hint = f"{SETUP_FIX} (worker log {self.log_path})"
             for job_id in orphans:
-                self._events.setdefault(job_id, []).append(protocol.worker_died_event(
-                    job_id, why, "run it again (the worker restarts by itself); if it keeps failing, read the "
-                                 f"worker log {self.log_path}: {self.log_tail(400)}"))
+                event = protocol.worker_died_event(job_id, why, hint)
+                if missing:
+                    event["message"] = why
+                self._events.setdefault(job_id, []).append(event)
         log.warning("%s", why)
 
 

@@ -45,7 +45,7 @@ def backend_env() -> dict[str, str]:
     """Environment for `python -m backend ...` subprocesses, with the tests-only localizer registered."""
     import os
 
-    return dict(os.environ, PYTHONPATH=str(ROOT), IVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
+    return dict(os.environ, PYTHONPATH=str(ROOT), INTERACTVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
                 PYTHONUNBUFFERED="1")
 
 
@@ -56,7 +56,7 @@ def addon_worker(backend_env):
     from interactvlm_blender import client
 
     settings = client.WorkerSettings(python=sys.executable, root=str(ROOT),
-                                     env=(("IVLM_EXTRA_LOCALIZERS", backend_env["IVLM_EXTRA_LOCALIZERS"]),))
+                                     env=(("INTERACTVLM_EXTRA_LOCALIZERS", backend_env["INTERACTVLM_EXTRA_LOCALIZERS"]),))
     worker = client.Worker(settings)
     yield worker
     worker.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "interactvlm_blender"
 # Modules that must import without bpy (README "Layout"); __init__ imports bpy only in register().
-BPY_FREE = ("__init__", "protocol", "client", "runner", "naming", "heat_map", "ownership")
+BPY_FREE = ("__init__", "protocol", "client", "runner", "naming", "heat_map", "ownership", "environment")
 
 
 def import_graph() -> dict[str, set[str]]:

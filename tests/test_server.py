@@ -1,6 +1,6 @@
 """The stdio server as the add-on runs it: a real subprocess, real pipes, real files.
 
-The tests-only localizer (tests/testing_localizers.py) is registered through IVLM_EXTRA_LOCALIZERS;
+The tests-only localizer (tests/testing_localizers.py) is registered through INTERACTVLM_EXTRA_LOCALIZERS;
 it marks the lowest surface points as contact, counts its loads and can sleep, raise or print.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A tests-only localizer (never shipped): contact = the lowest surface points in the rendered frame.
 
-The server loads it only when IVLM_EXTRA_LOCALIZERS=tests.testing_localizers is set. Masks are
+The server loads it only when INTERACTVLM_EXTRA_LOCALIZERS=tests.testing_localizers is set. Masks are
 derived from the views themselves: every covered pixel is unprojected with its camera and depth,
 and pixels whose world height lies in the lowest LOW_FRACTION of the surface's height range are
 contact (the soles for a standing body, the base for an object). Deterministic, so tests can

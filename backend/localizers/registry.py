@@ -3,7 +3,7 @@
 A factory is `factory(checkpoint_dir: str | None) -> Localizer` (not yet loaded). Built-in
 factories import their module only when called, so listing localizers stays cheap (no torch).
 
-Test hook: the environment variable IVLM_EXTRA_LOCALIZERS names extra modules (comma-separated,
+Test hook: the environment variable INTERACTVLM_EXTRA_LOCALIZERS names extra modules (comma-separated,
 e.g. `tests.testing_localizers`); each defines `LOCALIZERS: dict[name, factory]`. Production code
 ships no such module; the tests use it to run the server without model weights.
 """
@@ -21,7 +21,7 @@ from backend.localizers.base import Localizer
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCALIZER = "default"
-EXTRA_ENV = "IVLM_EXTRA_LOCALIZERS"
+EXTRA_ENV = "INTERACTVLM_EXTRA_LOCALIZERS"
 
 Factory = Callable[[str | None], Localizer]
 
@@ -90,7 +90,7 @@ _BUILTIN: dict[str, tuple[Factory, Callable[[str | None], str | None]]] = {
 
 
 def _extra() -> dict[str, Factory]:
-    """Localizers from the modules named in IVLM_EXTRA_LOCALIZERS (tests only)."""
+    """Localizers from the modules named in INTERACTVLM_EXTRA_LOCALIZERS (tests only)."""
     found: dict[str, Factory] = {}
     for module_name in filter(None, (m.strip() for m in os.environ.get(EXTRA_ENV, "").split(","))):
         try:

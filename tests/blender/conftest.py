@@ -1,7 +1,7 @@
 """Real headless Blender (the bpy module) with the add-on registered, against a real backend worker.
 
 The worker is the add-on's own subprocess (`python -m backend serve` in .venv) with the tests-only
-localizer registered through IVLM_EXTRA_LOCALIZERS (inherited from this process's environment).
+localizer registered through INTERACTVLM_EXTRA_LOCALIZERS (inherited from this process's environment).
 """
 from __future__ import annotations
 
@@ -19,17 +19,17 @@ from blender_helpers import LOCALIZER, RESOLUTION, clear_scene  # noqa: E402
 @pytest.fixture(scope="session")
 def bpy_module():
     # The add-on's worker inherits this process's environment; restored after the session.
-    previous = os.environ.get("IVLM_EXTRA_LOCALIZERS")
-    os.environ["IVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"
+    previous = os.environ.get("INTERACTVLM_EXTRA_LOCALIZERS")
+    os.environ["INTERACTVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import bpy
 
     yield bpy
     if previous is None:
-        os.environ.pop("IVLM_EXTRA_LOCALIZERS", None)
+        os.environ.pop("INTERACTVLM_EXTRA_LOCALIZERS", None)
     else:
-        os.environ["IVLM_EXTRA_LOCALIZERS"] = previous
+        os.environ["INTERACTVLM_EXTRA_LOCALIZERS"] = previous
 
 
 @pytest.fixture(scope="session")

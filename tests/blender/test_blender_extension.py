@@ -66,7 +66,7 @@ def test_extension_zip_validates_installs_and_cleans_up(tmp_path, photo):
     assert checked.returncode == 0 and "Success" in checked.stdout, checked.stdout + checked.stderr
 
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender_user"),
-               IVLM_EXTRA_LOCALIZERS="tests.testing_localizers", PYTHONPATH=str(ROOT))
+               INTERACTVLM_EXTRA_LOCALIZERS="tests.testing_localizers", PYTHONPATH=str(ROOT))
     run = subprocess.run([str(python), "-c", SCRIPT, str(zip_path), str(python), str(photo)], env=env,
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
