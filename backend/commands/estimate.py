@@ -2,14 +2,13 @@
 
 Writes <stem>.npz (the protocol's result arrays) and <stem>.json (the summary) per image into
 --out. The localizer and the meshes are loaded once and reused for every image of a batch. A bad
-image is reported and skipped. Exit status: 0 all written, 1 some images failed, 2 bad arguments.
+image is reported and skipped. A thin front of `batch` (backend/batch/): the same items, worker and
+runner, without an index or resume. Exit status: 0 all written, 1 some images failed, 2 bad arguments.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +114,11 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from backend.pipeline import Cancelled, LocalizerCache, classify, run_estimate
-    from backend.protocol import EstimateRequest
+    from backend.batch.executors import LocalExecutor
+    from backend.batch.items import Item
+    from backend.batch.runner import run_batch
+    from backend.batch.worker import BatchSettings, Worker
+    from backend.pipeline import classify
 
     try:
         shared = _prepare(args)
@@ -129,52 +129,50 @@ def run(args: argparse.Namespace) -> int:
         print(f"estimate: note: --object is only read by --task object_contact; {args.task} uses the body alone",
               file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
-    cache = LocalizerCache(capacity=1)
+    # The same items, worker and runner as `python -m backend batch`, without an index or resume.
+    settings = BatchSettings(localizer=shared["localizer"], device=shared["device"],
+                             checkpoint_dir=args.checkpoint_dir)
+    obj = str(args.object) if args.object is not None else None
+    items = [Item(id=name, image=str(image), body=args.body, gender=args.gender, object=obj, task=args.task,
+                  label=args.label, resolution=args.resolution, localizer=shared["localizer"])
+             for image, name in zip(shared["images"], shared["names"])]
+    worker = Worker(settings, "local", bodies={(args.body, args.gender): shared["body"]},
+                    objects={obj: shared["object"]} if obj else None)
     print(f"estimate: loading localizer {shared['localizer']} on {shared['device']}", file=sys.stderr)
+    executor = LocalExecutor(settings, worker)
     try:
-        cache.get(shared["localizer"], shared["device"], args.checkpoint_dir)
+        executor.start()
     except Exception as error:  # a localizer that cannot load stops the batch before it starts
         code, message, hint = classify(error)
         print(f"estimate: error: {message} ({hint})" if hint else f"estimate: error: {message}", file=sys.stderr)
         return 2
-    rows, failures = [], []
-    bar = tqdm(total=len(shared["images"]), unit="image", file=sys.stderr, dynamic_ncols=True)
-    for image, name in zip(shared["images"], shared["names"]):
-        bar.set_description(image.name)
-        request = EstimateRequest(image=str(image), out_dir=str(args.out), task=args.task, label=args.label,
-                                  body=shared["body"], object=shared["object"], localizer=shared["localizer"],
-                                  device=shared["device"], resolution=args.resolution,
-                                  checkpoint_dir=args.checkpoint_dir)
-        start = time.perf_counter()
-        try:
-            result = run_estimate(request, cache, args.out / f"{name}.npz",
-                                  progress=lambda stage, fraction, message=None: bar.set_postfix_str(stage))
-        except (Cancelled, KeyboardInterrupt):
-            bar.close()
-            print("estimate: interrupted", file=sys.stderr)
-            return 1
-        except Exception as error:  # one bad image is reported and skipped
-            code, message, _ = classify(error)
-            failures.append((image.name, code, message))
-            bar.write(f"estimate: skipped {image.name}: {message} ({code})", file=sys.stderr)
-        else:
-            summary = {"image": str(image), **result.summary}
-            (args.out / f"{name}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-            rows.append((image.name, summary, time.perf_counter() - start))
-        bar.update(1)
-    bar.close()
-    _print_summary(rows, failures, args.out)
-    return 1 if failures else 0
+    names = {name: image.name for image, name in zip(shared["images"], shared["names"])}
+
+    def report(record, bar) -> None:  # one bad image is reported and skipped
+        if record["status"] != "ok":
+            error = record["error"]
+            bar.write(f"estimate: skipped {names[record['item']]}: {error['message']} ({error['code']})",
+                      file=sys.stderr)
+
+    outcome = run_batch(items, args.out, executor, settings, index=None, on_record=report, unit="image")
+    if outcome.interrupted:
+        print("estimate: interrupted", file=sys.stderr)
+        return 1
+    _print_summary(outcome.records, names, args.out)
+    return 1 if outcome.failed else 0
 
 
-def _print_summary(rows: list, failures: list, out: Path) -> None:
-    width = max([len(r[0]) for r in rows] + [len(f[0]) for f in failures] + [5])
+def _print_summary(records: list, names: dict[str, str], out: Path) -> None:
+    rows = [r for r in records if r["status"] == "ok"]
+    failures = [r for r in records if r["status"] != "ok"]
+    width = max([len(names[r["item"]]) for r in records] + [5])
     print(f"{'image':<{width}}  {'contact':>8}  {'of':>7}  {'s':>6}  parts in contact")
-    for name, summary, seconds in rows:
-        parts = ", ".join(summary["parts_in_contact"][:4]) + (" ..." if len(summary["parts_in_contact"]) > 4 else "")
-        print(f"{name:<{width}}  {summary['contact_vertices']:>8}  {summary['n_vertices']:>7}  {seconds:>6.2f}  {parts}")
-        for warning in summary.get("warnings", []):
+    for record in rows:
+        parts = ", ".join(record["parts"][:4]) + (" ..." if len(record["parts"]) > 4 else "")
+        print(f"{names[record['item']]:<{width}}  {record['contact_vertices']:>8}  {record['n_vertices']:>7}  "
+              f"{record['timings']['total']:>6.2f}  {parts}")
+        for warning in record.get("warnings", []):
             print(f"{'':<{width}}  warning: {warning}")
-    for name, code, message in failures:
-        print(f"{name:<{width}}  FAILED ({code}): {message}")
+    for record in failures:
+        print(f"{names[record['item']]:<{width}}  FAILED ({record['error']['code']}): {record['error']['message']}")
     print(f"estimate: {len(rows)} written to {out}, {len(failures)} failed")
