@@ -9,7 +9,6 @@ failed (see the index), 2 bad arguments or list, 130 interrupted (re-run to resu
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -115,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                         on_record=report)
     ok = sum(r["status"] == "ok" for r in outcome.records)
     print(f"batch: {ok} done, {len(outcome.failed)} failed, {len(done)} skipped as complete in "
-          f"{outcome.seconds:.1f} s; index {os.path.relpath(index.path)}")
+          f"{outcome.seconds:.1f} s; index {index.path}")
     if outcome.interrupted:
         print(f"batch: interrupted with {len(todo) - len(outcome.records)} items left; the index holds every "
               "finished item: run the same command again to resume", file=sys.stderr)
