@@ -100,6 +100,11 @@ def run(args: argparse.Namespace) -> int:
     except Exception as error:  # noqa: BLE001 - a localizer or cluster that cannot start stops the batch
         executor.close()
         code, message, hint = classify(error)
+        if isinstance(error, ConnectionError):
+            message, hint = str(error), ("check --address (the head's host:port, e.g. 10.0.0.5:6379, as `ray start "
+                                         "--head` printed it), that the head runs, and its token authentication")
+        elif isinstance(error, RuntimeError) and code == "internal":  # says what to do itself (no ray, no slot)
+            message, hint = str(error), ""
         print(f"batch: error: cannot start the {args.executor} workers: {message}" + (f" ({hint})" if hint else ""),
               file=sys.stderr)
         return 2
