@@ -123,6 +123,8 @@ class Worker:
         meshes_s = time.perf_counter() - t0
         request = request_for(item, out_dir, body, obj, localizer, self.device, self.settings.checkpoint_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in out_dir.glob(f".{item.id}.*"):  # temporaries of an earlier attempt killed mid-write
+            stale.unlink(missing_ok=True)
         npz = out_dir / f"{item.id}.npz"
         result = estimate_item(request, self.cache, npz)
         t1 = time.perf_counter()
