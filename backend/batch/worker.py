@@ -8,8 +8,10 @@ item becomes a failed record; nothing but KeyboardInterrupt leaves run().
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import socket
 import time
 from collections import OrderedDict
@@ -123,8 +125,7 @@ class Worker:
         meshes_s = time.perf_counter() - t0
         request = request_for(item, out_dir, body, obj, localizer, self.device, self.settings.checkpoint_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in out_dir.glob(f".{item.id}.*"):  # temporaries of an earlier attempt killed mid-write
-            stale.unlink(missing_ok=True)
+        _remove_temporaries(out_dir, item.id)
         npz = out_dir / f"{item.id}.npz"
         result = estimate_item(request, self.cache, npz)
         t1 = time.perf_counter()
@@ -145,6 +146,15 @@ class Worker:
         return {"outputs": outputs, "contact_vertices": result.summary["contact_vertices"],
                 "n_vertices": result.summary["n_vertices"], "parts": result.summary["parts_in_contact"],
                 "warnings": result.summary["warnings"], "timings": timings}
+
+
+def _remove_temporaries(out_dir: Path, item_id: str) -> None:
+    """Delete this item's temporaries left by an attempt killed mid-write (never another item's: `a` must
+    not touch `a.chair`'s). Names: commit_npz's .<id>.<8 random chars>.tmp, ours .<id>.json.tmp / .ply.tmp."""
+    pattern = re.compile(re.escape(f".{item_id}.") + r"([a-z0-9_]{8}|json|ply)\.tmp")
+    for path in out_dir.glob(f".{glob.escape(item_id)}.*.tmp"):
+        if pattern.fullmatch(path.name):
+            path.unlink(missing_ok=True)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
