@@ -158,3 +158,22 @@ def test_csv_lists_labels_and_relative_paths(tmp_path, photo):
     assert items[2].id != items[3].id and items[2].id.startswith("p-")  # same photo, two bodies
     assert np.all([i.line for i in items] == np.array([2, 2, 3, 4]))
     assert os.path.isabs(items[0].image)
+
+
+def test_a_bad_value_fails_only_its_item(photo, tmp_path, monkeypatch):
+    from backend.batch.items import Item
+    from backend.batch.worker import BatchSettings, Worker
+
+    monkeypatch.setenv("IVLM_EXTRA_LOCALIZERS", "tests.testing_localizers")
+    worker = Worker(BatchSettings(localizer="testing-lowest", device="cpu", threads=1))
+    bad = [Item(id="r", image=str(photo), line=3, problem="resolution 'abc' is not a whole number"),
+           Item(id="s", image=str(photo), task="semantic_contact"),
+           Item(id="o", image=str(photo), task="object_contact"),
+           Item(id="m", image=str(photo), body=str(tmp_path / "absent.obj"))]
+    errors = {i.id: worker.run(i, tmp_path)["error"] for i in bad}
+    assert errors["r"]["code"] == "bad_request" and errors["r"]["message"].startswith("line 3: resolution")
+    assert errors["s"]["code"] == "bad_request" and "needs a label" in errors["s"]["message"]
+    assert errors["o"]["code"] == "bad_request" and "needs an object" in errors["o"]["message"]
+    assert errors["m"]["code"] == "missing_file" and "absent.obj" in errors["m"]["message"]
+    good = worker.run(Item(id="g", image=str(photo), resolution=48), tmp_path)
+    assert good["status"] == "ok" and sorted(p.name for p in tmp_path.iterdir()) == ["g.json", "g.npz"]
