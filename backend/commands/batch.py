@@ -51,8 +51,9 @@ def _settings(args: argparse.Namespace):
     for number, name in (("--threads", args.threads), ("--workers", args.workers)):
         if name is not None and name < 1:
             raise UsageError(f"{number} must be at least 1")
-    if args.address and args.executor != "ray":
-        raise UsageError("--address is for --executor ray")
+    for flag, given in (("--address", args.address), ("--gpus", args.gpus), ("--workers", args.workers)):
+        if given and args.executor != "ray":
+            raise UsageError(f"{flag} is for --executor ray (the local executor is one worker in this process)")
     name = args.localizer or DEFAULT_LOCALIZER
     try:
         require_localizer(name, args.checkpoint_dir)
