@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the main job on the embedded default and write demo_out/"),
     "serve": ("serve", "stdio JSON-lines worker used by the Blender extension"),
     "estimate": ("estimate", "estimate contact for one image or a folder of images"),
+    "batch": ("batch", "run a batch list (CSV / JSON lines) with an index, resume, shards, Ray"),
+    "export": ("export", "write a result as PLY with per-vertex contact, or results as a DAMON-style npz"),
     "evaluate": ("evaluate", "evaluate a localizer on DAMON or a synthetic set"),
     "synth": ("synth", "generate a synthetic closed-loop benchmark set with Blender"),
     "check-checkpoint": ("check_checkpoint", "check an InteractVLM checkpoint folder"),

@@ -13,6 +13,7 @@ import queue
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from backend import __version__
@@ -115,11 +116,20 @@ class Server:
             torch_version, devices = version("torch"), available_devices()
         except (PackageNotFoundError, ImportError):
             torch_version, devices = None, ["cpu"]
-        return make_event("hello", request.id, backend_version=__version__, protocol=PROTOCOL_VERSION,
-                          python=platform.python_version(), executable=sys.executable,
-                          backend_path=str(Path(__file__).resolve().parent), torch=torch_version, devices=devices, ops=list(OPS),
-                          localizers=available_localizers(request.fields.get("checkpoint_dir")),
-                          default_localizer=DEFAULT_LOCALIZER)
+        return make_event(
+            "hello",
+            request.id,
+            backend_version=__version__,
+            protocol=PROTOCOL_VERSION,
+            python=platform.python_version(),
+            executable=sys.executable,
+            backend_path=str(Path(__file__).resolve().parent),
+            torch=torch_version,
+            devices=devices,
+            ops=list(OPS),
+            localizers=available_localizers(request.fields.get("checkpoint_dir")),
+            default_localizer=DEFAULT_LOCALIZER,
+        )
 
     def _enqueue(self, job: AcceptedJob) -> None:
         """Accept the job unless another one is running (`busy`: one job at a time, whatever its op)."""

@@ -87,8 +87,7 @@ def main() -> int:
     parser.add_argument("--resolution", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), IVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
-               INTERACTVLM_EXTRA_LOCALIZERS="tests.testing_localizers")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), INTERACTVLM_EXTRA_LOCALIZERS="tests.testing_localizers")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         count = ellipsoid_npz(tmp_path / "body.npz", args.vertices)

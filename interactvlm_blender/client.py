@@ -71,9 +71,11 @@ class WorkerSettings:
                               "(bin/python, or Scripts\\python.exe on Windows), or clear it to use the managed "
                               "environment")
         if python is None or not python.is_file():
-            raise WorkerError(f"the backend Python {self.python or '(not set)'!r} does not exist: press "
-                              f"{SETUP_FIX}, or set Preferences > Add-ons > InteractVLM > Backend Python to the python "
-                              "of an environment with the backend (developers: .venv/bin/python of `python build.py setup`)")
+            raise WorkerError(
+                f"the backend Python {self.python or '(not set)'!r} does not exist: press "
+                f"{SETUP_FIX}, or set Preferences > Add-ons > InteractVLM > Backend Python to the python "
+                "of an environment with the backend (developers: .venv/bin/python of `python build.py setup`)"
+            )
         if not os.access(python, os.X_OK):
             raise WorkerError(f"the backend Python {self.python!r} is not executable; check its permissions")
         if not is_python(self.python):

@@ -291,8 +291,10 @@ class SetupJob:
         self.root.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(self.root).free
         if free < self.required_free_bytes:
-            raise SetupError(f"the backend environment needs about {self.required_free_bytes / 1e9:.1f} GB free in "
-                             f"{self.root}, only {free / 1e9:.1f} GB are: free some space and press Set Up Backend again")
+            raise SetupError(
+                f"the backend environment needs about {self.required_free_bytes / 1e9:.1f} GB free in "
+                f"{self.root}, only {free / 1e9:.1f} GB are: free some space and press Set Up Backend again"
+            )
         stamp = time.strftime("%Y%m%d-%H%M%S")
         (self.root / "envs").mkdir(exist_ok=True)
         (self.root / "logs").mkdir(exist_ok=True)

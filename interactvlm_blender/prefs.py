@@ -45,9 +45,12 @@ class InteractVLMPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_ID
 
     backend_python: StringProperty(
-        name="Backend Python", subtype="FILE_PATH", default=managed_python(),
+        name="Backend Python",
+        subtype="FILE_PATH",
+        default=managed_python(),
         description="Python of the backend environment; empty: the managed environment made by Set Up Backend "
-                    "(developers: …/.venv/bin/python of `python build.py setup`). INTERACTVLM_BACKEND_PYTHON overrides it")
+        "(developers: …/.venv/bin/python of `python build.py setup`). INTERACTVLM_BACKEND_PYTHON overrides it",
+    )
     backend_root: StringProperty(
         name="Backend folder", subtype="DIR_PATH", default="",
         description="Developer override: a project folder that contains backend/ (empty: the backend bundled "

@@ -55,8 +55,77 @@ def addon_worker(backend_env):
     worker in this environment with the tests-only localizer; shared by the bpy-free add-on tests."""
     from interactvlm_blender import client
 
-    settings = client.WorkerSettings(python=sys.executable, root=str(ROOT),
-                                     env=(("INTERACTVLM_EXTRA_LOCALIZERS", backend_env["INTERACTVLM_EXTRA_LOCALIZERS"]),))
+    settings = client.WorkerSettings(
+        python=sys.executable,
+        root=str(ROOT),
+        env=(("INTERACTVLM_EXTRA_LOCALIZERS", backend_env["INTERACTVLM_EXTRA_LOCALIZERS"]),),
+    )
     worker = client.Worker(settings)
     yield worker
     worker.stop()
+
+
+@pytest.fixture(scope="session")
+def batch_list(tmp_path_factory, photo, ellipsoid, anny_body) -> Path:
+    """The shared batch list of tests/batch_case.py (inputs beside it)."""
+    from tests.batch_case import write_case
+
+    return write_case(tmp_path_factory.mktemp("batch_case"), photo, ellipsoid, anny_body)
+
+
+@pytest.fixture(scope="session")
+def local_batch(batch_list, backend_env, tmp_path_factory):
+    """(completed process, out folder) of the shared list through the local executor, run once per session."""
+    from tests.batch_case import ARGS, run_batch_cli
+
+    out = tmp_path_factory.mktemp("batch_local") / "out"
+    done = run_batch_cli(backend_env, str(batch_list), "--out", str(out), *ARGS, "--export", "ply")
+    return done, out
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory, backend_env):
+    """One `ray start --head` on 127.0.0.1 (2 CPUs, dashboard and usage stats off) for the whole session.
+
+    Yields (address, env for drivers). Stopped through its own process group, so it never outlives the
+    tests; token authentication is off for this private test cluster."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import tempfile
+    import time
+
+    pytest.importorskip("ray")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(backend_env, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    temp = tempfile.mkdtemp(prefix="ivlm_ray_", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    head = subprocess.Popen([ray_cli, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+                             "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard=false",
+                             "--disable-usage-stats", "--temp-dir", temp, "--block"],
+                            env=env, stdout=open(Path(temp) / "head.log", "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 90
+    log = Path(temp) / "head.log"
+    while time.monotonic() < deadline and head.poll() is None and "Ray runtime started" not in log.read_text():
+        time.sleep(0.2)
+    if head.poll() is not None or "Ray runtime started" not in log.read_text():
+        os.killpg(head.pid, signal.SIGKILL)
+        pytest.fail("ray start --head did not come up:\n" + log.read_text()[-3000:])
+    try:
+        yield f"127.0.0.1:{port}", env
+    finally:
+        # SIGTERM makes Ray drain for up to 30 s; nothing is left to drain here, so SIGKILL the head's
+        # process group after a short grace (its workers exit by themselves when their raylet is gone)
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(timeout=10)
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)

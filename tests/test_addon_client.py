@@ -94,8 +94,11 @@ def test_one_job_slot_cancel_and_failures(addon_worker, photo):
 
 
 def test_a_dead_worker_ends_the_job_clearly_and_is_replaced(photo, backend_env):
-    settings = client.WorkerSettings(python=sys.executable, root=backend_env["PYTHONPATH"],
-                                     env=(("INTERACTVLM_EXTRA_LOCALIZERS", backend_env["INTERACTVLM_EXTRA_LOCALIZERS"]),))
+    settings = client.WorkerSettings(
+        python=sys.executable,
+        root=backend_env["PYTHONPATH"],
+        env=(("INTERACTVLM_EXTRA_LOCALIZERS", backend_env["INTERACTVLM_EXTRA_LOCALIZERS"]),),
+    )
     worker = client.get_worker(settings)
     try:
         dying = _estimate_job(worker, photo, task="semantic_contact", label="sleep:10")

@@ -2,25 +2,19 @@
 
 Writes <stem>.npz (the protocol's result arrays) and <stem>.json (the summary) per image into
 --out. The localizer and the meshes are loaded once and reused for every image of a batch. A bad
-image is reported and skipped. Exit status: 0 all written, 1 some images failed, 2 bad arguments
-(backend.commands.CommandError).
+image is reported and skipped. A thin front of `batch` (backend/batch/): the same items, worker and
+runner, without an index or resume. Exit status: 0 all written, 1 some images failed, 2 bad arguments.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from backend.commands import CommandError, check_resolution
 from backend.devices import DEVICES
-from backend.protocol import DEFAULT_RESOLUTION, GENDERS, TASKS
-
-if TYPE_CHECKING:
-    from backend.bodies.base import Body
-    from backend.estimate_inputs import EstimateInputs
+from backend.commands import CommandError, check_resolution
+from backend.protocol import GENDERS, TASKS
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -37,10 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", help="object label (required for semantic_contact), e.g. bicycle")
     parser.add_argument("--localizer", help="localizer name (default: the embedded default)")
     parser.add_argument("--device", default="auto", choices=DEVICES)
-    parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
-                        help=f"render size in pixels (default {DEFAULT_RESOLUTION})")
+    parser.add_argument("--resolution", type=int, default=1024, help="render size in pixels (default 1024)")
     parser.add_argument("--checkpoint-dir", help="InteractVLM weights folder (for --localizer interactvlm)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
+
+
 
 
 def _images(args: argparse.Namespace) -> list[Path]:
@@ -62,7 +57,7 @@ def _output_names(images: list[Path]) -> list[str]:
     return [p.stem if stems.count(p.stem) == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}" for p in images]
 
 
-def _body(args: argparse.Namespace) -> Body:
+def _body(args: argparse.Namespace):
     """The loaded Body (once for the whole batch), or None when no body is needed or given."""
     from backend.bodies import load_body
     from backend.meshes import read_mesh_file
@@ -83,13 +78,9 @@ def _body(args: argparse.Namespace) -> Body:
     return load_body(body)
 
 
-def _prepare(args: argparse.Namespace) -> tuple[list[Path], EstimateInputs]:
-    """Validate the arguments and resolve what every image shares (body, object, device, the loaded
-    localizer) once for the whole batch; CommandError names the problem."""
+def _prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """Validate the arguments and load what every image shares; CommandError names the problem."""
     from backend.devices import resolve_device
-    from backend.estimate_inputs import prepare_inputs
-    from backend.jobs import classify
-    from backend.localizers.cache import LocalizerCache
     from backend.localizers.registry import DEFAULT_LOCALIZER, require_localizer
     from backend.meshes import read_mesh
 
@@ -112,66 +103,75 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Path], EstimateInputs]:
     try:
         body = _body(args) if args.task != "object_contact" or args.body != "anny" else None
         obj = None
-        if args.task == "object_contact":
+        if args.object is not None:
             mesh = read_mesh(args.object, "object mesh", any_format=True)
-            obj = (mesh.vertices, mesh.faces)
+            obj = {"vertices": mesh.vertices, "faces": mesh.faces}
     except (ValueError, FileNotFoundError) as error:
         raise CommandError(str(error)) from None
-    print(f"estimate: loading localizer {name} on {device}", file=sys.stderr)
-    try:
-        localizer = LocalizerCache(capacity=1).get(name, device, args.checkpoint_dir)
-    except Exception as error:  # a localizer that cannot load stops the batch before it starts
-        _, message, hint = classify(error)
-        raise CommandError(f"{message} ({hint})" if hint else message) from None
-    return images, prepare_inputs(args.task, args.label, body, obj, localizer, name, device, args.resolution)
+    return {"images": images, "names": _output_names(images), "body": body, "object": obj, "device": device,
+            "localizer": name}
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from backend.batch.executors import LocalExecutor
+    from backend.batch.items import Item
+    from backend.batch.runner import run_batch
+    from backend.batch.worker import BatchSettings, Worker
+    from backend.jobs import classify
 
-    from backend.jobs import Cancelled, classify
-    from backend.pipeline import estimate_image
-
-    images, inputs = _prepare(args)
+    try:
+        shared = _prepare(args)
+    except CommandError as error:
+        print(f"estimate: error: {error}", file=sys.stderr)
+        return 2
     if args.object is not None and args.task != "object_contact":
         print(f"estimate: note: --object is only read by --task object_contact; {args.task} uses the body alone",
               file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows, failures = [], []
-    bar = tqdm(total=len(images), unit="image", file=sys.stderr, dynamic_ncols=True)
-    for image, name in zip(images, _output_names(images)):
-        bar.set_description(image.name)
-        start = time.perf_counter()
-        try:
-            result = estimate_image(image, inputs, args.out / f"{name}.npz",
-                                    progress=lambda stage, fraction, message=None: bar.set_postfix_str(stage))
-        except (Cancelled, KeyboardInterrupt):
-            bar.close()
-            print("estimate: interrupted", file=sys.stderr)
-            return 1
-        except Exception as error:  # one bad image is reported and skipped
-            code, message, _ = classify(error)
-            failures.append((image.name, code, message))
-            bar.write(f"estimate: skipped {image.name}: {message} ({code})", file=sys.stderr)
-        else:
-            summary = {"image": str(image), **result.summary}
-            (args.out / f"{name}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-            rows.append((image.name, summary, time.perf_counter() - start))
-        bar.update(1)
-    bar.close()
-    _print_summary(rows, failures, args.out)
-    return 1 if failures else 0
+    # The same items, worker and runner as `python -m backend batch`, without an index or resume.
+    settings = BatchSettings(localizer=shared["localizer"], device=shared["device"],
+                             checkpoint_dir=args.checkpoint_dir)
+    obj = str(args.object) if args.object is not None else None
+    items = [Item(id=name, image=str(image), body=args.body, gender=args.gender, object=obj, task=args.task,
+                  label=args.label, resolution=args.resolution, localizer=shared["localizer"])
+             for image, name in zip(shared["images"], shared["names"])]
+    worker = Worker(settings, "local", bodies={(args.body, args.gender): shared["body"]},
+                    objects={obj: shared["object"]} if obj else None)
+    print(f"estimate: loading localizer {shared['localizer']} on {shared['device']}", file=sys.stderr)
+    executor = LocalExecutor(settings, worker)
+    try:
+        executor.start()
+    except Exception as error:  # a localizer that cannot load stops the batch before it starts
+        code, message, hint = classify(error)
+        print(f"estimate: error: {message} ({hint})" if hint else f"estimate: error: {message}", file=sys.stderr)
+        return 2
+    names = {name: image.name for image, name in zip(shared["images"], shared["names"])}
+
+    def report(record, bar) -> None:  # one bad image is reported and skipped
+        if record["status"] != "ok":
+            error = record["error"]
+            bar.write(f"estimate: skipped {names[record['item']]}: {error['message']} ({error['code']})",
+                      file=sys.stderr)
+
+    outcome = run_batch(items, args.out, executor, settings, index=None, on_record=report, unit="image")
+    if outcome.interrupted:
+        print("estimate: interrupted", file=sys.stderr)
+        return 1
+    _print_summary(outcome.records, names, args.out)
+    return 1 if outcome.failed else 0
 
 
-def _print_summary(rows: list, failures: list, out: Path) -> None:
-    width = max([len(r[0]) for r in rows] + [len(f[0]) for f in failures] + [5])
+def _print_summary(records: list, names: dict[str, str], out: Path) -> None:
+    rows = [r for r in records if r["status"] == "ok"]
+    failures = [r for r in records if r["status"] != "ok"]
+    width = max([len(names[r["item"]]) for r in records] + [5])
     print(f"{'image':<{width}}  {'contact':>8}  {'of':>7}  {'s':>6}  parts in contact")
-    for name, summary, seconds in rows:
-        parts = ", ".join(summary["parts_in_contact"][:4]) + (" ..." if len(summary["parts_in_contact"]) > 4 else "")
-        print(f"{name:<{width}}  {summary['contact_vertices']:>8}  {summary['n_vertices']:>7}  {seconds:>6.2f}  "
-              f"{parts}")
-        for warning in summary.get("warnings", []):
+    for record in rows:
+        parts = ", ".join(record["parts"][:4]) + (" ..." if len(record["parts"]) > 4 else "")
+        print(f"{names[record['item']]:<{width}}  {record['contact_vertices']:>8}  {record['n_vertices']:>7}  "
+              f"{record['timings']['total']:>6.2f}  {parts}")
+        for warning in record.get("warnings", []):
             print(f"{'':<{width}}  warning: {warning}")
-    for name, code, message in failures:
-        print(f"{name:<{width}}  FAILED ({code}): {message}")
+    for record in failures:
+        print(f"{names[record['item']]:<{width}}  FAILED ({record['error']['code']}): {record['error']['message']}")
     print(f"estimate: {len(rows)} written to {out}, {len(failures)} failed")

@@ -25,7 +25,7 @@ PHOTO = ROOT / "examples" / "sit_on_box.png"
 EXAMPLE = ROOT / "examples" / "sit_on_box.npz"
 MODULE = "bl_ext.user_default.interactvlm"
 
-SCRIPT = r'''
+SCRIPT = r"""
 import dataclasses, json, subprocess, sys, time
 from pathlib import Path
 import bpy
@@ -34,8 +34,10 @@ import numpy as np
 zip_path, wheels, body_npz, photo, scratch = sys.argv[1:6]
 module = "bl_ext.user_default.interactvlm"
 out = {}
-assert bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True) == {"FINISHED"}
-mods = {name: sys.modules[f"{module}.{name}"] for name in ("runner", "environment", "ops_environment", "prefs", "managed")}
+installed = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+assert installed == {"FINISHED"}
+names = ("runner", "environment", "ops_environment", "prefs", "managed")
+mods = {name: sys.modules[f"{module}.{name}"] for name in names}
 prefs = bpy.context.preferences.addons[module].preferences
 prefs.torch_build = "index"  # the configured package index's torch (no download.pytorch.org here)
 root = mods["managed"].environment_root()
@@ -98,7 +100,7 @@ scores = np.zeros(len(mesh.vertices), np.float32)
 mesh.attributes["ivlm_contact"].data.foreach_get("value", scores)
 out["contact"] = np.flatnonzero(scores >= 0.5).tolist()
 print("RESULT " + json.dumps(out))
-'''
+"""
 
 
 def _isolated_env(tmp: Path) -> dict[str, str]:
@@ -112,7 +114,9 @@ def _isolated_env(tmp: Path) -> dict[str, str]:
 def managed(tmp_path_factory, anny_body):
     """Zip built, wheel folder written, extension installed and its environment set up (once)."""
     tmp = tmp_path_factory.mktemp("managed")
-    built = subprocess.run([sys.executable, str(ROOT / "build.py"), "extension"], cwd=ROOT, capture_output=True, text=True)
+    built = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "extension"], cwd=ROOT, capture_output=True, text=True
+    )
     assert built.returncode == 0, built.stderr
     wheels = tmp / "wheels"
     made = subprocess.run([sys.executable, str(ROOT / "build.py"), "wheelhouse", str(wheels), "--torch", "index"],
@@ -200,7 +204,9 @@ def _run_outside(managed, argv: list[str], out: Path) -> subprocess.CompletedPro
 @pytest.mark.parametrize("how", ["python -m backend", "interactvlm-backend"])
 def test_estimate_outside_blender_and_the_repository_with_the_lean_environment(managed, how):
     python = _python(managed)
-    argv = [str(python), "-m", "backend"] if how == "python -m backend" else [str(python.parent / "interactvlm-backend")]
+    argv = (
+        [str(python), "-m", "backend"] if how == "python -m backend" else [str(python.parent / "interactvlm-backend")]
+    )
     out = managed["scratch"] / how.replace(" ", "_")
     done = _run_outside(managed, argv, out)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
