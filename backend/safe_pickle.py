@@ -276,7 +276,7 @@ class _ArrayUnpickler(pickle._Unpickler):  # the pure-Python unpickler: BUILD ca
     dispatch = pickle._Unpickler.dispatch.copy()
 
     def __init__(self, stream: BinaryIO, source: str):
-        super().__init__(stream)
+        super().__init__(stream, encoding="latin1")  # Python 2 pickles (str data of numpy arrays): numpy's advice
         self._stream, self._source = stream, source
 
     def find_class(self, module: str, name: str) -> Any:
