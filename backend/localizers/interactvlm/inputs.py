@@ -29,7 +29,10 @@ SAM_STD = (58.395, 57.12, 57.375)
 def question(task: str, label: str | None) -> str:
     if task not in TEMPLATES:
         raise ValueError(f"unknown task {task!r}; use one of {', '.join(TEMPLATES)}")
-    label = (label or DEFAULT_LABELS.get(task, "")).strip().lower().replace("_", " ")
+    from backend.labels import normalise_label
+
+    # DAMON's class name as trained: lower case, underscores kept (base_contact_dataset.py 210).
+    label = normalise_label(label) or DEFAULT_LABELS.get(task, "")
     if not label:
         raise ValueError(f"{task} needs an object label")
     return TEMPLATES[task].format(label=label)
