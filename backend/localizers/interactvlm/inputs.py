@@ -62,8 +62,11 @@ def clip_pixels(image_rgb: np.ndarray, size: int) -> torch.Tensor:
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
         raise ValueError(f"photo must be (H,W,3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}")
     height, width = image_rgb.shape[:2]
-    scale = size / min(height, width)
-    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    # transformers 4.31 (the official version, get_resize_output_image_size): short side -> size, long side
+    # int(size * long / short), truncated and in that order (round() differs by up to 1.86 on a 480x640 photo).
+    short, long = min(height, width), max(height, width)
+    new_long = int(size * long / short)
+    new_w, new_h = (size, new_long) if width <= height else (new_long, size)
     resized = np.asarray(Image.fromarray(image_rgb).resize((new_w, new_h), Image.BICUBIC))
     top, left = (new_h - size) // 2, (new_w - size) // 2
     crop = resized[top:top + size, left:left + size].astype(np.float32) / 255.0
