@@ -4,7 +4,7 @@ No licensed data: the "SMPL-H" is the open Anny body clustered down to at most 6
 vertices to exactly 6,890), centred at its pelvis as SMPL-H is. Written as the official files are:
 - hcontact_vitruvian/body_render_norm_<view>.png: RGB 1024 x 1024, normals as colours on white, our renderer at the
   official 4MV-Z_Vitru cameras (looking at the origin);
-- <map folder>/pixel_to_vertex_map_1024.npz, bary_coords_map_1024.npz: one (1024,1024,3) array per view name,
+- <map folder>/pixel_to_vertex_map_1024.npz (hcontact_vitruvian and hcontact_vitruvian_mv2), bary_coords_map_1024.npz: one (1024,1024,3) array per view name,
   int64 vertex ids with -1 on the background, float32 weights with -1 on the background (as PyTorch3D gives);
 - smpl_to_smplx.pkl: a joblib pickle (joblib's own stream layout: a NumpyArrayWrapper then the raw bytes,
   zlib-compressed as joblib.dump(..., compress=3) writes it) of {'matrix': (10475, 6890) float32}, each SMPL-X
@@ -141,10 +141,14 @@ def write_data_folder(folder: Path, anny_body, view_type: str = "4MV-Z_Vitru", s
     (folder / RENDER_FOLDER).mkdir(parents=True, exist_ok=True)
     for i, view in enumerate(VIEW_NAMES):
         Image.fromarray(images[i]).save(folder / RENDER_FOLDER / f"body_render_norm_{view}.png")
-    maps = folder / MAP_FOLDERS[view_type]
-    maps.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(maps / PIXEL_TO_VERTEX, **{v: ids[i] for i, v in enumerate(VIEW_NAMES)})
-    np.savez_compressed(maps / BARY_COORDS, **{v: bary[i] for i, v in enumerate(VIEW_NAMES)})
+    first = folder / MAP_FOLDERS[view_type]
+    first.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(first / PIXEL_TO_VERTEX, **{v: ids[i] for i, v in enumerate(VIEW_NAMES)})
+    np.savez_compressed(first / BARY_COORDS, **{v: bary[i] for i, v in enumerate(VIEW_NAMES)})
+    for other in sorted(set(MAP_FOLDERS.values()) - {first.name}):  # the mv2 rig has the same cameras
+        (folder / other).mkdir(exist_ok=True)
+        for name in (PIXEL_TO_VERTEX, BARY_COORDS):
+            (folder / other / name).write_bytes((first / name).read_bytes())
     _, keep = synthetic_smplx_arrays(anny_body)
     pelvis = anny_body.canonical_vertices[anny_body.parts == PART_ID["pelvis"]].mean(0)
     matrix = smplx_matrix(vertices, int((parts >= 0).sum()), anny_body.canonical_vertices[keep] - pelvis)

@@ -126,7 +126,7 @@ def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
 
 def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_contact", limit: int | None = None,
              resolution: int = 512, device: str = "auto", checkpoint_dir: str | None = None, n_sheets: int = 2,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[int, int], None] | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Run the pipeline over the set, score every image, write the outputs, return the summary."""
     from backend.pipeline import classify, run_estimate
     from backend.protocol import EstimateRequest
@@ -147,7 +147,7 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
             t0 = time.perf_counter()
             request = EstimateRequest(image=str(item.image), out_dir=tmp, task=task, label=item.label, body=body,
                                       localizer=localizer, device=device, resolution=resolution,
-                                      checkpoint_dir=checkpoint_dir)
+                                      checkpoint_dir=checkpoint_dir, data_dir=data_dir)
             error = ""
             try:
                 result = run_estimate(request, cache, Path(tmp) / "result.npz")

@@ -33,8 +33,8 @@ class OfficialHuman:
     smplx_template: Path | None
 
     def serves(self, n_vertices: int | None) -> bool:
-        """Whether scores can reach a body of this many vertices (None: unknown body)."""
-        return self.smplx_template is not None or n_vertices in (SMPLH_VERTICES, SMPLX_VERTICES)
+        """Whether scores can reach a body of this many vertices (None: no body, the SMPL-H surface itself)."""
+        return self.smplx_template is not None or n_vertices in (None, SMPLH_VERTICES, SMPLX_VERTICES)
 
 
 def load_official_human(folder: str | Path, view_type: str, smplx_dir: str | Path | None = None) -> OfficialHuman:
