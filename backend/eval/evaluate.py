@@ -109,7 +109,7 @@ class _OneLocalizer:
         return self.localizer
 
 
-def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
+def make_cache(name: str, body: Body, checkpoint_dir: str | None = None) -> _OneLocalizer | LocalizerCache:
     """A baseline (image-blind prior) or the pipeline's LocalizerCache for a registered localizer."""
     from backend.eval.baselines import BASELINES, PriorLocalizer, prior_labels
 
@@ -118,7 +118,7 @@ def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
     from backend.localizers.registry import unavailable_reason
     from backend.pipeline import LocalizerCache
 
-    reason = unavailable_reason(name)
+    reason = unavailable_reason(name, checkpoint_dir)
     if reason is not None:
         raise ValueError(f"localizer {name!r} cannot run here: {reason}")
     return LocalizerCache(capacity=1)
@@ -137,7 +137,7 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     body = evalset.body
-    cache = make_cache(localizer, body)
+    cache = make_cache(localizer, body, checkpoint_dir)
     rows: list[dict[str, Any]] = []
     scored: list[ContactScores] = []
     all_scores = np.zeros((len(items), body.n_vertices), np.float16)
