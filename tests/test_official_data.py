@@ -304,3 +304,12 @@ def test_evaluate_runs_interactvlm_on_a_damon_stand_in(tiny, official_data, tmp_
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
     assert summary["n"] == 2 and summary["failed"] == 0 and summary["body"] == "smplx"
     assert np.load(tmp_path / "eval" / "scores.npz")["scores"].shape == (2, 10475)
+
+
+def test_the_scene_rig_alias_is_reported_as_a_guess(tiny, tmp_path, cache_env):
+    folder = Path(shutil.copytree(tiny, tmp_path / "scene"))
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "hC_sam_view_type": "4MV-Z_Vitru_wScene"}))
+    done = _check(str(folder), cache=cache_env)
+    assert done.returncode == 0 and "4MV-Z_Vitru_wScene is not in the official HUMAN_VIEW_DICT" in done.stdout
+    assert "guess" in done.stdout

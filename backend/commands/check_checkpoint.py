@@ -39,11 +39,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     data = _check_data(args, report)
     usable = report.ok and (data is None or data.ok)
+    notes = _rig_notes(args.folder)
     if args.json:
-        print(json.dumps({**report.__dict__, "ok": usable, "weights_ok": report.ok,
+        print(json.dumps({**report.__dict__, "ok": usable, "weights_ok": report.ok, "notes": notes,
                           "data": None if data is None else data.to_json()}, default=str, indent=1))
     else:
         print(report.message())
+        for note in notes:
+            print(f"note: {note}")
         if data is not None:
             print("\n".join(data.lines()))
             print("data folder: OK" if data.ok else "data folder: NOT USABLE:\n  " + "\n  ".join(data.problems()))
@@ -76,3 +79,19 @@ def _check_data(args: argparse.Namespace, report):
 
     view_type = recorded if recorded in MAP_FOLDERS else "4MV-Z_Vitru"
     return check_data_folder(folder, view_type)
+
+
+def _rig_notes(folder: Path) -> list[str]:
+    """What the checker cannot confirm about the checkpoint's rig (4MV-Z_Vitru_wScene: our alias is a guess)."""
+    from backend.localizers.interactvlm.config import read_config
+    from backend.localizers.interactvlm.official_data import GUESSED_VIEW_TYPES
+
+    try:
+        recorded = read_config(folder).view_type
+    except ValueError:
+        return []
+    if recorded in GUESSED_VIEW_TYPES:
+        return [f"hC_sam_view_type {recorded} is not in the official HUMAN_VIEW_DICT (saidwivedi/InteractVLM "
+                "@ 79b4bf2): we treat it as 4MV-Z_Vitru (same cameras, maps in hcontact_vitruvian); this is a "
+                "guess until a released config confirms it"]
+    return []
