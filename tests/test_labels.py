@@ -45,3 +45,11 @@ def test_the_default_localizer_reads_labels_through_the_vocabulary():
     from backend.localizers.default.semantic import normalise_label as prior_key
 
     assert prior_key("racquet") == prior_key("tennis racket") == "tennis racket"
+
+
+def test_clip_resize_truncates_the_long_side_as_transformers_4_31():
+    from backend.localizers.interactvlm.inputs import clip_resize_size
+
+    assert clip_resize_size(480, 640, 224) == (224, 298)  # 298.67: int(), not round()'s 299
+    assert clip_resize_size(640, 480, 224) == (298, 224)
+    assert clip_resize_size(480, 640, 336) == (336, 448)  # 336*640/480 in that order is exactly 448.0
