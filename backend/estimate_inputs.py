@@ -52,10 +52,10 @@ class EstimateInputs:
 
 def prepare_inputs(task: str, label: str | None, body: Body | None,
                    object_mesh: tuple[np.ndarray, np.ndarray] | None, localizer: Localizer, localizer_name: str,
-                   device: str, resolution: int) -> EstimateInputs:
+                   device: str, resolution: int, labels: tuple[str, ...] = ()) -> EstimateInputs:
     """EstimateInputs from loaded parts. body is needed for the human tasks (and optional for
     object_contact, where it gives the localizer the body's placement); object_mesh (vertices,
-    faces) for object_contact."""
+    faces) for object_contact; labels: the objects in the photo (binary contact = their union)."""
     on_body = task != "object_contact"
     if on_body:
         if body is None:
@@ -67,7 +67,8 @@ def prepare_inputs(task: str, label: str | None, body: Body | None,
         vertices, faces = object_mesh
         surface = Surface("object", vertices, faces, np.zeros(len(vertices), np.int16))
     query = Query(task=task, label=label, vertex_parts=body.parts if on_body else None,
-                  body_vertices=body.vertices if body is not None and not on_body else None)
+                  body_vertices=body.vertices if body is not None and not on_body else None,
+                  labels=tuple(labels), body_name=body.name if on_body else None)
     return EstimateInputs(query, surface, localizer, localizer_name, device, resolution)
 
 
@@ -96,4 +97,6 @@ def resolve_inputs(request: EstimateRequest, cache: LocalizerCache, progress: Pr
     device = resolve_device(request.device)
     name = request.localizer or DEFAULT_LOCALIZER
     localizer = cache.get(name, device, request.checkpoint_dir, progress)
-    return prepare_inputs(request.task, request.label, body, object_mesh, localizer, name, device, request.resolution)
+    localizer.use_data_dir(request.data_dir)
+    return prepare_inputs(request.task, request.label, body, object_mesh, localizer, name, device, request.resolution,
+                          request.labels)

@@ -148,6 +148,7 @@ def summarize(result: Estimate, inputs: EstimateInputs, timings: dict[str, float
         parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
         warnings = body_frame_warnings(inputs.surface.vertices)
     summary = {"task": inputs.query.task, "label": inputs.query.label,
+               **({"labels": list(inputs.query.labels)} if inputs.query.labels else {}),
                "surface": "body" if inputs.on_body else "object",
                "n_vertices": int(result.scores.shape[0]), "contact_vertices": int(contact.sum()),
                "parts_in_contact": parts, "warnings": warnings, "timings": dict(timings),

@@ -129,3 +129,11 @@ def ray_cluster(tmp_path_factory, backend_env):
         import shutil
 
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def official_data(tmp_path_factory, anny_body):
+    """A stand-in for the official InteractVLM data folder (tests/official_data_standins.py), written once."""
+    from tests.official_data_standins import write_data_folder
+
+    return write_data_folder(tmp_path_factory.mktemp("ivlm_data") / "data", anny_body)

@@ -58,8 +58,8 @@ def load_item_object(path: str) -> dict[str, np.ndarray]:
 
 
 def request_for(item: Any, out_dir: Path, body: Body | None, obj: dict[str, np.ndarray] | None, localizer: str,
-                device: str, checkpoint_dir: str | None) -> EstimateRequest:
+                device: str, checkpoint_dir: str | None, data_dir: str | None = None) -> EstimateRequest:
     """The pipeline's request for one batch item (backend.batch.items.Item)."""
     return EstimateRequest(image=item.image, out_dir=str(out_dir), task=item.task, label=item.label, body=body,
                            object=obj, localizer=localizer, device=device, resolution=item.resolution,
-                           checkpoint_dir=checkpoint_dir)
+                           checkpoint_dir=checkpoint_dir, labels=tuple(item.labels), data_dir=data_dir)

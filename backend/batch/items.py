@@ -43,6 +43,7 @@ class Item:
     object: str | None = None
     task: str = "human_contact"
     label: str | None = None
+    labels: tuple[str, ...] = ()  # human_contact: the objects in the photo (binary contact = their union)
     resolution: int = DEFAULT_RESOLUTION
     localizer: str | None = None  # None: the batch's --localizer
     line: int = 0  # where it came from in the list (1-based), for messages

@@ -37,12 +37,14 @@ class BatchSettings:
     localizer: str
     device: str = "auto"  # resolved by the worker
     checkpoint_dir: str | None = None
+    data_dir: str | None = None  # the official InteractVLM data folder (renders, maps)
     threads: int | None = None  # torch threads per worker; None: torch's default
     exports: tuple[str, ...] = ()  # per-item extra outputs: "ply"
     threshold: float = CONTACT_THRESHOLD
 
     def to_dict(self) -> dict[str, Any]:
         return {"localizer": self.localizer, "device": self.device, "checkpoint_dir": self.checkpoint_dir,
+                "data_dir": self.data_dir,
                 "threads": self.threads, "exports": list(self.exports), "threshold": self.threshold}
 
 
@@ -125,7 +127,8 @@ class Worker:
         obj = self.objects.get(item.object, lambda: load_item_object(item.object)) \
             if item.object and item.task == "object_contact" else None
         meshes_s = time.perf_counter() - t0
-        request = request_for(item, out_dir, body, obj, localizer, self.device, self.settings.checkpoint_dir)
+        request = request_for(item, out_dir, body, obj, localizer, self.device, self.settings.checkpoint_dir,
+                              self.settings.data_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         _remove_temporaries(out_dir, item.id)
         npz = out_dir / f"{item.id}.npz"

@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--object", type=Path, help="object mesh (.obj/.ply/.glb/.npz); needed for object_contact")
     parser.add_argument("--task", default="human_contact", choices=TASKS)
     parser.add_argument("--label", help="object label (required for semantic_contact), e.g. bicycle")
+    parser.add_argument("--labels", help="human_contact: the objects in the photo, comma-separated (e.g. "
+                        "bicycle,bench; 'scene' for the ground); binary contact is the union of their contacts")
+    parser.add_argument("--data-dir", help="the official InteractVLM data folder (unzipped data.zip; default "
+                        "$INTERACTVLM_DATA_DIR) for --localizer interactvlm")
     parser.add_argument("--localizer", help="localizer name (default: the embedded default)")
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--resolution", type=int, default=1024, help="render size in pixels (default 1024)")
@@ -87,6 +91,14 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     images = _images(args)
     if args.task == "semantic_contact" and not (args.label and args.label.strip()):
         raise CommandError("--task semantic_contact needs --label (the object's name, e.g. --label bicycle)")
+    from backend.labels import normalise_label, parse_labels
+
+    args.label = normalise_label(args.label)
+    args.labels = tuple(parse_labels(args.labels))
+    if args.labels and args.task != "human_contact":
+        raise CommandError(f"--labels is for --task human_contact; use --label with {args.task}")
+    if args.data_dir and not Path(args.data_dir).is_dir():
+        raise CommandError(f"--data-dir {args.data_dir} is not a folder")
     if args.task == "object_contact" and args.object is None:
         raise CommandError("--task object_contact needs --object MESH")
     check_resolution(args.resolution)
@@ -130,10 +142,10 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     # The same items, worker and runner as `python -m backend batch`, without an index or resume.
     settings = BatchSettings(localizer=shared["localizer"], device=shared["device"],
-                             checkpoint_dir=args.checkpoint_dir)
+                             checkpoint_dir=args.checkpoint_dir, data_dir=args.data_dir)
     obj = str(args.object) if args.object is not None else None
     items = [Item(id=name, image=str(image), body=args.body, gender=args.gender, object=obj, task=args.task,
-                  label=args.label, resolution=args.resolution, localizer=shared["localizer"])
+                  label=args.label, labels=args.labels, resolution=args.resolution, localizer=shared["localizer"])
              for image, name in zip(shared["images"], shared["names"])]
     worker = Worker(settings, "local", bodies={(args.body, args.gender): shared["body"]},
                     objects={obj: shared["object"]} if obj else None)

@@ -105,7 +105,7 @@ def load_localizer(name: str, body: Body, device: str, checkpoint_dir: str | Non
     from backend.localizers.cache import LocalizerCache
     from backend.localizers.registry import unavailable_reason
 
-    reason = unavailable_reason(name)
+    reason = unavailable_reason(name, checkpoint_dir)
     if reason is not None:
         raise ValueError(f"localizer {name!r} cannot run here: {reason}")
     return LocalizerCache(capacity=1).get(name, device, checkpoint_dir)
@@ -113,7 +113,7 @@ def load_localizer(name: str, body: Body, device: str, checkpoint_dir: str | Non
 
 def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_contact", limit: int | None = None,
              resolution: int = 512, device: str = "auto", checkpoint_dir: str | None = None, n_sheets: int = 2,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[int, int], None] | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Run the pipeline over the set, score every image, write the outputs, return the summary."""
     from backend.devices import resolve_device
     from backend.estimate_inputs import prepare_inputs
@@ -128,6 +128,7 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
     body = evalset.body
     device = resolve_device(device)
     loaded = load_localizer(localizer, body, device, checkpoint_dir)
+    loaded.use_data_dir(data_dir)
     rows: list[dict[str, Any]] = []
     scored: list[ContactScores] = []
     all_scores = np.zeros((len(items), body.n_vertices), np.float16)

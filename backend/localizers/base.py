@@ -43,12 +43,17 @@ class Query:
     vertex_parts: (N,) int16 body-part ids (backend.bodies.parts) of the rendered surface when
         it is a body; None for objects and unlabelled meshes.
     body_vertices: for object_contact, the body (M,3) in the object's frame when known, else None.
+    labels: for human_contact, the objects in the photo (backend.labels names): binary contact is the union of
+        their semantic predictions, each thresholded at 0.5 (the official evaluation); empty: one `label` query.
+    body_name: the rendered body's source ("anny", "smplx", "mesh"), or None for objects.
     """
 
     task: Task
     label: str | None = None
     vertex_parts: np.ndarray | None = None
     body_vertices: np.ndarray | None = None
+    labels: tuple[str, ...] = ()
+    body_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -141,6 +146,11 @@ class Localizer(ABC):
 
     def cameras(self, query: Query, vertices: np.ndarray, size: int) -> list[Camera] | None:
         """The rig this localizer was trained on for `query` (None: the pipeline's body/object rig)."""
+        return None
+
+    def use_data_dir(self, folder: str | None) -> None:
+        """A data folder the localizer reads besides its weights (the official renders and maps) for
+        this and later requests; None keeps the current one. Most localizers have none."""
         return None
 
     def canonical_views(self, query: Query) -> CanonicalViews | None:
