@@ -48,29 +48,52 @@ def _tokenizer(folder: Path) -> dict[str, int]:
     return {"vocab_size": tok.get_vocab_size(), "seg": tok.token_to_id("[SEG]")}
 
 
-def _spm_tokenizer(folder: Path) -> dict[str, int]:
-    """The official layout: a sentencepiece tokenizer.model (LLaMA's kind) + added_tokens.json for the tokens
-    LISA/InteractVLM add, trained here on the prompt texts (no download)."""
+TEST_TOKENIZER = ROOT / "tests" / "data" / "interactvlm_tokenizer"
+SPM_VOCAB = 420  # 256 byte pieces (LLaMA byte_fallback) + 3 specials + characters and merges of the prompt texts
+SPM_FILES = ("tokenizer.model", "added_tokens.json", "special_tokens_map.json", "tokenizer_config.json")
+
+
+def train_test_tokenizer(folder: Path) -> None:
+    """The recipe of the committed test tokenizer (tests/data/interactvlm_tokenizer/, run once): a sentencepiece
+    BPE model with LLaMA's settings (identity normalisation, whitespace kept, byte fallback, digits split,
+    dummy prefix) trained on the prompt texts, plus the three tokens LISA/InteractVLM add, in the files
+    `save_pretrained` writes. Committed rather than trained per run so that the goldens made from it by
+    transformers 4.31 (scripts/official_goldens.py) stay valid whatever sentencepiece version is installed."""
     import io
 
     import sentencepiece as spm
 
     from backend.localizers.interactvlm.inputs import SYSTEM, TEMPLATES
 
+    folder.mkdir(parents=True, exist_ok=True)
     lines = [SYSTEM, "USER: ASSISTANT:", *TEMPLATES.values(), " ".join(LABELS)] * 8
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, vocab_size=120,
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, vocab_size=SPM_VOCAB,
                                    model_type="bpe", unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
-                                   character_coverage=1.0, num_threads=1, minloglevel=2)
+                                   character_coverage=1.0, num_threads=1, minloglevel=2,
+                                   normalization_rule_name="identity", remove_extra_whitespaces=False,
+                                   byte_fallback=True, split_digits=True, add_dummy_prefix=True)
     (folder / "tokenizer.model").write_bytes(model.getvalue())
-    added = {token: 120 + i for i, token in enumerate(ADDED)}
+    added = {token: SPM_VOCAB + i for i, token in enumerate(ADDED)}
     (folder / "added_tokens.json").write_text(json.dumps(added))
     (folder / "special_tokens_map.json").write_text(json.dumps(
         {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>"}))
     (folder / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
         "add_bos_token": True, "add_eos_token": False, "legacy": False, "model_max_length": 512}))
-    return {"vocab_size": 120 + len(ADDED), "seg": added["[SEG]"]}
+
+
+def _spm_tokenizer(folder: Path, legacy: bool | None = None) -> dict[str, int]:
+    """The official layout: the committed sentencepiece tokenizer.model (LLaMA's kind) + added_tokens.json for
+    the tokens LISA/InteractVLM add. legacy: written into tokenizer_config.json (None: as committed, False)."""
+    for name in SPM_FILES:
+        (folder / name).write_bytes((TEST_TOKENIZER / name).read_bytes())
+    if legacy is not None:
+        config = json.loads((folder / "tokenizer_config.json").read_text())
+        config["legacy"] = bool(legacy)
+        (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    added = json.loads((folder / "added_tokens.json").read_text())
+    return {"vocab_size": SPM_VOCAB + len(added), "seg": added["[SEG]"]}
 
 
 def _randomise(module: torch.nn.Module, seed: int) -> None:

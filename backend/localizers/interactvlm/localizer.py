@@ -15,6 +15,7 @@ from backend.localizers.interactvlm.inputs import (clip_pixels, conversation, ma
 from backend.localizers.interactvlm.loader import CheckpointReport, build_skeleton, load_weights
 from backend.localizers.interactvlm.official_views import normal_colour_views, official_cameras
 from backend.localizers.interactvlm.runtime import choose
+from backend.localizers.interactvlm.tokenize import load_tokenizer
 from backend.render import Camera, RenderedViews
 
 # Official rig per task when config.json does not record one (hcontact: 4MV-Z_Vitru, objects: 4MV-Z_HM).
@@ -47,8 +48,6 @@ class InteractVLMLocalizer(Localizer):
     def load(self, device: str = "auto") -> None:
         if self.net is not None:
             return
-        from transformers import AutoTokenizer
-
         net, report, cfg, files, kind, clip_path = build_skeleton(self.checkpoint_dir, self.vision_tower_dir)
         self.report = report
         if not report.ok:
@@ -56,7 +55,7 @@ class InteractVLMLocalizer(Localizer):
         placement = choose(device, report.n_parameters)
         self.load_warning = placement.warning
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(self.checkpoint_dir), local_files_only=True)
+            self.tokenizer = load_tokenizer(self.checkpoint_dir)  # the official slow 4.31 ids on tokenizer.model
         except Exception as error:  # tokenizer classes raise many types; the message is what matters
             raise CheckpointError(
                 f"cannot load the tokenizer from {self.checkpoint_dir} ({type(error).__name__}: {error}); "
