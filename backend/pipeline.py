@@ -241,7 +241,7 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
         _, seen = lift(views, masks)
     else:
         masks = check_masks(output.masks, views.n_views, *views.size)
-        scores, seen = lift(views, masks)
+        scores, seen = lift(views, masks, localizer.lift_rule(query))
         if canonical is not None:  # lifted onto the canonical surface: transfer onto the user's body
             scores = transfer_scores(scores, canonical.surface, target)
             seen = np.rint(transfer_scores(np.minimum(seen, 1).astype(np.float32), canonical.surface,
