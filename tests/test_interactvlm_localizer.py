@@ -74,6 +74,9 @@ def test_prompt_and_views_change_the_masks(loaded, views, photo, ellipsoid):
     objects = render(vertices, faces, object_rig(vertices, SIZE))
     c = loaded.localize(photo, objects, Query("object_contact", label="chair"))
     assert c.masks.shape == (4, SIZE, SIZE) and "affordance" in c.report["prompt"]
+    assert c.report["sam_input"] == "official 'color' object render"
+    assert loaded.lift_rule(Query("object_contact")).min_pixel_probability == 0.3
+    assert loaded.lift_rule(Query("human_contact")).min_pixel_probability is None
 
 
 def test_no_seg_token_means_no_contact(tmp_path, views, photo):
@@ -130,14 +133,14 @@ def test_the_pipeline_renders_the_official_rig(tiny, loaded, photo, ellipsoid, t
     vertices, faces = ellipsoid
     human = loaded.cameras(Query(task="human_contact"), vertices, SIZE)
     assert [c.name for c in human] == ["topfront", "bottomfront", "topback", "bottomback"]
-    prop = vertices * 0.1  # a 17 cm object: the official distance (2) is scaled by its bounding radius
+    prop = vertices * 0.1  # a 17 cm object: official framing, 1.5 x its largest side from its vertex centroid
     cameras = loaded.cameras(Query(task="object_contact"), prop, SIZE)
     assert [c.name for c in cameras] == ["frontleft", "frontright", "backleft", "backright"]
-    centre = (prop.min(0) + prop.max(0)) / 2
-    radius = np.linalg.norm(prop.max(0) - prop.min(0)) / 2
+    centre = prop.mean(0)
+    side = np.max(prop.max(0) - prop.min(0))
     for camera in cameras:
         position = -np.asarray(camera.rotation).T @ camera.translation
-        assert np.linalg.norm(position - centre) == pytest.approx(2.0 * radius, rel=1e-4)
+        assert np.linalg.norm(position - centre) == pytest.approx(1.5 * side, rel=1e-4)
 
     Image.fromarray(photo).save(tmp_path / "photo.png")
     np.savez(tmp_path / "body.npz", vertices=vertices, faces=faces)

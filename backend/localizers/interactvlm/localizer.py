@@ -8,11 +8,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from backend.lift import ALL_PIXELS, LiftRule
 from backend.localizers.base import NO_STEPS, Localizer, LocalizerOutput, Query, Steps
 from backend.localizers.interactvlm.config import OFFICIAL_VIEWS, CheckpointError
 from backend.localizers.interactvlm.inputs import (clip_pixels, conversation, masks_to_views, question, sam_pixels,
                                                    tokenize_with_image)
 from backend.localizers.interactvlm.loader import CheckpointReport, build_skeleton, load_weights
+from backend.localizers.interactvlm.object_views import colour_views, object_cameras
 from backend.localizers.interactvlm.official_views import normal_colour_views, official_cameras
 from backend.localizers.interactvlm.runtime import choose
 from backend.localizers.interactvlm.tokenize import load_tokenizer
@@ -21,6 +23,9 @@ from backend.render import Camera, RenderedViews
 # Official rig per task when config.json does not record one (hcontact: 4MV-Z_Vitru, objects: 4MV-Z_HM).
 _DEFAULT_VIEW_TYPE = {"human_contact": "4MV-Z_Vitru", "semantic_contact": "4MV-Z_Vitru",
                       "object_contact": "4MV-Z_HM"}
+
+
+OBJECT_LIFT_RULE = LiftRule(min_pixel_probability=0.3)  # ObjectMeshContact3DPredictor(threshold=0.3)
 
 
 def normalised_cams(view_type: str) -> np.ndarray:
@@ -92,14 +97,16 @@ class InteractVLMLocalizer(Localizer):
         """The pipeline renders with these: the official 4-view rig the model was trained on.
 
         Bodies are in metres, as SMPL-H in the official renders, so the official distance is kept.
-        Objects are rendered at the official distance times their bounding radius (our choice: props
-        come in any size; a unit-radius object gets exactly the official cameras)."""
+        Objects: the official normalised framing (object_views.object_cameras)."""
         view_type = self.view_type(query.task)
-        scale = 1.0
         if query.task == "object_contact":
-            vertices = np.asarray(vertices, dtype=np.float64)
-            scale = max(float(np.linalg.norm(vertices.max(0) - vertices.min(0))) / 2.0, 1e-6)
-        return official_cameras(vertices, view_type, size, distance_scale=scale)
+            return object_cameras(vertices, view_type, size)
+        return official_cameras(vertices, view_type, size)
+
+    def lift_rule(self, query: Query) -> LiftRule:
+        """Objects: the official ObjectMeshContact3DPredictor counts only pixels above 0.3 (components.py
+        445-490); bodies: every covered pixel, as HumanContact3DPredictor."""
+        return OBJECT_LIFT_RULE if query.task == "object_contact" else ALL_PIXELS
 
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
                  steps: Steps = NO_STEPS) -> LocalizerOutput:
@@ -130,10 +137,16 @@ class InteractVLMLocalizer(Localizer):
             return LocalizerOutput(np.zeros((n_views, height, width), np.float32), report)
         start = time.perf_counter()
         sam_size = net.sam.image_size
-        # Human models were trained on normal-coloured bodies ("norm" input); object models on plain renders.
+        # Human models were trained on normal-coloured bodies ("norm" input); object models on position-coloured,
+        # Phong-lit renders ("color" input, object_views.py).
         human = query.task in ("human_contact", "semantic_contact")
-        sam_in, resized = sam_pixels(normal_colour_views(views) if human else views.shaded, sam_size)
-        report["sam_input"] = "normal colours" if human else "grey shading"
+        if human:
+            images, report["sam_input"] = normal_colour_views(views), "normal colours"
+        elif views.vertices is not None:
+            images, report["sam_input"] = colour_views(views), "official 'color' object render"
+        else:  # views handed over without their mesh: nothing to colour
+            images, report["sam_input"] = views.shaded, "grey shading (views without their mesh)"
+        sam_in, resized = sam_pixels(images, sam_size)
         view_type = self.view_type(query.task)
         cams = normalised_cams(view_type)
         if len(cams) != n_views:
