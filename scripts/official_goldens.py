@@ -21,6 +21,9 @@ nothing of them is written into this repository. It writes, into tests/data/inte
   pixel->vertex and barycentric maps, seeded random mask logits) and the per-vertex scores of the official
   `HumanContact3DPredictor` and `ObjectMeshContact3DPredictor` (model/components.py) on it. Checked by
   tests/test_lift_official.py (within 1e-5).
+- splitter.npz: the official `AttentionSplitter` (Gen-Hu-Obj, model/components.py) at width 16 -> 8 on seeded
+  weights (official key names) and 4 prompt tokens, with its human and object outputs. Checked by
+  tests/test_interactvlm_gen_hu_obj.py.
 
 The official components.py imports `utils.utils` only for a debug printer; a one-function stand-in module is
 registered for it (utils.utils itself needs wandb and torchvision).
@@ -57,6 +60,7 @@ EDGE_TEXTS = ("USER: <im_start>", "<im_end>\nWhich body parts", "a  [SEG]  b", "
               "<im_start> <im_end>", "tabs\tand [SEG]\tafter", "\u2581underline mid\u2581word")
 LIFT_SIZE = 40
 LIFT_SEED = 7
+SPLITTER_SEED = 11
 
 
 def official_reader(path: Path, commit: str):
@@ -202,6 +206,23 @@ def lift(fixed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"human_scores": human_scores.astype(np.float32), "object_scores": object_scores.astype(np.float32)}
 
 
+def splitter() -> dict[str, np.ndarray]:
+    """The official AttentionSplitter (Gen-Hu-Obj) at a tiny width on seeded weights and V=4 prompt tokens."""
+    import torch
+
+    components = importlib.import_module("model.components")
+    torch.manual_seed(SPLITTER_SEED)
+    module = components.AttentionSplitter(input_dim=16, hidden_dim=8)
+    with torch.no_grad():
+        for param in module.parameters():  # off the official init (tiny gain, zero biases) so every term shows
+            param.copy_(torch.randn(param.shape) * 0.5)
+        tokens = torch.randn(1, 4, 16)  # [n_seg, V, C] as process_embeddings passes it
+        human, obj = module(tokens)
+    state = {f"attention_splitter.{k}": v.numpy() for k, v in module.state_dict().items()}
+    return {**state, "splitter_tokens": tokens[0].numpy(), "splitter_human": human[0].numpy(),
+            "splitter_object": obj[0].numpy()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--official", type=Path, required=True, help="saidwivedi/InteractVLM work tree or git dir")
@@ -218,6 +239,7 @@ def main() -> None:
         fixed = lift_input()
         scores = lift(fixed)
         np.savez_compressed(args.out / "lift.npz", **fixed, **scores, official_commit=np.array(args.commit))
+        np.savez_compressed(args.out / "splitter.npz", **splitter(), official_commit=np.array(args.commit))
     print(f"wrote {args.out / 'tokens.json'} ({len(golden['cases'])} prompts, {len(golden['texts'])} texts) and "
           f"{args.out / 'lift.npz'} ({int(fixed['n_vertices'])} vertices, "
           f"{int((scores['object_scores'] > 0.5).sum())} object vertices above 0.5)")

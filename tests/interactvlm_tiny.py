@@ -109,9 +109,12 @@ def _randomise(module: torch.nn.Module, seed: int) -> None:
 
 
 def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = True, fmt: str = "bin",
-                          cam_cond: bool = True, tokenizer: str = "sentencepiece") -> Path:
+                          cam_cond: bool = True, tokenizer: str = "sentencepiece", token_type: str = "Gen",
+                          emit: str = "[SEG]") -> Path:
     """Write the tiny model to `folder` (created) and return it. fmt: 'bin' (official) or 'safetensors';
-    tokenizer: 'sentencepiece' (official tokenizer.model) or 'json' (a tokenizers WordLevel tokenizer.json)."""
+    tokenizer: 'sentencepiece' (official tokenizer.model) or 'json' (a tokenizers WordLevel tokenizer.json);
+    token_type 'Gen-Hu-Obj' (interactvlm-3d-hcontact-ocontact): [HSEG], [OSEG] added after [SEG] (as
+    utils/utils.py add_new_tokens does) and an AttentionSplitter; emit: the token the model answers with."""
     from transformers import CLIPVisionConfig
 
     from backend.localizers.interactvlm.config import SamSizes, read_config
@@ -123,6 +126,18 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
     if tokenizer not in ("sentencepiece", "json"):
         raise ValueError(f"tokenizer must be 'sentencepiece' or 'json', got {tokenizer!r}")
     tok = _spm_tokenizer(folder) if tokenizer == "sentencepiece" else _tokenizer(folder)
+    extra: dict = {}
+    if token_type == "Gen-Hu-Obj":
+        if tokenizer != "sentencepiece":
+            raise ValueError("token_type 'Gen-Hu-Obj' is written with the sentencepiece tokenizer only")
+        added = json.loads((folder / "added_tokens.json").read_text())
+        for name in ("[HSEG]", "[OSEG]"):
+            added[name] = tok["vocab_size"]
+            tok["vocab_size"] += 1
+        (folder / "added_tokens.json").write_text(json.dumps(added))
+        extra = {"hseg_token_idx": added["[HSEG]"], "oseg_token_idx": added["[OSEG]"],
+                 "hC_sam_view_type": "4MV-Z_Vitru", "oC_sam_view_type": "4MV-Z_HM_BM", "oC_loss_weight": 3.0}
+        tok["emit"] = added.get(emit, tok["seg"])
     hidden = 32
     config = {
         "architectures": ["InteractVLMForCausalLM"], "model_type": "llava", "hidden_size": hidden,
@@ -136,6 +151,7 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
         "cam_encoder_type": "vi_v1", "hC_sam_view_type": "4MV-Z_Vitru_mv2", "hC_loss_weight": 3.0,
         "oC_loss_weight": 0.0, "torch_dtype": "float32",
     }
+    config.update({"token_type": token_type, **extra})
     (folder / "config.json").write_text(json.dumps(config, indent=1))
     clip_dir = folder / "vision_tower"
     clip_config = CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -144,7 +160,9 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
     sam = SamSizes(encoder_width=32, encoder_depth=2, encoder_heads=2, patch_size=8, image_size=64, window_size=2,
                    global_attn_indexes=[1], encoder_mlp_dim=64, prompt_dim=16, decoder_depth=2, decoder_mlp_dim=32,
                    iou_head_hidden_dim=16, num_mask_tokens=4, mask_in_chans=16)
-    net = InteractVLMNet(read_config(folder), sam, clip_config)
+    cfg = read_config(folder)
+    cfg.splitter_hidden = 8  # the official 256 -> 128 splitter, at the tiny model's width
+    net = InteractVLMNet(cfg, sam, clip_config)
     _randomise(net, seed)
     state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()
              if not k.endswith("position_ids") and not k.endswith("inv_freq")}
@@ -153,7 +171,7 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
         # reliably positive; the chosen token's lm_head row reads it.
         state["llama.embed_tokens.weight"][:, 0] = 40.0
         state["mm_projector.bias"][0] = 40.0
-        target = tok["seg"] if emit_seg else 2
+        target = tok.get("emit", tok["seg"]) if emit_seg else 2
         state["lm_head.weight"][target, 0] = 20.0
     # On disk the CLIP weights are named as in openai/clip-vit-large-patch14: 'vision_model.*'.
     clip_state = {"vision_model." + k[len("clip."):]: v for k, v in state.items() if k.startswith("clip.")}

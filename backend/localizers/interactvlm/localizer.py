@@ -71,24 +71,32 @@ class InteractVLMLocalizer(Localizer):
             raise CheckpointError(f"CLIP weights missing from {clip_path}: {missing_clip[:5]}")
         net.eval()
         self.seg_id = self._seg_token_id(cfg.seg_token_idx)
+        # Which prompt part each segmentation token asks for (Gen-Hu-Obj: [HSEG] human, [OSEG] object).
+        self.seg_parts: dict[int, str | None] = {self.seg_id: None}
+        if cfg.token_type == "Gen-Hu-Obj":
+            self.seg_parts[self._seg_token_id(cfg.hseg_token_idx, "[HSEG]")] = "human"
+            self.seg_parts[self._seg_token_id(cfg.oseg_token_idx, "[OSEG]")] = "object"
         self.net, self.cfg, self.device, self.dtype = net, cfg, placement.device, placement.dtype
 
-    def _seg_token_id(self, from_config: int | None) -> int:
-        from_tokenizer = self.tokenizer.convert_tokens_to_ids("[SEG]")
+    def _seg_token_id(self, from_config: int | None, token: str = "[SEG]") -> int:
+        field = {"[SEG]": "seg_token_idx", "[HSEG]": "hseg_token_idx", "[OSEG]": "oseg_token_idx"}[token]
+        from_tokenizer = self.tokenizer.convert_tokens_to_ids(token)
         if from_config is not None and from_tokenizer not in (None, self.tokenizer.unk_token_id) \
                 and int(from_config) != from_tokenizer:
-            raise CheckpointError(f"config.json seg_token_idx={from_config} but the tokenizer maps [SEG] to "
+            raise CheckpointError(f"config.json {field}={from_config} but the tokenizer maps {token} to "
                                   f"{from_tokenizer}: tokenizer and weights come from different checkpoints")
         seg = from_config if from_config is not None else from_tokenizer
         if seg is None or seg == self.tokenizer.unk_token_id:
-            raise CheckpointError("the tokenizer has no [SEG] token and config.json no seg_token_idx")
+            raise CheckpointError(f"the tokenizer has no {token} token and config.json no {field}")
         return int(seg)
 
     def view_type(self, task: str) -> str:
         """The official rig for this task: the one config.json records when it is a rig of the same kind
         (bodies: 4MV-Z_Vitru*, objects: 4MV-Z_HM*), else the task's default."""
         default = _DEFAULT_VIEW_TYPE[task]
-        recorded = getattr(getattr(self, "cfg", None), "view_type", None)
+        cfg = getattr(self, "cfg", None)
+        recorded = getattr(cfg, "object_view_type" if task == "object_contact" else "human_view_type", None)
+        recorded = recorded or getattr(cfg, "view_type", None)
         if recorded in OFFICIAL_VIEWS and OFFICIAL_VIEWS[recorded] is OFFICIAL_VIEWS[default]:
             return recorded
         return default
@@ -125,8 +133,8 @@ class InteractVLMLocalizer(Localizer):
         pixels = clip_pixels(image_rgb, clip_size).to(self.device, self.dtype)
         with torch.no_grad():
             image_embeds = net.image_tokens(pixels)
-            hidden, generated, _ = net.seg_hidden_state(ids, image_embeds, self.seg_id, self.tokenizer.eos_token_id,
-                                                     self.max_new_tokens)
+            hidden, generated, _ = net.seg_hidden_state(ids, image_embeds, self.seg_parts,
+                                                     self.tokenizer.eos_token_id, self.max_new_tokens)
         timings["llm"] = time.perf_counter() - start
         height, width = views.size
         report: dict[str, Any] = {"prompt": text, "answer": self.tokenizer.decode(generated),
@@ -152,7 +160,10 @@ class InteractVLMLocalizer(Localizer):
         if len(cams) != n_views:
             cams = np.zeros((n_views, 5), np.float32)
         embeds = net.view_embeddings(sam_in.to(self.device, self.dtype))  # both are no_grad methods
-        logits = net.decode_masks(hidden, embeds, torch.from_numpy(cams).to(self.device, self.dtype))
+        part = self.seg_parts[generated[-1]]  # Gen-Hu-Obj: the splitter's part the emitted token asks for
+        if part is not None:
+            report["prompt_part"] = part
+        logits = net.decode_masks(hidden, embeds, torch.from_numpy(cams).to(self.device, self.dtype), part)
         masks = masks_to_views(logits, sam_size, resized, (height, width))
         timings["sam"] = time.perf_counter() - start
         report["view_type"] = view_type
