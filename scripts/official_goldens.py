@@ -24,6 +24,12 @@ nothing of them is written into this repository. It writes, into tests/data/inte
 - splitter.npz: the official `AttentionSplitter` (Gen-Hu-Obj, model/components.py) at width 16 -> 8 on seeded
   weights (official key names) and 4 prompt tokens, with its human and object outputs. Checked by
   tests/test_interactvlm_gen_hu_obj.py.
+- masks.npz: the official SAM image encoder, prompt encoder, mask decoder (model/segment_anything/modeling),
+  VIv1CamPoseEncoder and AttentionSplitter at the tiny model's size on seeded weights (official key names),
+  fed 4 fixed 64 px views (already at the SAM input size: the resize is not part of it), a fixed [SEG]-state
+  and camera numbers, as InteractVLM.evaluate feeds them for [SEG], [HSEG] and [OSEG]; the postprocessed
+  mask logits at the lift maps' size, and the [HSEG] masks lifted by HumanContact3DPredictor and the [OSEG]
+  ones by ObjectMeshContact3DPredictor on lift.npz's maps. Checked by tests/test_interactvlm_official_masks.py.
 
 The official components.py imports `utils.utils` only for a debug printer; a one-function stand-in module is
 registered for it (utils.utils itself needs wandb and torchvision).
@@ -47,8 +53,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "data" / "interactvlm_goldens"
 TEST_TOKENIZER = ROOT / "tests" / "data" / "interactvlm_tokenizer"
+SAM_MODELING = tuple(f"model/segment_anything/modeling/{name}.py"
+                     for name in ("__init__", "common", "image_encoder", "mask_decoder", "prompt_encoder", "sam",
+                                  "transformer"))
 OFFICIAL_FILES = ("model/llava/conversation.py", "model/llava/constants.py", "model/llava/mm_utils.py",
-                  "utils/utils.py", "model/components.py", "preprocess_data/constants.py")
+                  "utils/utils.py", "model/components.py", "preprocess_data/constants.py", *SAM_MODELING)
 # (task, label) of the three prompts; labels without underscores so the question text does not depend on
 # the label vocabulary (run_demo.py takes the object name from the file name, lower-cased).
 PROMPTS = (("human_contact", "object"), ("semantic_contact", "bicycle"), ("object_contact", "chair"))
@@ -61,6 +70,10 @@ EDGE_TEXTS = ("USER: <im_start>", "<im_end>\nWhich body parts", "a  [SEG]  b", "
 LIFT_SIZE = 40
 LIFT_SEED = 7
 SPLITTER_SEED = 11
+MASKS_SEED = 13
+# The tiny network of tests/interactvlm_tiny.py's SAM side (SAM 64 px, patch 8, width 32, prompt dim 16).
+TINY = {"hidden": 32, "out_dim": 16, "sam_size": 64, "patch": 8, "width": 32, "depth": 2, "heads": 2,
+        "window": 2, "global": [1], "mlp_ratio": 2, "decoder_mlp": 32, "iou_hidden": 16, "splitter_hidden": 8}
 
 
 def official_reader(path: Path, commit: str):
@@ -81,7 +94,7 @@ def stage_official(read, folder: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(read(rel), encoding="utf-8")
     # model/llava/__init__.py imports the whole LLaVA model; an empty package file is enough for these modules.
-    for package in ("model", "model/llava", "preprocess_data"):
+    for package in ("model", "model/llava", "preprocess_data", "model/segment_anything"):
         (folder / package / "__init__.py").write_text("")
     sys.path.insert(0, str(folder))
     stand_in = types.ModuleType("utils.utils")
@@ -223,6 +236,97 @@ def splitter() -> dict[str, np.ndarray]:
             "splitter_object": obj[0].numpy()}
 
 
+def masks(fixed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Official SAM encoder, prompt encoder, mask decoder, VIv1 camera encoder and AttentionSplitter at the tiny
+    size on seeded weights (official key names), fed as InteractVLM.evaluate feeds them (InteractVLM.py 560-625:
+    the [SEG]-state prompt through text_hidden_fcs, repeated per view, camera-conditioned, split by token,
+    one prompt set of V tokens for all views, postprocess_masks), then lifted by the official predictors."""
+    from functools import partial
+
+    import joblib
+    import torch
+    from torch import nn
+
+    modeling = importlib.import_module("model.segment_anything.modeling")
+    components = importlib.import_module("model.components")
+    t = TINY
+    grid = t["sam_size"] // t["patch"]
+    torch.manual_seed(MASKS_SEED)
+    sam = modeling.Sam(
+        image_encoder=modeling.ImageEncoderViT(
+            depth=t["depth"], embed_dim=t["width"], img_size=t["sam_size"], mlp_ratio=t["mlp_ratio"],
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=t["heads"], patch_size=t["patch"],
+            qkv_bias=True, use_rel_pos=True, global_attn_indexes=t["global"], window_size=t["window"],
+            out_chans=t["out_dim"]),
+        prompt_encoder=modeling.PromptEncoder(embed_dim=t["out_dim"], image_embedding_size=(grid, grid),
+                                              input_image_size=(t["sam_size"], t["sam_size"]), mask_in_chans=16),
+        mask_decoder=modeling.MaskDecoder(
+            num_multimask_outputs=3, transformer=modeling.TwoWayTransformer(
+                depth=2, embedding_dim=t["out_dim"], mlp_dim=t["decoder_mlp"], num_heads=8),
+            transformer_dim=t["out_dim"], iou_head_depth=3, iou_head_hidden_dim=t["iou_hidden"]))
+    # InteractVLM.py 101-109 (text_hidden_fcs) as built there; components.py for the other two
+    text_fc = nn.Sequential(nn.Linear(t["hidden"], t["hidden"]), nn.ReLU(), nn.Linear(t["hidden"], t["out_dim"]),
+                            nn.Dropout(0.0))
+    cam_encoder = components.VIv1CamPoseEncoder(output_dim=t["out_dim"], num_views=4)
+    splitter = components.AttentionSplitter(input_dim=t["out_dim"], hidden_dim=t["splitter_hidden"])
+    modules = {"model.visual_model.": sam, "model.text_hidden_fcs.0.": text_fc, "cam_pose_encoder.": cam_encoder,
+               "attention_splitter.": splitter}
+    state = {}
+    with torch.no_grad():
+        for prefix, module in modules.items():
+            module.eval()
+            for name, param in module.state_dict().items():
+                if param.is_floating_point():  # away from the official inits (zero biases, unit norms)
+                    param.copy_(param + torch.randn(param.shape) * 0.45)
+                state[prefix + name] = param.numpy().copy()
+    state = {k: v for k, v in state.items() if not k.endswith(("pixel_mean", "pixel_std"))}
+    rng = np.random.default_rng(MASKS_SEED)
+    yy, xx = np.mgrid[0:t["sam_size"], 0:t["sam_size"]]
+    images = np.stack([np.stack([(127 + 120 * np.sin(xx / (4 + v) + c) * np.cos(yy / (5 + c))) for c in range(3)], -1)
+                       for v in range(4)])
+    images = np.clip(images + rng.normal(0, 8, images.shape), 0, 255).astype(np.uint8)  # at SAM size: no resize
+    hidden = rng.normal(0, 1, t["hidden"]).astype(np.float32)  # the final-norm state that emitted the token
+    cams = rng.random((4, 5)).astype(np.float32)
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)  # run_demo.py preprocess
+    std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    pixels = (torch.from_numpy(images).permute(0, 3, 1, 2).float() - mean) / std
+    out_hw = fixed["logits"].shape[-2:]
+    result = {}
+    with torch.no_grad():
+        embeddings = sam.image_encoder(pixels)
+        for name, part in (("seg", None), ("hseg", "human"), ("oseg", "object")):
+            emb = text_fc(torch.from_numpy(hidden)[None])[None]  # [1 seg token, 1, C]
+            emb = emb.repeat(1, 4, 1)
+            views = torch.stack([cam_encoder(torch.from_numpy(cams)[[v]], v) for v in range(4)], dim=1)
+            emb = emb * views
+            if part is not None:
+                emb = splitter(emb)[0 if part == "human" else 1]
+            sparse, dense = sam.prompt_encoder(points=None, boxes=None, masks=None, text_embeds=emb)
+            low, _ = sam.mask_decoder(image_embeddings=embeddings, image_pe=sam.prompt_encoder.get_dense_pe(),
+                                      sparse_prompt_embeddings=sparse.to(emb.dtype), dense_prompt_embeddings=dense,
+                                      multimask_output=False)
+            result[f"mask_logits_{name}"] = sam.postprocess_masks(low, input_size=(t["sam_size"],) * 2,
+                                                                  original_size=tuple(out_hw))[:, 0].numpy()
+    fixed_maps = dict(fixed)
+    human = components.HumanContact3DPredictor.__new__(components.HumanContact3DPredictor)
+    nn.Module.__init__(human)
+    human.multiview_channels, human.num_vertices, human.threshold = 4, int(fixed["n_vertices"]), 0.3
+    human.pixel_to_vertex_map = torch.from_numpy(fixed_maps["pixel_to_vertex"])
+    human.bary_coord_map = torch.from_numpy(fixed_maps["bary"])
+    result["human_scores_hseg"] = human([torch.from_numpy(result["mask_logits_hseg"])])[0].numpy()
+    obj = components.ObjectMeshContact3DPredictor.__new__(components.ObjectMeshContact3DPredictor)
+    nn.Module.__init__(obj)
+    obj.multiview_channels, obj.threshold = 4, 0.3
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lift2d_dict.pkl"
+        joblib.dump({"pixel_to_vertices_map": list(fixed["pixel_to_vertex"]), "bary_coords_map": list(fixed["bary"]),
+                     "num_vertices": int(fixed["n_vertices"])}, path)
+        result["object_scores_oseg"] = obj([torch.from_numpy(result["mask_logits_oseg"])], ds_names=["ocontact"],
+                                           lift2d_dict_path=str(path))[0].numpy()
+    return {**state, **result, "sam_images": images, "seg_hidden": hidden, "cams": cams,
+            "tiny": np.array(json.dumps(TINY))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--official", type=Path, required=True, help="saidwivedi/InteractVLM work tree or git dir")
@@ -240,6 +344,7 @@ def main() -> None:
         scores = lift(fixed)
         np.savez_compressed(args.out / "lift.npz", **fixed, **scores, official_commit=np.array(args.commit))
         np.savez_compressed(args.out / "splitter.npz", **splitter(), official_commit=np.array(args.commit))
+        np.savez_compressed(args.out / "masks.npz", **masks(fixed), official_commit=np.array(args.commit))
     print(f"wrote {args.out / 'tokens.json'} ({len(golden['cases'])} prompts, {len(golden['texts'])} texts) and "
           f"{args.out / 'lift.npz'} ({int(fixed['n_vertices'])} vertices, "
           f"{int((scores['object_scores'] > 0.5).sum())} object vertices above 0.5)")
