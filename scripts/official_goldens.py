@@ -238,7 +238,7 @@ def splitter() -> dict[str, np.ndarray]:
 
 def masks(fixed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Official SAM encoder, prompt encoder, mask decoder, VIv1 camera encoder and AttentionSplitter at the tiny
-    size on seeded weights (official key names), fed as InteractVLM.evaluate feeds them (InteractVLM.py 560-625:
+    size on seeded weights (official key names), fed as InteractVLM.evaluate feeds them (InteractVLM.py 510-628:
     the [SEG]-state prompt through text_hidden_fcs, repeated per view, camera-conditioned, split by token,
     one prompt set of V tokens for all views, postprocess_masks), then lifted by the official predictors."""
     from functools import partial
