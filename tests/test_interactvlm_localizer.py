@@ -53,6 +53,7 @@ def test_masks_per_view_lift_onto_the_mesh(loaded, views, photo, ellipsoid):
     assert 0.0 <= out.masks.min() and out.masks.max() <= 1.0
     assert np.ptp(out.masks) > 0  # the decoder's output varies over the image, it is not a constant
     assert out.report["seg_token_found"] and out.report["answer"] == "[SEG]"
+    assert out.report["tokenizer"] == "transformers 4.31 slow LlamaTokenizer, legacy=False"  # tokenizer_config
     assert "bicycle" in out.report["prompt"] and out.report["view_type"] == "4MV-Z_Vitru_mv2"
     scores, seen = lift(views, out.masks)
     assert scores.shape == (len(ellipsoid[0]),) and seen.max() >= 1

@@ -17,7 +17,7 @@ from backend.localizers.interactvlm.loader import CheckpointReport, build_skelet
 from backend.localizers.interactvlm.object_views import colour_views, object_cameras
 from backend.localizers.interactvlm.official_views import normal_colour_views, official_cameras
 from backend.localizers.interactvlm.runtime import choose
-from backend.localizers.interactvlm.tokenize import load_tokenizer
+from backend.localizers.interactvlm.tokenize import OfficialLlamaTokenizer, load_tokenizer
 from backend.render import Camera, RenderedViews
 
 # Official rig per task when config.json does not record one (hcontact: 4MV-Z_Vitru, objects: 4MV-Z_HM).
@@ -139,7 +139,10 @@ class InteractVLMLocalizer(Localizer):
         height, width = views.size
         report: dict[str, Any] = {"prompt": text, "answer": self.tokenizer.decode(generated),
                                   "seg_token_found": hidden is not None, "device": self.device,
-                                  "dtype": str(self.dtype).replace("torch.", ""), "timings": timings}
+                                  "dtype": str(self.dtype).replace("torch.", ""), "timings": timings,
+                                  "tokenizer": (f"transformers 4.31 slow LlamaTokenizer, legacy={self.tokenizer.legacy}"
+                                                if isinstance(self.tokenizer, OfficialLlamaTokenizer)
+                                                else "tokenizer.json (transformers)")}
         if hidden is None:  # the official code yields no mask either: no contact predicted
             report["note"] = f"the model did not emit [SEG] within {self.max_new_tokens} tokens"
             return LocalizerOutput(np.zeros((n_views, height, width), np.float32), report)
