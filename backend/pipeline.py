@@ -20,7 +20,7 @@ from backend.estimate_inputs import EstimateInputs, resolve_inputs
 from backend.images import load_image
 from backend.jobs import (ESTIMATE_STAGE_STARTS, Cancelled, JobResult, MayCommit, Progress, ShouldStop, Stages,
                           commit_npz)
-from backend.lift import lift, project
+from backend.lift import ALL_PIXELS, LiftRule, lift, project
 from backend.localizers.base import CanonicalViews, LocalizerOutput
 from backend.localizers.cache import LocalizerCache
 from backend.progress import NO_STEPS, Steps
@@ -61,8 +61,8 @@ def render_views(inputs: EstimateInputs, steps: Steps = NO_STEPS) -> tuple[Rende
     return render(surface.vertices, surface.faces, cameras, steps=steps), None
 
 
-def lift_output(output: LocalizerOutput, views: RenderedViews, viewed: Surface,
-                target: Surface) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+def lift_output(output: LocalizerOutput, views: RenderedViews, viewed: Surface, target: Surface,
+                rule: LiftRule = ALL_PIXELS) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
     """(scores, seen, masks, correspondence) on `target` from what the localizer returned for
     `views` of the surface `viewed` (the target itself, or a localizer's canonical surface).
 
@@ -77,7 +77,7 @@ def lift_output(output: LocalizerOutput, views: RenderedViews, viewed: Surface,
         _, seen = lift(views, masks)
     else:
         source = viewed
-        on_source, seen = lift(views, masks)
+        on_source, seen = lift(views, masks, rule)
     if source is target:
         return on_source, seen, masks, None
     scores = transfer_scores(on_source, source, target)
@@ -96,7 +96,8 @@ def estimate(image: np.ndarray, inputs: EstimateInputs, stages: Stages) -> Estim
         output = LocalizerOutput(masks=np.asarray(output))
     stages.enter("lift", "lifting masks to vertices")
     viewed = canonical.surface if canonical is not None else inputs.surface
-    scores, seen, masks, correspondence = lift_output(output, views, viewed, inputs.surface)
+    scores, seen, masks, correspondence = lift_output(output, views, viewed, inputs.surface,
+                                                      inputs.localizer.lift_rule(inputs.query))
     return Estimate(scores, seen, masks, views, output, correspondence)
 
 

@@ -14,6 +14,8 @@ RenderedViews, per view i:
     bary[i]     (H,W,3) float32 barycentric weights of the triangle's 3 vertices (0 on background)
     depth[i]    (H,W) float32  camera-space z (inf on background)
     shaded[i]   (H,W) uint8    grey Lambert/normal shading, white (255) background
+vertices        (N,3) float32  the rendered mesh's vertices (None for views not made by `render`, e.g. fixed
+                               canonical views), for a localizer that shades the views itself
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class RenderedViews:
     bary: np.ndarray  # (V,H,W,3) float32
     depth: np.ndarray  # (V,H,W) float32
     shaded: np.ndarray  # (V,H,W) uint8
+    vertices: np.ndarray | None = None  # (N,3) float32, the rendered mesh (None where the views were not rendered)
 
     @property
     def n_views(self) -> int:
@@ -101,7 +104,8 @@ def render(vertices: np.ndarray, faces: np.ndarray, cameras: list[Camera], near:
         depth[i].reshape(-1)[pixels] = z
         shaded[i].reshape(-1)[pixels] = intensity
     return RenderedViews(cameras=list(cameras), faces=faces, n_vertices=int(vertices.shape[0]),
-                         tri_ids=tri_ids, bary=bary, depth=depth, shaded=shaded)
+                         tri_ids=tri_ids, bary=bary, depth=depth, shaded=shaded,
+                         vertices=np.asarray(vertices, dtype=np.float32))
 
 
 def _project(verts, camera: Camera):

@@ -54,7 +54,8 @@ def tiny_cpu(views, photo, repeats: int) -> float:
     from tests.interactvlm_tiny import write_tiny_checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:
-        localizer = InteractVLMLocalizer(write_tiny_checkpoint(Path(tmp) / "tiny"))
+        # tokenizer.json: a GPU machine may lack sentencepiece (this script needs only torch, transformers, ...)
+        localizer = InteractVLMLocalizer(write_tiny_checkpoint(Path(tmp) / "tiny", tokenizer="json"))
         localizer.load("cpu")
         query = Query("semantic_contact", label="bicycle")
         localizer.localize(photo, views, query)  # warm-up

@@ -48,29 +48,52 @@ def _tokenizer(folder: Path) -> dict[str, int]:
     return {"vocab_size": tok.get_vocab_size(), "seg": tok.token_to_id("[SEG]")}
 
 
-def _spm_tokenizer(folder: Path) -> dict[str, int]:
-    """The official layout: a sentencepiece tokenizer.model (LLaMA's kind) + added_tokens.json for the tokens
-    LISA/InteractVLM add, trained here on the prompt texts (no download)."""
+TEST_TOKENIZER = ROOT / "tests" / "data" / "interactvlm_tokenizer"
+SPM_VOCAB = 420  # 256 byte pieces (LLaMA byte_fallback) + 3 specials + characters and merges of the prompt texts
+SPM_FILES = ("tokenizer.model", "added_tokens.json", "special_tokens_map.json", "tokenizer_config.json")
+
+
+def train_test_tokenizer(folder: Path) -> None:
+    """The recipe of the committed test tokenizer (tests/data/interactvlm_tokenizer/, run once): a sentencepiece
+    BPE model with LLaMA's settings (identity normalisation, whitespace kept, byte fallback, digits split,
+    dummy prefix) trained on the prompt texts, plus the three tokens LISA/InteractVLM add, in the files
+    `save_pretrained` writes. Committed rather than trained per run so that the goldens made from it by
+    transformers 4.31 (scripts/official_goldens.py) stay valid whatever sentencepiece version is installed."""
     import io
 
     import sentencepiece as spm
 
     from backend.localizers.interactvlm.inputs import SYSTEM, TEMPLATES
 
+    folder.mkdir(parents=True, exist_ok=True)
     lines = [SYSTEM, "USER: ASSISTANT:", *TEMPLATES.values(), " ".join(LABELS)] * 8
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, vocab_size=120,
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, vocab_size=SPM_VOCAB,
                                    model_type="bpe", unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
-                                   character_coverage=1.0, num_threads=1, minloglevel=2)
+                                   character_coverage=1.0, num_threads=1, minloglevel=2,
+                                   normalization_rule_name="identity", remove_extra_whitespaces=False,
+                                   byte_fallback=True, split_digits=True, add_dummy_prefix=True)
     (folder / "tokenizer.model").write_bytes(model.getvalue())
-    added = {token: 120 + i for i, token in enumerate(ADDED)}
+    added = {token: SPM_VOCAB + i for i, token in enumerate(ADDED)}
     (folder / "added_tokens.json").write_text(json.dumps(added))
     (folder / "special_tokens_map.json").write_text(json.dumps(
         {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>"}))
     (folder / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
         "add_bos_token": True, "add_eos_token": False, "legacy": False, "model_max_length": 512}))
-    return {"vocab_size": 120 + len(ADDED), "seg": added["[SEG]"]}
+
+
+def _spm_tokenizer(folder: Path, legacy: bool | None = None) -> dict[str, int]:
+    """The official layout: the committed sentencepiece tokenizer.model (LLaMA's kind) + added_tokens.json for
+    the tokens LISA/InteractVLM add. legacy: written into tokenizer_config.json (None: as committed, False)."""
+    for name in SPM_FILES:
+        (folder / name).write_bytes((TEST_TOKENIZER / name).read_bytes())
+    if legacy is not None:
+        config = json.loads((folder / "tokenizer_config.json").read_text())
+        config["legacy"] = bool(legacy)
+        (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    added = json.loads((folder / "added_tokens.json").read_text())
+    return {"vocab_size": SPM_VOCAB + len(added), "seg": added["[SEG]"]}
 
 
 def _randomise(module: torch.nn.Module, seed: int) -> None:
@@ -86,9 +109,12 @@ def _randomise(module: torch.nn.Module, seed: int) -> None:
 
 
 def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = True, fmt: str = "bin",
-                          cam_cond: bool = True, tokenizer: str = "sentencepiece") -> Path:
+                          cam_cond: bool = True, tokenizer: str = "sentencepiece", token_type: str = "Gen",
+                          emit: str = "[SEG]") -> Path:
     """Write the tiny model to `folder` (created) and return it. fmt: 'bin' (official) or 'safetensors';
-    tokenizer: 'sentencepiece' (official tokenizer.model) or 'json' (a tokenizers WordLevel tokenizer.json)."""
+    tokenizer: 'sentencepiece' (official tokenizer.model) or 'json' (a tokenizers WordLevel tokenizer.json);
+    token_type 'Gen-Hu-Obj' (interactvlm-3d-hcontact-ocontact): [HSEG], [OSEG] added after [SEG] (as
+    utils/utils.py add_new_tokens does) and an AttentionSplitter; emit: the token the model answers with."""
     from transformers import CLIPVisionConfig
 
     from backend.localizers.interactvlm.config import SamSizes, read_config
@@ -100,6 +126,18 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
     if tokenizer not in ("sentencepiece", "json"):
         raise ValueError(f"tokenizer must be 'sentencepiece' or 'json', got {tokenizer!r}")
     tok = _spm_tokenizer(folder) if tokenizer == "sentencepiece" else _tokenizer(folder)
+    extra: dict = {}
+    if token_type == "Gen-Hu-Obj":
+        if tokenizer != "sentencepiece":
+            raise ValueError("token_type 'Gen-Hu-Obj' is written with the sentencepiece tokenizer only")
+        added = json.loads((folder / "added_tokens.json").read_text())
+        for name in ("[HSEG]", "[OSEG]"):
+            added[name] = tok["vocab_size"]
+            tok["vocab_size"] += 1
+        (folder / "added_tokens.json").write_text(json.dumps(added))
+        extra = {"hseg_token_idx": added["[HSEG]"], "oseg_token_idx": added["[OSEG]"],
+                 "hC_sam_view_type": "4MV-Z_Vitru", "oC_sam_view_type": "4MV-Z_HM_BM", "oC_loss_weight": 3.0}
+        tok["emit"] = added.get(emit, tok["seg"])
     hidden = 32
     config = {
         "architectures": ["InteractVLMForCausalLM"], "model_type": "llava", "hidden_size": hidden,
@@ -113,6 +151,7 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
         "cam_encoder_type": "vi_v1", "hC_sam_view_type": "4MV-Z_Vitru_mv2", "hC_loss_weight": 3.0,
         "oC_loss_weight": 0.0, "torch_dtype": "float32",
     }
+    config.update({"token_type": token_type, **extra})
     (folder / "config.json").write_text(json.dumps(config, indent=1))
     clip_dir = folder / "vision_tower"
     clip_config = CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -121,7 +160,9 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
     sam = SamSizes(encoder_width=32, encoder_depth=2, encoder_heads=2, patch_size=8, image_size=64, window_size=2,
                    global_attn_indexes=[1], encoder_mlp_dim=64, prompt_dim=16, decoder_depth=2, decoder_mlp_dim=32,
                    iou_head_hidden_dim=16, num_mask_tokens=4, mask_in_chans=16)
-    net = InteractVLMNet(read_config(folder), sam, clip_config)
+    cfg = read_config(folder)
+    cfg.splitter_hidden = 8  # the official 256 -> 128 splitter, at the tiny model's width
+    net = InteractVLMNet(cfg, sam, clip_config)
     _randomise(net, seed)
     state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()
              if not k.endswith("position_ids") and not k.endswith("inv_freq")}
@@ -130,7 +171,7 @@ def write_tiny_checkpoint(folder: str | Path, seed: int = 0, emit_seg: bool = Tr
         # reliably positive; the chosen token's lm_head row reads it.
         state["llama.embed_tokens.weight"][:, 0] = 40.0
         state["mm_projector.bias"][0] = 40.0
-        target = tok["seg"] if emit_seg else 2
+        target = tok.get("emit", tok["seg"]) if emit_seg else 2
         state["lm_head.weight"][target, 0] = 20.0
     # On disk the CLIP weights are named as in openai/clip-vit-large-patch14: 'vision_model.*'.
     clip_state = {"vision_model." + k[len("clip."):]: v for k, v in state.items() if k.startswith("clip.")}

@@ -10,7 +10,8 @@ from backend.cameras import body_rig, object_rig
 from backend.lift import lift
 from backend.localizers.base import Localizer, Query
 from backend.localizers.interactvlm import InteractVLMLocalizer
-from backend.localizers.interactvlm.inputs import IMAGE_TOKEN_INDEX, conversation, question, tokenize_with_image
+from backend.localizers.interactvlm.inputs import conversation, question
+from backend.localizers.interactvlm.tokenize import IMAGE_TOKEN_INDEX, tokenize_with_image
 from backend.render import render
 from tests.interactvlm_tiny import write_tiny_checkpoint
 
@@ -53,6 +54,7 @@ def test_masks_per_view_lift_onto_the_mesh(loaded, views, photo, ellipsoid):
     assert 0.0 <= out.masks.min() and out.masks.max() <= 1.0
     assert np.ptp(out.masks) > 0  # the decoder's output varies over the image, it is not a constant
     assert out.report["seg_token_found"] and out.report["answer"] == "[SEG]"
+    assert out.report["tokenizer"] == "transformers 4.31 slow LlamaTokenizer, legacy=False"  # tokenizer_config
     assert "bicycle" in out.report["prompt"] and out.report["view_type"] == "4MV-Z_Vitru_mv2"
     scores, seen = lift(views, out.masks)
     assert scores.shape == (len(ellipsoid[0]),) and seen.max() >= 1
@@ -74,6 +76,9 @@ def test_prompt_and_views_change_the_masks(loaded, views, photo, ellipsoid):
     objects = render(vertices, faces, object_rig(vertices, SIZE))
     c = loaded.localize(photo, objects, Query("object_contact", label="chair"))
     assert c.masks.shape == (4, SIZE, SIZE) and "affordance" in c.report["prompt"]
+    assert c.report["sam_input"] == "official 'color' object render"
+    assert loaded.lift_rule(Query("object_contact")).min_pixel_probability == 0.3
+    assert loaded.lift_rule(Query("human_contact")).min_pixel_probability is None
 
 
 def test_no_seg_token_means_no_contact(tmp_path, views, photo):
@@ -133,14 +138,14 @@ def test_the_pipeline_renders_the_official_rig(tiny, loaded, photo, ellipsoid, t
     vertices, faces = ellipsoid
     human = loaded.cameras(Query(task="human_contact"), vertices, SIZE)
     assert [c.name for c in human] == ["topfront", "bottomfront", "topback", "bottomback"]
-    prop = vertices * 0.1  # a 17 cm object: the official distance (2) is scaled by its bounding radius
+    prop = vertices * 0.1  # a 17 cm object: official framing, 1.5 x its largest side from its vertex centroid
     cameras = loaded.cameras(Query(task="object_contact"), prop, SIZE)
     assert [c.name for c in cameras] == ["frontleft", "frontright", "backleft", "backright"]
-    centre = (prop.min(0) + prop.max(0)) / 2
-    radius = np.linalg.norm(prop.max(0) - prop.min(0)) / 2
+    centre = prop.mean(0)
+    side = np.max(prop.max(0) - prop.min(0))
     for camera in cameras:
         position = -np.asarray(camera.rotation).T @ camera.translation
-        assert np.linalg.norm(position - centre) == pytest.approx(2.0 * radius, rel=1e-4)
+        assert np.linalg.norm(position - centre) == pytest.approx(1.5 * side, rel=1e-4)
 
     Image.fromarray(photo).save(tmp_path / "photo.png")
     np.savez(tmp_path / "body.npz", vertices=vertices, faces=faces)

@@ -9,6 +9,8 @@ parts of the contract are methods with defaults here, so the pipeline calls them
   renders of SMPL-H in its 'Vitruvian' pose, with their pixel->vertex maps). The pipeline then skips
   the render, lifts the masks onto that canonical surface and transfers the scores onto the user's
   body with backend.bodies.correspondence (None: render the user's body).
+- `lift_rule(query)`: which mask pixels the lift counts (backend.lift.LiftRule; default: every covered
+  pixel). The official InteractVLM object lifting counts only pixels above 0.3.
 - `steps` (argument of `localize`, backend.progress.Steps): progress inside the localize stage and
   the cancel check.
 - `LocalizerOutput.surface_scores`: per-vertex scores on a canonical surface instead of masks, for a
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from backend.lift import ALL_PIXELS, LiftRule
 from backend.progress import NO_STEPS, Steps
 from backend.render import Camera, RenderedViews
 
@@ -156,3 +159,7 @@ class Localizer(ABC):
     def canonical_views(self, query: Query) -> CanonicalViews | None:
         """Fixed views of a canonical surface to use instead of rendering the user's mesh (None: render)."""
         return None
+
+    def lift_rule(self, query: Query) -> LiftRule:
+        """How the pipeline lifts this localizer's masks for `query` (default: every covered pixel counts)."""
+        return ALL_PIXELS

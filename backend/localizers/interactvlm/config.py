@@ -26,6 +26,9 @@ for _alias in ("4MV-Z_HM1", "4MV-Z_HM2", "4MV-Z_HM_MeshInf", "4MV-Z_HM_BM", "4MV
     OFFICIAL_VIEWS[_alias] = OFFICIAL_VIEWS["4MV-Z_HM"]
 
 SUPPORTED_CAM_ENCODERS = ("simple", "view_index", "vi_v1")
+# 'Gen': one [SEG]; 'Gen-Hu-Obj' (interactvlm-3d-hcontact-ocontact): [SEG], [HSEG], [OSEG] and the
+# AttentionSplitter that turns the prompt tokens into their human or object part (InteractVLM.py 212-214, 284-294).
+SUPPORTED_TOKEN_TYPES = ("Gen", "Gen-Hu-Obj")
 
 
 class CheckpointError(ValueError):
@@ -69,6 +72,11 @@ class IVLMConfig:
     mm_vision_select_layer: int
     view_type: str | None
     problems: list[str] = field(default_factory=list)
+    hseg_token_idx: int | None = None  # Gen-Hu-Obj: the human [HSEG] and object [OSEG] tokens
+    oseg_token_idx: int | None = None
+    human_view_type: str | None = None  # hC_sam_view_type / oC_sam_view_type (a joint model records both)
+    object_view_type: str | None = None
+    splitter_hidden: int = 128  # AttentionSplitter width (official: 256 -> 128), read from the weights' shapes
 
 
 def read_config(folder: Path) -> IVLMConfig:
@@ -91,9 +99,12 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> IVLMConfig:
             raise CheckpointError(f"{source} lacks '{needed}': this is not a LLaVA/LISA-style config.json")
     problems = []
     token_type = str(raw.get("token_type", "Gen"))
-    if token_type != "Gen":
-        problems.append(f"token_type {token_type!r} (AttentionSplitter / separate decoders) is not supported; "
-                        "use a 'Gen' model: interactvlm-3d-hcontact-damon, -hcontact-wScene, -oafford-lemon-piad")
+    if token_type not in SUPPORTED_TOKEN_TYPES:
+        problems.append(f"token_type {token_type!r} (separate decoders / a joint [ISEG] token) is not supported; "
+                        "the released models use 'Gen' (interactvlm-3d-hcontact-damon, -hcontact-wScene, "
+                        "-oafford-lemon-piad) or 'Gen-Hu-Obj' (interactvlm-3d-hcontact-ocontact)")
+    if token_type == "Gen-Hu-Obj" and (raw.get("hseg_token_idx") is None or raw.get("oseg_token_idx") is None):
+        problems.append("token_type 'Gen-Hu-Obj' needs hseg_token_idx and oseg_token_idx in config.json")
     for flag in ("use_fusion", "use_uncertainty"):
         if raw.get(flag):
             problems.append(f"{flag}=true is not supported (no released model uses it)")
@@ -115,6 +126,10 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> IVLMConfig:
         mm_vision_select_layer=int(raw.get("mm_vision_select_layer", -2)),
         view_type=raw.get("hC_sam_view_type") or raw.get("oC_sam_view_type"),
         problems=problems,
+        hseg_token_idx=raw.get("hseg_token_idx"),
+        oseg_token_idx=raw.get("oseg_token_idx"),
+        human_view_type=raw.get("hC_sam_view_type"),
+        object_view_type=raw.get("oC_sam_view_type"),
     )
 
 

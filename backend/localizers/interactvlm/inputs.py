@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-IMAGE_TOKEN_INDEX = -200  # LLaVA's placeholder id, replaced by the CLIP patch embeddings
+
 SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. "
           "The assistant gives helpful, detailed, and polite answers to the human's questions.")  # llava_v1
 
@@ -42,17 +42,6 @@ def conversation(text: str, im_start_end: bool = True) -> str:
     """llava_v1 conversation with the image in front of the question; the answer is left open."""
     image = "<im_start><image><im_end>" if im_start_end else "<image>"
     return f"{SYSTEM} USER: {image}\n{text} ASSISTANT:"
-
-
-def tokenize_with_image(prompt: str, tokenizer) -> list[int]:
-    """Token ids with IMAGE_TOKEN_INDEX where '<image>' is; only the first chunk keeps its BOS."""
-    chunks = [tokenizer(chunk).input_ids for chunk in prompt.split("<image>")]
-    bos = tokenizer.bos_token_id
-    ids = list(chunks[0])
-    for chunk in chunks[1:]:
-        ids.append(IMAGE_TOKEN_INDEX)
-        ids.extend(chunk[1:] if bos is not None and chunk[:1] == [bos] else chunk)
-    return ids
 
 
 def clip_resize_size(height: int, width: int, size: int) -> tuple[int, int]:

@@ -17,6 +17,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("model.mm_projector.", "mm_projector."),
     ("model.text_hidden_fcs.", "text_hidden_fcs."),
     ("cam_pose_encoder.", "cam_pose_encoder."),
+    ("attention_splitter.", "attention_splitter."),  # Gen-Hu-Obj, a top-level module like cam_pose_encoder
     ("lm_head.", "lm_head."),
     ("model.", "llama."),  # embed_tokens, layers.N..., norm: the Llama decoder itself
 )

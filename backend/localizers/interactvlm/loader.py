@@ -132,6 +132,9 @@ def build_skeleton(folder: Path, vision_tower: str | Path | None = None):
                               n_tensors=len(shapes), config_problems=list(cfg.problems))
     report.n_parameters = sum(int(torch.Size(s).numel()) for s in shapes.values())
     sam = sam_sizes(shapes)
+    splitter = shapes.get("attention_splitter.input_proj.weight")
+    if splitter is not None:
+        cfg.splitter_hidden = int(splitter[0])
     clip_path = find_vision_tower(folder, vision_tower, cfg)
     has_inline_clip = any(k.startswith("model.vision_tower.vision_tower.") for k in shapes)
     report.vision_tower = str(clip_path) if clip_path else ("in checkpoint" if has_inline_clip else None)

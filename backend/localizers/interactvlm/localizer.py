@@ -8,13 +8,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from backend.lift import ALL_PIXELS, LiftRule
 from backend.localizers.base import NO_STEPS, CanonicalViews, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
 from backend.localizers.interactvlm.config import OFFICIAL_VIEWS, CheckpointError
 from backend.localizers.interactvlm.inputs import (clip_pixels, conversation, masks_to_views, question, sam_pixels,
                                                    tokenize_with_image)
 from backend.localizers.interactvlm.loader import CheckpointReport, build_skeleton, load_weights
+from backend.localizers.interactvlm.object_views import colour_views, object_cameras
 from backend.localizers.interactvlm.official_views import normal_colour_views, official_cameras
 from backend.localizers.interactvlm.runtime import choose
+from backend.localizers.interactvlm.tokenize import OfficialLlamaTokenizer, load_tokenizer
 from backend.render import Camera, RenderedViews
 
 HUMAN_TASKS = ("human_contact", "semantic_contact")
@@ -25,6 +28,9 @@ CONVENTIONS = {"evaluation_threshold": 0.5, "smplx_display_threshold": 0.3, "obj
 # Official rig per task when config.json does not record one (hcontact: 4MV-Z_Vitru, objects: 4MV-Z_HM).
 _DEFAULT_VIEW_TYPE = {"human_contact": "4MV-Z_Vitru", "semantic_contact": "4MV-Z_Vitru",
                       "object_contact": "4MV-Z_HM"}
+
+
+OBJECT_LIFT_RULE = LiftRule(min_pixel_probability=0.3)  # ObjectMeshContact3DPredictor(threshold=0.3)
 
 
 def normalised_cams(view_type: str) -> np.ndarray:
@@ -58,8 +64,6 @@ class InteractVLMLocalizer(Localizer):
     def load(self, device: str = "auto") -> None:
         if self.net is not None:
             return
-        from transformers import AutoTokenizer
-
         net, report, cfg, files, kind, clip_path = build_skeleton(self.checkpoint_dir, self.vision_tower_dir)
         self.report = report
         if not report.ok:
@@ -67,7 +71,7 @@ class InteractVLMLocalizer(Localizer):
         placement = choose(device, report.n_parameters)
         self.load_warning = placement.warning
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(self.checkpoint_dir), local_files_only=True)
+            self.tokenizer = load_tokenizer(self.checkpoint_dir)  # the official slow 4.31 ids on tokenizer.model
         except Exception as error:  # tokenizer classes raise many types; the message is what matters
             raise CheckpointError(
                 f"cannot load the tokenizer from {self.checkpoint_dir} ({type(error).__name__}: {error}); "
@@ -81,24 +85,32 @@ class InteractVLMLocalizer(Localizer):
 
         self.view_cache = ViewEmbeddingCache(checkpoint_identity(list(files) + [Path(clip_path)]))
         self.seg_id = self._seg_token_id(cfg.seg_token_idx)
+        # Which prompt part each segmentation token asks for (Gen-Hu-Obj: [HSEG] human, [OSEG] object).
+        self.seg_parts: dict[int, str | None] = {self.seg_id: None}
+        if cfg.token_type == "Gen-Hu-Obj":
+            self.seg_parts[self._seg_token_id(cfg.hseg_token_idx, "[HSEG]")] = "human"
+            self.seg_parts[self._seg_token_id(cfg.oseg_token_idx, "[OSEG]")] = "object"
         self.net, self.cfg, self.device, self.dtype = net, cfg, placement.device, placement.dtype
 
-    def _seg_token_id(self, from_config: int | None) -> int:
-        from_tokenizer = self.tokenizer.convert_tokens_to_ids("[SEG]")
+    def _seg_token_id(self, from_config: int | None, token: str = "[SEG]") -> int:
+        field = {"[SEG]": "seg_token_idx", "[HSEG]": "hseg_token_idx", "[OSEG]": "oseg_token_idx"}[token]
+        from_tokenizer = self.tokenizer.convert_tokens_to_ids(token)
         if from_config is not None and from_tokenizer not in (None, self.tokenizer.unk_token_id) \
                 and int(from_config) != from_tokenizer:
-            raise CheckpointError(f"config.json seg_token_idx={from_config} but the tokenizer maps [SEG] to "
+            raise CheckpointError(f"config.json {field}={from_config} but the tokenizer maps {token} to "
                                   f"{from_tokenizer}: tokenizer and weights come from different checkpoints")
         seg = from_config if from_config is not None else from_tokenizer
         if seg is None or seg == self.tokenizer.unk_token_id:
-            raise CheckpointError("the tokenizer has no [SEG] token and config.json no seg_token_idx")
+            raise CheckpointError(f"the tokenizer has no {token} token and config.json no {field}")
         return int(seg)
 
     def view_type(self, task: str) -> str:
         """The official rig for this task: the one config.json records when it is a rig of the same kind
         (bodies: 4MV-Z_Vitru*, objects: 4MV-Z_HM*), else the task's default."""
         default = _DEFAULT_VIEW_TYPE[task]
-        recorded = getattr(getattr(self, "cfg", None), "view_type", None)
+        cfg = getattr(self, "cfg", None)
+        recorded = getattr(cfg, "object_view_type" if task == "object_contact" else "human_view_type", None)
+        recorded = recorded or getattr(cfg, "view_type", None)
         if recorded in OFFICIAL_VIEWS and OFFICIAL_VIEWS[recorded] is OFFICIAL_VIEWS[default]:
             return recorded
         return default
@@ -107,14 +119,16 @@ class InteractVLMLocalizer(Localizer):
         """The pipeline renders with these: the official 4-view rig the model was trained on.
 
         Bodies are in metres, as SMPL-H in the official renders, so the official distance is kept.
-        Objects are rendered at the official distance times their bounding radius (our choice: props
-        come in any size; a unit-radius object gets exactly the official cameras)."""
+        Objects: the official normalised framing (object_views.object_cameras)."""
         view_type = self.view_type(query.task)
-        scale = 1.0
         if query.task == "object_contact":
-            vertices = np.asarray(vertices, dtype=np.float64)
-            scale = max(float(np.linalg.norm(vertices.max(0) - vertices.min(0))) / 2.0, 1e-6)
-        return official_cameras(vertices, view_type, size, distance_scale=scale)
+            return object_cameras(vertices, view_type, size)
+        return official_cameras(vertices, view_type, size)
+
+    def lift_rule(self, query: Query) -> LiftRule:
+        """Objects: the official ObjectMeshContact3DPredictor counts only pixels above 0.3 (components.py
+        445-490); bodies: every covered pixel, as HumanContact3DPredictor."""
+        return OBJECT_LIFT_RULE if query.task == "object_contact" else ALL_PIXELS
 
     def use_data_dir(self, folder: str | Path | None) -> None:
         """The official data folder for this and later requests (None: keep the current one)."""
@@ -219,19 +233,23 @@ class InteractVLMLocalizer(Localizer):
         pixels = clip_pixels(image_rgb, clip_size).to(self.device, self.dtype)
         with torch.no_grad():
             image_embeds = net.image_tokens(pixels)
-            hidden, generated, _ = net.seg_hidden_state(ids, image_embeds, self.seg_id, self.tokenizer.eos_token_id,
-                                                     self.max_new_tokens)
+            hidden, generated, _ = net.seg_hidden_state(ids, image_embeds, self.seg_parts,
+                                                     self.tokenizer.eos_token_id, self.max_new_tokens)
         timings["llm"] = time.perf_counter() - start
         height, width = views.size
         report: dict[str, Any] = {"prompt": text, "answer": self.tokenizer.decode(generated),
                                   "seg_token_found": hidden is not None, "device": self.device,
-                                  "dtype": str(self.dtype).replace("torch.", ""), "timings": timings}
+                                  "dtype": str(self.dtype).replace("torch.", ""), "timings": timings,
+                                  "tokenizer": (f"transformers 4.31 slow LlamaTokenizer, legacy={self.tokenizer.legacy}"
+                                                if isinstance(self.tokenizer, OfficialLlamaTokenizer)
+                                                else "tokenizer.json (transformers)")}
         if hidden is None:  # the official code yields no mask either: no contact predicted
             report["note"] = f"the model did not emit [SEG] within {self.max_new_tokens} tokens"
             return LocalizerOutput(np.zeros((n_views, height, width), np.float32), report)
         start = time.perf_counter()
         sam_size = net.sam.image_size
-        # Human models were trained on normal-coloured bodies ("norm" input); object models on plain renders.
+        # Human models were trained on normal-coloured bodies ("norm" input); object models on position-coloured,
+        # Phong-lit renders ("color" input, object_views.py).
         human = query.task in HUMAN_TASKS
         official = human and self.human is not None and views is self.human.canonical.views
         if official:  # the official PNGs as they are; their embeddings are the same for every photo
@@ -240,14 +258,22 @@ class InteractVLMLocalizer(Localizer):
                                          lambda: net.view_embeddings(sam_in.to(self.device, self.dtype)))
             report["sam_input"] = "official renders"
         else:
-            sam_in, resized = sam_pixels(normal_colour_views(views) if human else views.shaded, sam_size)
+            if human:
+                images, report["sam_input"] = normal_colour_views(views), "normal colours"
+            elif views.vertices is not None:
+                images, report["sam_input"] = colour_views(views), "official 'color' object render"
+            else:  # views handed over without their mesh: nothing to colour
+                images, report["sam_input"] = views.shaded, "grey shading (views without their mesh)"
+            sam_in, resized = sam_pixels(images, sam_size)
             embeds = net.view_embeddings(sam_in.to(self.device, self.dtype))  # a no_grad method
-            report["sam_input"] = "normal colours" if human else "grey shading"
         view_type = self.view_type(query.task)
         cams = normalised_cams(view_type)
         if len(cams) != n_views:
             cams = np.zeros((n_views, 5), np.float32)
-        logits = net.decode_masks(hidden, embeds, torch.from_numpy(cams).to(self.device, self.dtype))
+        part = self.seg_parts[generated[-1]]  # Gen-Hu-Obj: the splitter's part the emitted token asks for
+        if part is not None:
+            report["prompt_part"] = part
+        logits = net.decode_masks(hidden, embeds, torch.from_numpy(cams).to(self.device, self.dtype), part)
         masks = masks_to_views(logits, sam_size, resized, (height, width))
         timings["sam"] = time.perf_counter() - start
         report["view_type"] = view_type

@@ -8,6 +8,7 @@ SAM mask decoder on each rendered view's SAM ViT-H embedding.
 from __future__ import annotations
 
 import math
+from typing import Collection
 
 import torch
 from torch import nn
@@ -87,6 +88,32 @@ class CamPoseEncoder(nn.Module):
         return tokens * (per_view if self.kind == "view_index" else torch.sigmoid(per_view))
 
 
+class AttentionSplitter(nn.Module):
+    """Gen-Hu-Obj (interactvlm-3d-hcontact-ocontact): the human or the object part of the V prompt tokens.
+
+    Facts (model/components.py AttentionSplitter; InteractVLM.py 284-294): tokens are projected to `hidden`,
+    keys/values are shared, two queries (human, object) attend over the V view tokens with softmax(q k^T /
+    sqrt(hidden)), and one output projection maps back. [HSEG] takes the human output, [OSEG] the object one,
+    [SEG] none (the tokens pass unchanged). Applied after the camera conditioning."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.input_proj = nn.Linear(dim, hidden)
+        self.query_human = nn.Linear(hidden, hidden)
+        self.query_object = nn.Linear(hidden, hidden)
+        self.key = nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
+        self.output_proj = nn.Linear(hidden, dim)
+
+    def forward(self, tokens: torch.Tensor, part: str) -> torch.Tensor:
+        """tokens (V, C) -> (V, C), part 'human' or 'object'."""
+        x = self.input_proj(tokens)
+        keys, values = self.key(x), self.value(x)
+        query = (self.query_human if part == "human" else self.query_object)(x)
+        attention = torch.softmax(query @ keys.T / math.sqrt(keys.shape[-1]), dim=-1)
+        return self.output_proj(attention @ values)
+
+
 class InteractVLMNet(nn.Module):
     def __init__(self, cfg: IVLMConfig, sam: SamSizes, clip_config) -> None:
         super().__init__()
@@ -120,6 +147,8 @@ class InteractVLMNet(nn.Module):
         self.mask_decoder = SamMaskDecoder(decoder_config)
         self.cam_pose_encoder = (CamPoseEncoder(cfg.cam_encoder_type, cfg.multiview_channels, sam.prompt_dim)
                                  if cfg.multiview_cam_cond else None)
+        self.attention_splitter = (AttentionSplitter(cfg.out_dim, cfg.splitter_hidden)
+                                   if cfg.token_type == "Gen-Hu-Obj" else None)
         self.cfg = cfg
         self.sam = sam
 
@@ -131,18 +160,21 @@ class InteractVLMNet(nn.Module):
         return self.mm_projector(patches)
 
     @torch.no_grad()
-    def seg_hidden_state(self, input_ids: list[int], image_embeds: torch.Tensor, seg_id: int, eos_id: int | None,
+    def seg_hidden_state(self, input_ids: list[int], image_embeds: torch.Tensor, seg_id: "int | Collection[int]",
+                         eos_id: int | None,
                          max_new_tokens: int, image_token: int = -200
                          ) -> tuple[torch.Tensor | None, list[int], torch.Tensor]:
         """Greedy decoding. Returns the final-norm hidden state whose argmax is [SEG] (None if never), the
         generated ids and the last hidden state. Stops at the first [SEG] (later tokens cannot change it: the
-        model is causal) or EOS.
+        model is causal) or EOS. seg_id may be several ids (Gen-Hu-Obj: [SEG], [HSEG], [OSEG]); the last
+        generated id then says which one came.
 
         Official equivalence: LISA/InteractVLM take, for each [SEG] in the output, the last-layer state one
         position *before* it (seg mask shifted by one, image length img_emb_len = patches - 1), i.e. the state
         whose lm_head argmax produced [SEG]; only the first [SEG] is decoded (n_seg = 1)."""
         from transformers import DynamicCache
 
+        seg_ids = {seg_id} if isinstance(seg_id, int) else set(seg_id)
         embed = self.llama.embed_tokens
         device = embed.weight.device
         at = input_ids.index(image_token)
@@ -156,7 +188,7 @@ class InteractVLMNet(nn.Module):
             hidden = out.last_hidden_state[:, -1]
             token = int(self.lm_head(hidden).argmax(-1))
             generated.append(token)
-            if token == seg_id:
+            if token in seg_ids:
                 return hidden[0], generated, hidden[0]
             if eos_id is not None and token == eos_id:
                 break
@@ -170,13 +202,17 @@ class InteractVLMNet(nn.Module):
         return torch.cat([self.sam_encoder(pixel_values=view[None]).last_hidden_state for view in sam_pixels])
 
     @torch.no_grad()
-    def decode_masks(self, seg_hidden: torch.Tensor, view_embeds: torch.Tensor, cams: torch.Tensor) -> torch.Tensor:
-        """seg_hidden (hidden,), view_embeds (V,C,g,g), cams (V,5) -> low-res mask logits (V, 4g, 4g)."""
+    def decode_masks(self, seg_hidden: torch.Tensor, view_embeds: torch.Tensor, cams: torch.Tensor,
+                     part: str | None = None) -> torch.Tensor:
+        """seg_hidden (hidden,), view_embeds (V,C,g,g), cams (V,5) -> low-res mask logits (V, 4g, 4g).
+        part: 'human' / 'object' for a Gen-Hu-Obj model's [HSEG] / [OSEG] (its AttentionSplitter), None for [SEG]."""
         n_views = view_embeds.shape[0]
         prompt = self.text_hidden_fcs[0](seg_hidden)  # (C,)
         tokens = prompt[None].expand(n_views, -1)  # the official code repeats it once per view
         if self.cam_pose_encoder is not None:
             tokens = self.cam_pose_encoder(tokens, cams.to(tokens.dtype))
+        if part is not None and self.attention_splitter is not None:
+            tokens = self.attention_splitter(tokens, part)
         # Every view's decoder sees the same V prompt tokens (official broadcasting of a 1 x V prompt set).
         sparse = tokens[None, None].expand(n_views, 1, n_views, -1)
         grid = view_embeds.shape[-1]

@@ -18,13 +18,13 @@ OFFICIAL_FOV_DEG = 60.0  # PyTorch3D FoVPerspectiveCameras default
 
 
 def official_cameras(canonical_vertices: np.ndarray, view_type: str = "4MV-Z_Vitru", size: int = 1024,
-                     distance_scale: float = 1.0) -> list[Camera]:
-    """Cameras at the official distance (times distance_scale)/elevation/azimuth around the mesh's
-    bounding-box centre."""
+                     distance_scale: float = 1.0, target: np.ndarray | None = None) -> list[Camera]:
+    """Cameras at the official distance (times distance_scale)/elevation/azimuth around `target` (default:
+    the mesh's bounding-box centre)."""
     if view_type not in OFFICIAL_VIEWS:
         raise ValueError(f"unknown official view type {view_type!r}; known: {', '.join(sorted(OFFICIAL_VIEWS))}")
     vertices = np.asarray(canonical_vertices, dtype=np.float64)
-    target = (vertices.min(0) + vertices.max(0)) / 2.0
+    target = (vertices.min(0) + vertices.max(0)) / 2.0 if target is None else np.asarray(target, np.float64)
     cameras = []
     for name, (distance, elev, azim, x_shift, y_shift) in OFFICIAL_VIEWS[view_type].items():
         e, a = np.radians(elev), np.radians(azim)
