@@ -28,6 +28,13 @@ def run(args: argparse.Namespace) -> int:
     server = Server(protocol_out)
     logging.getLogger("backend.server").info("serving on stdio (pid %d)", os.getpid())
     status = server.serve(sys.stdin.buffer)
+    # os._exit runs no `finally`: a result being written is finished first (bounded), and any temporary
+    # file still open is removed, so nothing partial stays in the client's folder.
+    from backend.pending_files import remove_all
+
+    server.wait_for_write()
+    for path in remove_all():
+        logging.getLogger("backend.server").info("removed the unfinished %s", path)
     protocol_out.flush()
     sys.stderr.flush()
     # A job may still be inside a long C call (torch); do not wait for it: the client is gone.
