@@ -223,7 +223,7 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
     out_path = Path(out_path)
     commit_npz(arrays, out_path, stages.should_stop, may_commit)
     stages.close()
-    summary = _summary(request, name, device, scores, body, stages.timings, output.report)
+    summary = _summary(request, name, device, scores, seen, body, stages.timings, output.report)
     return EstimateResult(path=out_path, summary=summary)
 
 
@@ -248,15 +248,15 @@ def commit_npz(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Calla
                 os.unlink(tmp_name)
 
 
-def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, body: Body | None,
-             timings: dict[str, float], localizer_report: dict[str, Any]) -> dict[str, Any]:
+def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.ndarray, seen: np.ndarray,
+             body: Body | None, timings: dict[str, float], localizer_report: dict[str, Any]) -> dict[str, Any]:
     contact = scores >= CONTACT_THRESHOLD
     parts: list[str] = []
     if request.surface == "body":
-        from backend.bodies.parts import PARTS
+        from backend.contact_parts import parts_in_contact
 
-        counts = np.bincount(body.parts[contact], minlength=len(PARTS))
-        parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+        reported = (localizer_report or {}).get("parts_in_contact")
+        parts = parts_in_contact(body.parts, contact, seen, reported if isinstance(reported, list) else None)
     warnings: list[str] = []
     if request.surface == "body":
         from backend.mesh_checks import body_frame_warnings

@@ -16,13 +16,14 @@ from typing import Any
 from backend.devices import DEVICES
 from backend.protocol import GENDERS, MAX_RESOLUTION, MIN_RESOLUTION, TASKS
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+from backend.images import IMAGE_SUFFIXES, FORMATS_TEXT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--image", type=Path, help="one photo (PNG/JPEG)")
-    source.add_argument("--images", type=Path, help="a folder of photos, processed in name order")
+    source.add_argument("--image", type=Path, help=f"one photo: {FORMATS_TEXT}")
+    source.add_argument("--images", type=Path,
+                        help=f"a folder of photos ({', '.join(IMAGE_SUFFIXES)}), processed in name order")
     parser.add_argument("--body", default="anny",
                         help="anny (default) | smplx:MODEL_DIR | a mesh file (.obj/.ply/.glb/.npz), Z up, facing -Y")
     parser.add_argument("--gender", default="neutral", choices=GENDERS, help="SMPL-X gender")
@@ -33,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--resolution", type=int, default=1024, help="render size in pixels (default 1024)")
     parser.add_argument("--checkpoint-dir", help="InteractVLM weights folder (for --localizer interactvlm)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the native start-up chatter of MediaPipe/absl/TF-Lite (hidden by default)")
 
 
 class UsageError(Exception):
@@ -115,15 +118,30 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from backend.native_noise import install
+
+    noise = None if args.verbose else install()
+    try:
+        return _run(args)
+    finally:
+        if noise is not None:
+            noise.close()
+
+
+def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from backend.out_dirs import OutDirError, check_out_dir
     from backend.pipeline import Cancelled, LocalizerCache, classify, run_estimate
     from backend.protocol import EstimateRequest
 
     try:
         shared = _prepare(args)
-    except UsageError as error:
-        print(f"estimate: error: {error}", file=sys.stderr)
+        if args.out.is_dir() or not args.out.exists():  # an existing file: mkdir below names it
+            check_out_dir(args.out)  # before any work: an unwritable folder is the user's path problem
+    except (UsageError, OutDirError) as error:
+        hint = f" ({error.hint})" if isinstance(error, OutDirError) else ""
+        print(f"estimate: error: {error}{hint}", file=sys.stderr)
         return 2
     if args.object is not None and args.task != "object_contact":
         print(f"estimate: note: --object is only read by --task object_contact; {args.task} uses the body alone",
@@ -154,9 +172,10 @@ def run(args: argparse.Namespace) -> int:
             print("estimate: interrupted", file=sys.stderr)
             return 1
         except Exception as error:  # one bad image is reported and skipped
-            code, message, _ = classify(error)
-            failures.append((image.name, code, message))
-            bar.write(f"estimate: skipped {image.name}: {message} ({code})", file=sys.stderr)
+            code, message, hint = classify(error)
+            failures.append((image.name, code, message, hint))
+            bar.write(f"estimate: skipped {image.name}: {message} ({code})" + (f"; {hint}" if hint else ""),
+                      file=sys.stderr)
         else:
             summary = {"image": str(image), **result.summary}
             (args.out / f"{name}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -169,12 +188,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_summary(rows: list, failures: list, out: Path) -> None:
     width = max([len(r[0]) for r in rows] + [len(f[0]) for f in failures] + [5])
-    print(f"{'image':<{width}}  {'contact':>8}  {'of':>7}  {'s':>6}  parts in contact")
+    from backend.contact_parts import PART_SHARE
+
+    print(f"{'image':<{width}}  {'contact':>8}  {'of':>7}  {'s':>6}  parts in contact "
+          f"(>= {PART_SHARE:.0%} of a part's vertices)")
     for name, summary, seconds in rows:
         parts = ", ".join(summary["parts_in_contact"][:4]) + (" ..." if len(summary["parts_in_contact"]) > 4 else "")
         print(f"{name:<{width}}  {summary['contact_vertices']:>8}  {summary['n_vertices']:>7}  {seconds:>6.2f}  {parts}")
         for warning in summary.get("warnings", []):
             print(f"{'':<{width}}  warning: {warning}")
-    for name, code, message in failures:
+    for name, code, message, hint in failures:
         print(f"{name:<{width}}  FAILED ({code}): {message}")
+        if hint:
+            print(f"{'':<{width}}  hint: {hint}")
     print(f"estimate: {len(rows)} written to {out}, {len(failures)} failed")

@@ -14,11 +14,16 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="stderr log verbosity (default INFO)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="keep the native start-up chatter of MediaPipe/absl/TF-Lite in the log (dropped by default)")
 
 
 def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n", buffering=1)
+    from backend.native_noise import install
+
+    noise = None if args.verbose else install()
     os.dup2(2, 1)  # anything else written to fd 1 (prints, C libraries) goes to the log
     sys.stdout = sys.stderr
     logging.basicConfig(stream=sys.stderr, level=args.log_level,
@@ -37,5 +42,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("backend.server").info("removed the unfinished %s", path)
     protocol_out.flush()
     sys.stderr.flush()
+    if noise is not None:
+        noise.close(fds=(1, 2), timeout=0.5)
     # A job may still be inside a long C call (torch); do not wait for it: the client is gone.
     os._exit(status)
