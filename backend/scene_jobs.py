@@ -26,7 +26,10 @@ _STAGE_START = dict(zip(SCENE_STAGES, (0.0, 0.1, 0.95)))
 
 def _load_mesh_npz(path: str, what: str, need_contact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(vertices, faces, contact or None) from a client-written npz, or JobError bad_mesh / bad_request."""
+    from backend.npz_limits import check_mesh_npz
+
     try:
+        check_mesh_npz(path, f"{what} npz")  # before inflating: a zip at all, sizes in proportion
         with np.load(path, allow_pickle=False) as data:
             names = sorted(data.files)
             arrays = {k: data[k] for k in ("vertices", "faces", "contact") if k in names}

@@ -53,6 +53,9 @@ def load_mesh_npz(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mesh file not found: {path}")
+    from backend.npz_limits import check_mesh_npz
+
+    check_mesh_npz(path, "mesh npz")  # NpzError (a ValueError): not an npz, or sizes out of proportion
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in MESH_KEYS if k in data.files}
