@@ -53,9 +53,12 @@ def load_mesh_npz(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mesh file not found: {path}")
-    from backend.npz_limits import check_mesh_npz
+    from backend.npz_limits import NpzError, check_mesh_npz
 
-    check_mesh_npz(path, "mesh npz")  # NpzError (a ValueError): not an npz, or sizes out of proportion
+    try:
+        check_mesh_npz(path, "mesh npz")  # before inflating: a zip at all, sizes in proportion
+    except NpzError as error:
+        raise NpzError(f"{path} is not a readable numeric npz mesh ({error}); write it with numpy.savez") from error
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in MESH_KEYS if k in data.files}
