@@ -19,14 +19,14 @@ from typing import Any, BinaryIO, Callable, TextIO
 
 from backend import __version__
 from backend.pipeline import Cancelled, LocalizerCache, Progress, classify, run_estimate
-from backend.protocol import (HEARTBEAT_INTERVAL_S, JOB_OPS, OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
-                              SceneContactRequest, check_inputs, check_scene_inputs, encode, error_event, make_event,
-                              parse_estimate, parse_place, parse_request, parse_scene_contact)
+from backend.protocol import (HEARTBEAT_INTERVAL_S, JOB_OPS, OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest,
+                              ProtocolError, Request, SceneContactRequest, check_inputs, check_scene_inputs, encode,
+                              error_event, make_event, parse_estimate, parse_place, parse_request, parse_scene_contact)
 
 log = logging.getLogger("backend.server")
 RESULT_NAME = "result.npz"
 # How long shutdown / EOF waits for a result that is being written before the process exits (a 4-view
-# 4096-px result is ~130 MB: well under a second on a local disk).
+# 4096-px result is ~130 MB of arrays; a slow disk still writes that well within 10 s).
 WRITE_GRACE_S = 10.0
 
 

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="stderr log verbosity (default INFO)")
     parser.add_argument("--verbose", action="store_true",
-                        help="keep the native start-up chatter of MediaPipe/absl/TF-Lite in the log (dropped by default)")
+                        help="keep MediaPipe/absl/TF-Lite native start-up chatter in the log (dropped by default)")
 
 
 def run(args: argparse.Namespace) -> int:
