@@ -29,22 +29,27 @@ def small_body(ellipsoid, tmp_path_factory) -> dict:
 
 @pytest.mark.parametrize("how", ["shutdown", "eof"])
 def test_exit_while_the_result_is_written_leaves_nothing(backend_env, photo, small_body, tmp_path, how):
-    """The exit request is sent the moment the result's temporary file appears (it used to stay behind)."""
-    out = tmp_path / "out"
-    out.mkdir()
+    """The exit request is sent the moment the result's temporary file appears (it used to stay behind).
+    A loaded machine may deschedule this poller past a short write: then the job is run again (3 tries)."""
     server = ServerProcess(backend_env, tmp_path / "exit.log")
-    server.send(estimate(photo, out, resolution=384, body=small_body))
-    deadline = time.monotonic() + 120
-    while not (seen := [p.name for p in out.iterdir()]):
-        assert time.monotonic() < deadline, server.log_text()
-        time.sleep(0.0005)
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        out.mkdir()
+        rid = server.send(estimate(photo, out, resolution=384, body=small_body))
+        deadline = time.monotonic() + 120
+        while not (seen := [p.name for p in out.iterdir()]):
+            assert time.monotonic() < deadline, server.log_text()
+            time.sleep(0.0005)
+        if seen[0].endswith(".tmp"):
+            break
+        assert server.until(rid)[-1]["event"] == "result"  # missed the write: the result is complete
+    assert seen[0].endswith(".tmp"), seen
     if how == "shutdown":
         server.send({"op": "shutdown"})
     else:
         server.proc.stdin.close()
     assert server.proc.wait(timeout=20) == 0
     server.close()
-    assert seen[0].endswith(".tmp"), seen
     # Cancelled (nothing) or, if the write had already been committed, the complete result; never a part.
     left = [p.name for p in out.iterdir()]
     assert left in ([], ["result.npz"]), left
@@ -54,9 +59,9 @@ def test_exit_while_the_result_is_written_leaves_nothing(backend_env, photo, sma
 
 
 def test_heartbeats_during_a_long_stage_and_cancel_answered_at_once(server, photo, small_body, tmp_path):
-    rid = server.send(estimate(photo, tmp_path / "out", label="sleep:2", body=small_body))
+    rid = server.send(estimate(photo, tmp_path / "out", label="sleep:4", body=small_body))
     beats = []
-    while len(beats) < 4:
+    while len(beats) < 3:
         beat = server.heartbeats.get(timeout=30)
         assert beat["id"] == rid, beat
         if beat["stage"] == "localize":
