@@ -120,17 +120,20 @@ def commit_npz(arrays: dict[str, np.ndarray], out_path: Path, should_stop: Shoul
     """Write to a temporary file and rename it into place only if the job was not cancelled meanwhile,
     so a cancelled job leaves nothing behind (shared by every job that writes a result npz)."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    from backend.pending_files import tracked
+
     handle, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private (0600); results are ordinary files
-        if should_stop() or (may_commit is not None and not may_commit()):
-            raise Cancelled()
-        os.replace(tmp_name, out_path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with tracked(tmp_name):  # a process exiting meanwhile (serve's os._exit) removes it: nothing partial stays
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez(stream, **arrays)
+            os.chmod(tmp_name, 0o644)  # mkstemp makes it private (0600); results are ordinary files
+            if should_stop() or (may_commit is not None and not may_commit()):
+                raise Cancelled()
+            os.replace(tmp_name, out_path)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
 
 
 def _accept_estimate(request: Request) -> Any:

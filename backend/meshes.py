@@ -51,7 +51,13 @@ def _existing(path: str | Path, what: str) -> Path:
 
 def read_mesh_npz(path: str | Path, what: str = "mesh") -> dict[str, np.ndarray]:
     """The protocol arrays (MESH_ARRAYS) of a mesh npz; it must hold at least vertices and faces."""
+    from backend.npz_limits import NpzError, check_mesh_npz
+
     path = _existing(path, what)
+    try:
+        check_mesh_npz(path, f"{what} npz")  # before inflating: a zip at all, member sizes in proportion
+    except NpzError as error:
+        raise MeshError(f"{what} {path} is not a readable numeric npz mesh ({error})") from error
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in MESH_ARRAYS if k in data.files}

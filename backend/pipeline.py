@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from backend.bodies.correspondence import Surface, transfer_rule, transfer_scores
-from backend.bodies.parts import PARTS
+from backend.contact_parts import parts_in_contact
 from backend.cameras import body_rig, object_rig
 from backend.estimate_inputs import EstimateInputs, resolve_inputs
 from backend.images import load_image
@@ -145,8 +145,9 @@ def summarize(result: Estimate, inputs: EstimateInputs, timings: dict[str, float
     parts: list[str] = []
     warnings: list[str] = []
     if inputs.on_body:
-        counts = np.bincount(inputs.surface.parts[contact], minlength=len(PARTS))
-        parts = [PARTS[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+        reported = (result.output.report or {}).get("parts_in_contact")
+        parts = parts_in_contact(inputs.surface.parts, contact, result.seen,
+                                 reported if isinstance(reported, list) else None)
         warnings = body_frame_warnings(inputs.surface.vertices)
     summary = {"task": inputs.query.task, "label": inputs.query.label,
                **({"labels": list(inputs.query.labels)} if inputs.query.labels else {}),

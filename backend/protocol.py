@@ -32,10 +32,15 @@ DEFAULT_PENETRATION_WEIGHT, DEFAULT_REGULARIZER = 10.0, 1e-4  # place: see backe
 ERROR_CODES: tuple[str, ...] = (
     "bad_json", "bad_request", "unknown_op", "version_mismatch", "missing_file", "bad_image", "bad_mesh",
     "busy", "not_running", "no_person", "localizer_unavailable", "device_unavailable", "internal",
+    "bad_out_dir", "duplicate_id",
 )
 BODY_SOURCES: tuple[str, ...] = ("anny", "smplx", "mesh")
 GENDERS: tuple[str, ...] = ("neutral", "male", "female")
 MIN_RESOLUTION, MAX_RESOLUTION, DEFAULT_RESOLUTION = 32, 4096, 1024
+# `heartbeat` events while a job runs: every HEARTBEAT_INTERVAL_S; a client that hears none for
+# HUNG_AFTER_S treats the worker as hung (15 missed beats: a busy CPU delays a beat by well under a second).
+HEARTBEAT_INTERVAL_S = 2.0
+HUNG_AFTER_S = 30.0
 
 
 class ProtocolError(Exception):
@@ -118,6 +123,9 @@ def parse_request(line: str | bytes) -> Request:
     except json.JSONDecodeError as error:
         raise ProtocolError("bad_json", f"the line is not valid JSON: {error}",
                             'send one JSON object per line, e.g. {"v": 1, "id": "1", "op": "hello"}') from None
+    except RecursionError:  # json's decoder recurses per nesting level (about 1,000 deep on CPython)
+        raise ProtocolError("bad_json", "the line nests JSON arrays/objects too deeply to be read",
+                            "send a flat request object; no field of the protocol nests more than 3 levels") from None
     if not isinstance(message, dict):
         raise ProtocolError("bad_request", f"a message must be a JSON object, got {type(message).__name__}",
                             "wrap the request in {...} with v, id and op")
@@ -324,6 +332,12 @@ def _check_paths(named: list[tuple[str, str, str]], out_dir: str, request_id: st
     if out.exists() and not out.is_dir():
         raise ProtocolError("bad_request", f"out_dir {out} exists and is not a folder", "give a folder path",
                             request_id)
+    from backend.out_dirs import OutDirError, check_out_dir
+
+    try:
+        check_out_dir(out)
+    except OutDirError as error:
+        raise ProtocolError(error.code, f"out_dir: {error}", error.hint, request_id) from None
 
 
 def make_event(event: str, request_id: str | None, **fields: Any) -> dict[str, Any]:

@@ -8,10 +8,12 @@ job, becomes an `error` event; the server keeps serving until `shutdown` or EOF 
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import queue
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -19,10 +21,25 @@ from typing import Any, BinaryIO, TextIO
 from backend import __version__
 from backend.jobs import JOBS, Cancelled, JobKind, JobResult, classify
 from backend.localizers.cache import LocalizerCache
-from backend.protocol import (OPS, PROTOCOL_VERSION, EstimateRequest, PlaceRequest, ProtocolError, Request,
-                              SceneContactRequest, encode, error_event, make_event, parse_request)
+from backend.protocol import (
+    HEARTBEAT_INTERVAL_S,
+    OPS,
+    PROTOCOL_VERSION,
+    EstimateRequest,
+    PlaceRequest,
+    ProtocolError,
+    Request,
+    SceneContactRequest,
+    encode,
+    error_event,
+    make_event,
+    parse_request,
+)
 
 log = logging.getLogger("backend.server")
+# How long shutdown / EOF waits for a result that is being written before the process exits (a 4-view
+# 4096-px result is ~130 MB of arrays; a slow disk still writes that well within 10 s).
+WRITE_GRACE_S = 10.0
 
 
 @dataclass(eq=False)
@@ -35,6 +52,8 @@ class AcceptedJob:
     cancelled: bool = False  # set by `cancel`, shutdown or EOF
     finished: bool = False  # its terminal event (result/error/cancelled) was sent
     committing: bool = False  # the result file is being moved into place: too late to cancel
+    stage: str | None = None  # the stage the worker is in (its last progress event) and since when
+    stage_since: float = 0.0
 
     @property
     def op(self) -> str:
@@ -48,8 +67,14 @@ class Server:
         self._jobs: dict[str, AcceptedJob] = {}
         self._queue: queue.Queue[AcceptedJob | None] = queue.Queue()
         self.cache = cache or LocalizerCache()
+        self._current: AcceptedJob | None = None  # the job the worker thread is inside (even after its `cancelled`)
+        self._idle = threading.Event()
+        self._idle.set()
         self._worker = threading.Thread(target=self._work, name="job-worker", daemon=True)
         self._worker.start()
+        # INTERACTVLM_HEARTBEAT_S: a test hook (tests use a short interval); clients rely on HEARTBEAT_INTERVAL_S.
+        self.heartbeat_s = float(os.environ.get("INTERACTVLM_HEARTBEAT_S", HEARTBEAT_INTERVAL_S))
+        threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
 
     # -- output -----------------------------------------------------------------------------
     def emit(self, event: dict[str, Any]) -> None:
@@ -134,6 +159,9 @@ class Server:
     def _enqueue(self, job: AcceptedJob) -> None:
         """Accept the job unless another one is running (`busy`: one job at a time, whatever its op)."""
         with self._lock:
+            if job.id in self._jobs:  # its own code: a `busy` with this id would read as the running job's error
+                raise ProtocolError("duplicate_id", f"the id {job.id!r} belongs to a job that is still running",
+                                    "give every request its own id", job.id)
             running = [j for j in self._jobs.values() if not j.finished]
             if running:
                 raise ProtocolError("busy", f"{running[0].op} {running[0].id!r} is still running",
@@ -164,20 +192,47 @@ class Server:
                     self._finish(job, make_event("cancelled", job.id))
         self._queue.put(None)
 
+    def wait_for_write(self, timeout: float = WRITE_GRACE_S) -> bool:
+        """After stop(): if the worker is writing a result, let it finish (it removes its temporary file,
+        or commits it) for up to `timeout` s. A job in any other stage is not waited for. True when idle."""
+        with self._lock:
+            job = self._current
+            writing = job is not None and job.stage == "write"
+        return self._idle.wait(timeout) if writing else self._idle.is_set()
+
+    def _beat(self) -> None:
+        """A `heartbeat` every heartbeat_s while the worker is inside a job, from this thread: a client sees
+        that the process is alive during a long stage, and a frozen one (no heartbeats) as hung."""
+        while True:
+            time.sleep(self.heartbeat_s)
+            with self._lock:
+                job = self._current
+                if job is not None:
+                    self.emit(make_event("heartbeat", job.id, stage=job.stage,
+                                         stage_seconds=round(time.monotonic() - job.stage_since, 1),
+                                         stopping=job.cancelled))
+
     # -- worker -----------------------------------------------------------------------------
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
+            with self._lock:
+                self._current, job.stage_since = job, time.monotonic()
+                self._idle.clear()
             try:
                 if not job.cancelled:
                     self._run(job)
             finally:
                 with self._lock:
+                    self._current = None
+                    self._idle.set()
                     if self._jobs.get(job.id) is job:
                         del self._jobs[job.id]
 
     def _run(self, job: AcceptedJob) -> None:
         def progress(stage: str, fraction: float, message: str | None = None) -> None:
             with self._lock:
+                if stage != job.stage:
+                    job.stage, job.stage_since = stage, time.monotonic()
                 if not job.finished:
                     fields = {"stage": stage, "fraction": round(float(fraction), 4)}
                     self.emit(make_event("progress", job.id, **fields, **({"message": message} if message else {})))

@@ -24,6 +24,8 @@ def test_estimate_cli_with_the_default_localizer(tmp_path):
     assert summary["localizer"] == "default" and report["pose_class"] == "standing"
     assert {"left_sole", "right_sole"} <= set(summary["parts_in_contact"][:4])
     assert not {"buttocks", "back", "head"} & set(summary["parts_in_contact"])
+    # One definition: the summary names the parts the localizer named (not the foot its sole rim spills onto).
+    assert summary["parts_in_contact"] == report["parts_in_contact"]
     with np.load(out / "anny_stand.npz") as data:
         assert summary["contact_vertices"] == int((data["scores"] >= 0.5).sum()) > 0
 
@@ -34,6 +36,10 @@ def test_estimate_cli_reports_no_person(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     assert "no_person" in done.stdout + done.stderr
+    assert "hint: " in done.stdout and "photo" in done.stdout.split("hint: ", 1)[1]  # what to do, not only what
+    # MediaPipe's native start-up chatter (absl W0000 lines, TF-Lite INFO) is dropped without --verbose.
+    for noise in ("W0000", "INFO: Created TensorFlow Lite", "absl::InitializeLog"):
+        assert noise not in done.stderr, done.stderr
 
 
 def test_estimate_cli_object_contact_marks_the_top_of_a_box(tmp_path):

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,37 @@ def test_mesh_files_for_body_and_object(backend_env, photo, tmp_path, ellipsoid)
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "object" / "photo.json").read_text())
     assert summary["surface"] == "object" and summary["contact_vertices"] > 0 and summary["parts_in_contact"] == []
+
+
+def test_help_names_the_accepted_formats(backend_env):
+    from backend.images import IMAGE_SUFFIXES
+
+    done = run_cli(backend_env, "--help")
+    assert done.returncode == 0 and "WebP" in done.stdout and "TIFF" in done.stdout and "--verbose" in done.stdout
+    assert all(suffix in done.stdout for suffix in IMAGE_SUFFIXES)
+
+
+def test_out_folder_that_cannot_be_written_is_refused_before_the_work(backend_env, photo, tmp_path):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc: a folder no one may write, even root")
+    done = run_cli(backend_env, "--image", str(photo), *ARGS, "--out", "/proc/self/ivlm_out")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("estimate: error: output folder /proc/self/ivlm_out cannot be written")
+    assert "loading localizer" not in done.stderr  # refused before any work
+
+
+def test_native_noise_on_fd_2_is_dropped_and_the_rest_passes(backend_env):
+    code = ("import os, sys\n"
+            "from backend.native_noise import install\n"
+            "noise = install()\n"
+            "os.write(2, b'W0000 00:00:1796120258.418014   28183 inference_feedback_manager.cc:114] Feedback\\n')\n"
+            "os.write(2, b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n')\n"
+            "os.write(2, b'E0000 00:00:1796120258.418014   28183 real.cc:1] a real native error\\n')\n"
+            "print('a python message', file=sys.stderr)\n"
+            "noise.close()\n")
+    done = subprocess.run([sys.executable, "-c", code], env=backend_env, cwd=backend_env["PYTHONPATH"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "a real native error" in done.stderr and "a python message" in done.stderr
+    assert "Feedback" not in done.stderr and "TensorFlow Lite" not in done.stderr

@@ -37,6 +37,8 @@ def code_of(call) -> tuple[str, ProtocolError]:
     (json.dumps({"v": 1, "id": "x", "op": "fly"}), "unknown_op"),
     (json.dumps({"v": 1, "id": "x"}), "unknown_op"),
     (json.dumps({"v": 1, "id": "x", "op": "cancel"}), "bad_request"),  # no target
+    ("[" * 10000 + "]" * 10000, "bad_json"),  # deeper than json's recursion limit (was `internal`)
+    ('{"v": 1, "id": "x", "op": "hello", "a": ' + "[" * 5000 + "]" * 5000 + "}", "bad_json"),
 ])
 def test_bad_lines_get_their_codes(raw, code):
     assert code_of(lambda: parse_request(raw))[0] == code
@@ -95,6 +97,9 @@ def test_check_inputs_names_missing_files(tmp_path, photo):
     code, _ = code_of(lambda: check_inputs(estimate(image=str(photo), out_dir=str(tmp_path / "file"))))
     assert code == "bad_request"
     check_inputs(estimate(image=str(photo), out_dir=str(tmp_path / "new")))  # a new out_dir is fine
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+    code, error = code_of(lambda: check_inputs(estimate(image=str(photo), out_dir=str(tmp_path / "file" / "sub"))))
+    assert code == "bad_out_dir" and "is a file" in error.message
 
 
 def test_events_encode_as_single_json_lines():

@@ -31,6 +31,7 @@ class ServerProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "backend", "serve"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=env["PYTHONPATH"])
         self.events: queue.Queue = queue.Queue()
+        self.heartbeats: queue.Queue = queue.Queue()
         self.bad_lines: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
         self.counter = 0
@@ -42,6 +43,9 @@ class ServerProcess:
                 assert event["v"] == 1 and "event" in event and "id" in event
             except (ValueError, KeyError, AssertionError):
                 self.bad_lines.append(raw)
+                continue
+            if event["event"] == "heartbeat":  # liveness, kept apart (tests/test_server_faults.py reads them)
+                self.heartbeats.put(event)
                 continue
             self.events.put(event)
 

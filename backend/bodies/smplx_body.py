@@ -47,10 +47,21 @@ def model_file(model_dir: str | Path, gender: str = "neutral") -> Path:
 
 
 def read_model(path: Path) -> dict[str, np.ndarray]:
-    """The numeric arrays we need, checked for the real SMPL-X shapes."""
+    """The numeric arrays we need, checked for the real SMPL-X shapes (declared sizes before inflating)."""
+    import zipfile
+
+    from backend.npz_limits import FACES_PER_VERTEX, NpzError, check_member_sizes
+
     try:
+        check_member_sizes(path, {"v_template": SMPLX_VERTICES * 3, "weights": SMPLX_VERTICES * SMPLX_JOINTS,
+                                  "f": SMPLX_VERTICES * FACES_PER_VERTEX * 3, "kintree_table": 2 * SMPLX_JOINTS},
+                           "SMPL-X model")
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: np.asarray(data[key]) for key in ("v_template", "f", "weights", "kintree_table")}
+    except NpzError as error:
+        raise ValueError(f"{error}; re-download it: {DOWNLOAD_HINT}") from error
+    except (zipfile.BadZipFile, EOFError) as error:  # a damaged member (bad CRC, cut short)
+        raise ValueError(f"{path} is damaged ({error}); re-download it: {DOWNLOAD_HINT}") from error
     except KeyError as error:
         raise ValueError(f"{path} is not an SMPL-X model file: missing array {error}") from error
     except ValueError as error:

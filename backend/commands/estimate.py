@@ -16,13 +16,14 @@ from backend.devices import DEVICES
 from backend.commands import CommandError, check_resolution
 from backend.protocol import GENDERS, TASKS
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+from backend.images import IMAGE_SUFFIXES, FORMATS_TEXT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--image", type=Path, help="one photo (PNG/JPEG)")
-    source.add_argument("--images", type=Path, help="a folder of photos, processed in name order")
+    source.add_argument("--image", type=Path, help=f"one photo: {FORMATS_TEXT}")
+    source.add_argument("--images", type=Path,
+                        help=f"a folder of photos ({', '.join(IMAGE_SUFFIXES)}), processed in name order")
     parser.add_argument("--body", default="anny",
                         help="anny (default) | smplx:MODEL_DIR | a mesh file (.obj/.ply/.glb/.npz), Z up, facing -Y")
     parser.add_argument("--gender", default="neutral", choices=GENDERS, help="SMPL-X gender")
@@ -37,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--resolution", type=int, default=1024, help="render size in pixels (default 1024)")
     parser.add_argument("--checkpoint-dir", help="InteractVLM weights folder (for --localizer interactvlm)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the native start-up chatter of MediaPipe/absl/TF-Lite (hidden by default)")
 
 
 
@@ -125,14 +128,30 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from backend.native_noise import install
+
+    noise = None if args.verbose else install()
+    try:
+        return _run(args)
+    finally:
+        if noise is not None:
+            noise.close()
+
+
+def _run(args: argparse.Namespace) -> int:
     from backend.batch.executors import LocalExecutor
     from backend.batch.items import Item
     from backend.batch.runner import run_batch
     from backend.batch.worker import BatchSettings, Worker
     from backend.jobs import classify
+    from backend.out_dirs import OutDirError, check_out_dir
 
     try:
         shared = _prepare(args)
+        if args.out.is_dir() or not args.out.exists():  # an existing file: mkdir below names it
+            check_out_dir(args.out)  # before any work: an unwritable folder is the user's path problem
+    except OutDirError as error:
+        raise CommandError(f"{error} ({error.hint})") from None
     except CommandError as error:
         print(f"estimate: error: {error}", file=sys.stderr)
         return 2
@@ -176,8 +195,11 @@ def run(args: argparse.Namespace) -> int:
 def _print_summary(records: list, names: dict[str, str], out: Path) -> None:
     rows = [r for r in records if r["status"] == "ok"]
     failures = [r for r in records if r["status"] != "ok"]
+    from backend.contact_parts import PART_SHARE
+
     width = max([len(names[r["item"]]) for r in records] + [5])
-    print(f"{'image':<{width}}  {'contact':>8}  {'of':>7}  {'s':>6}  parts in contact")
+    print(f"{'image':<{width}}  {'contact':>8}  {'of':>7}  {'s':>6}  parts in contact "
+          f"(>= {PART_SHARE:.0%} of a part's vertices)")
     for record in rows:
         parts = ", ".join(record["parts"][:4]) + (" ..." if len(record["parts"]) > 4 else "")
         print(f"{names[record['item']]:<{width}}  {record['contact_vertices']:>8}  {record['n_vertices']:>7}  "
@@ -186,4 +208,6 @@ def _print_summary(records: list, names: dict[str, str], out: Path) -> None:
             print(f"{'':<{width}}  warning: {warning}")
     for record in failures:
         print(f"{names[record['item']]:<{width}}  FAILED ({record['error']['code']}): {record['error']['message']}")
+        if record["error"].get("hint"):
+            print(f"{'':<{width}}  hint: {record['error']['hint']}")
     print(f"estimate: {len(rows)} written to {out}, {len(failures)} failed")
