@@ -91,9 +91,11 @@ def resolve_inputs(request: EstimateRequest, cache: LocalizerCache, progress: Pr
     """The request's body, object mesh (the protocol's npz), device and localizer, loaded."""
     body = resolve_body(request.body)
     object_mesh = None
-    if request.object is not None:
+    if request.object is not None and "npz" in request.object:
         mesh = read_mesh(request.object["npz"], "object mesh")
         object_mesh = (mesh.vertices, mesh.faces)
+    elif request.object is not None:  # an in-process caller's checked arrays (the batch worker)
+        object_mesh = (request.object["vertices"], request.object["faces"])
     device = resolve_device(request.device)
     name = request.localizer or DEFAULT_LOCALIZER
     localizer = cache.get(name, device, request.checkpoint_dir, progress)

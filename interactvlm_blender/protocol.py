@@ -47,6 +47,7 @@ SMPLX_VERTEX_COUNT = 10475  # the SMPL-X mesh; results of body source smplx foll
 ERROR_CODES: tuple[str, ...] = (
     "bad_json", "bad_request", "unknown_op", "version_mismatch", "missing_file", "bad_image", "bad_mesh",
     "busy", "not_running", "no_person", "localizer_unavailable", "device_unavailable", "internal",
+    "bad_out_dir", "duplicate_id",
 )
 WORKER_DIED = "worker_died"  # the worker process ended while the job was pending (client.py)
 CLIENT_ERROR_CODES: tuple[str, ...] = (WORKER_DIED,)

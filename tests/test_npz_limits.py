@@ -33,7 +33,9 @@ def _damaged_copy(smplx_file: Path, folder: Path, how: str) -> Path:
 @pytest.mark.parametrize("how", ["truncated", "random"])
 def test_damaged_smplx_model_is_a_clear_bad_mesh_error(smplx_file, tmp_path, photo, how):
     from backend.bodies import load_body
-    from backend.pipeline import JobError, LocalizerCache, run_estimate
+    from backend.jobs import JobError
+    from backend.localizers.cache import LocalizerCache
+    from backend.pipeline import run_estimate
     from backend.protocol import EstimateRequest
 
     folder = _damaged_copy(smplx_file, tmp_path / "model", how)
@@ -75,16 +77,14 @@ def _npz_with_faces(path: Path, n_vertices: int, face_rows: int, real_data: bool
 
 
 def test_a_faces_bomb_is_refused_before_it_is_inflated(tmp_path):
-    from backend.bodies import load_mesh_npz
-    from backend.pipeline import JobError
-    from backend.scene_jobs import _load_mesh_npz
+    from backend.meshes import MeshError, read_mesh
 
     bomb = _npz_with_faces(tmp_path / "bomb.npz", 1_000, 10_000_000, real_data=True)  # 120 MB of zeros
     assert bomb.stat().st_size < 1_000_000
-    with pytest.raises(NpzError, match="out of proportion"):
-        load_mesh_npz(bomb)  # before: inflated 120 MB, and all-zero faces passed every later check
-    with pytest.raises(JobError, match="out of proportion") as error:
-        _load_mesh_npz(str(bomb), "object", need_contact=False)
+    # The one mesh reader (bodies, objects, scene jobs): before, it inflated 120 MB, and all-zero faces
+    # passed every later check.
+    with pytest.raises(MeshError, match="out of proportion") as error:
+        read_mesh(bomb, "object mesh")
     assert error.value.code == "bad_mesh"
 
 

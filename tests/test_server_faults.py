@@ -61,7 +61,8 @@ def test_exit_while_the_result_is_written_leaves_nothing(backend_env, photo, sma
 
 
 def test_heartbeats_during_a_long_stage_and_cancel_answered_at_once(server, photo, small_body, tmp_path):
-    rid = server.send(estimate(photo, tmp_path / "out", label="sleep:4", body=small_body))
+    # block: a localizer step that does not report, so the worker stays in the stage after the cancel
+    rid = server.send(estimate(photo, tmp_path / "out", label="block:4", body=small_body))
     beats = []
     while len(beats) < 3:
         beat = server.heartbeats.get(timeout=30)

@@ -8,7 +8,8 @@ predict which vertices score >= 0.5.
 
 `LOADS` counts load() calls across the process (reported as `loads` in the localizer report),
 so tests can check that a warm server does not reload. Query labels drive test scenarios:
-"sleep:<seconds>" sleeps first (so a cancel can arrive mid-job), "raise" raises RuntimeError (an
+"sleep:<seconds>" sleeps first in slices it reports through `steps` (so a cancel arrives mid-job and
+takes effect inside the stage), "block:<seconds>" sleeps without reporting (a step that cannot be interrupted), "raise" raises RuntimeError (an
 internal job failure), "print" writes noise to stdout from Python and from fd 1 (as C libraries do).
 """
 from __future__ import annotations
@@ -54,6 +55,8 @@ class LowestLocalizer(Localizer):
 
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
                  steps: Steps = NO_STEPS) -> LocalizerOutput:
+        if query.label and query.label.startswith("block:"):
+            time.sleep(float(query.label.split(":", 1)[1]))
         if query.label and query.label.startswith("sleep:"):
             # Sleep in short slices and report each one, as a real localizer reports its steps, so a
             # cancel takes effect inside the stage.

@@ -11,13 +11,12 @@ import torch
 from backend.lift import ALL_PIXELS, LiftRule
 from backend.localizers.base import NO_STEPS, CanonicalViews, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
 from backend.localizers.interactvlm.config import OFFICIAL_VIEWS, CheckpointError
-from backend.localizers.interactvlm.inputs import (clip_pixels, conversation, masks_to_views, question, sam_pixels,
-                                                   tokenize_with_image)
+from backend.localizers.interactvlm.inputs import clip_pixels, conversation, masks_to_views, question, sam_pixels
 from backend.localizers.interactvlm.loader import CheckpointReport, build_skeleton, load_weights
 from backend.localizers.interactvlm.object_views import colour_views, object_cameras
 from backend.localizers.interactvlm.official_views import normal_colour_views, official_cameras
 from backend.localizers.interactvlm.runtime import choose
-from backend.localizers.interactvlm.tokenize import OfficialLlamaTokenizer, load_tokenizer
+from backend.localizers.interactvlm.tokenize import OfficialLlamaTokenizer, load_tokenizer, tokenize_with_image
 from backend.render import Camera, RenderedViews
 
 HUMAN_TASKS = ("human_contact", "semantic_contact")
