@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from backend.eval.baselines import BASELINES  # noqa: E402
 from backend.eval.evaluate import evaluate, load_dataset  # noqa: E402
-from backend.eval.synth.generate import generate, generator_digest  # noqa: E402
+from backend.eval.synth.generate import N_IMAGES, REPORT_SEED, TUNING_SEED, generate, generator_digest  # noqa: E402
 
 
 def cached_set(n: int, seed: int, size: int) -> tuple[Path, float]:
