@@ -184,6 +184,10 @@ def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
     """World rotation per bone: the torso from its up axis and hip line, limbs by minimal swing
     from the parent's rotation (so the twist follows the parent)."""
     up = targets["spine03"]
+    if np.degrees(np.arccos(np.clip(up[2], -1.0, 1.0))) > FIT["lying_deg"]:
+        # Lying: the body rests on its back, front or side, so its left-right axis is level; the
+        # landmarks' depth (along which that axis runs when seen from the side) is their noisiest part.
+        torso_lateral = torso_lateral - torso_lateral[2] * np.array([0.0, 0.0, 1.0])
     lateral = _unit(torso_lateral - (torso_lateral @ up) * up)
     forward = np.cross(up, lateral)  # Anny rest: lateral +X (left), up +Z, forward = Z x X = +Y? see below
     # Anny's rest frame: X left, Z up, the body faces -Y; so columns (lateral, -facing, up) = (X, Y, Z).

@@ -186,6 +186,9 @@ FIT = {
     "unseen_weight": 0.3,
     # Knees are hinges: rotation about the thigh's lateral axis only, flexing backwards.
     "hinge_weight": 2.0,
+    # A torso more than lying_deg from the camera's vertical is lying: its left-right axis is
+    # levelled (it rests on the back, front or side; see fit._closed_form).
+    "lying_deg": 60.0,
     # Corrections stay small unless the landmarks ask for them (a weak rest prior).
     "small_weight": 0.01,
 }
@@ -216,6 +219,9 @@ SUPPORT = {
     # The seat takes a deeper band: buttocks and thighs are soft and the seat gives, so the back of
     # the thighs rests on it up to the knee (issue 17), not only the lowest point of the buttocks.
     "seat_band_m": 0.06,
+    # A torso more than lying_deg from upright lies on what is under it: that support takes the
+    # seat's band (the lumbar back clears a hard plane by ~4 cm between buttocks and shoulder blades).
+    "lying_deg": 60.0,
     # The thigh's underside: within thigh_band_m of its lowest line along the thigh (a thigh is
     # ~12-15 cm thick, measured in 3 cm slices along it: 5 cm is its back third to half).
     "thigh_band_m": 0.05,

@@ -86,12 +86,15 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     if not legs_seen:
         return Supports(scores, up, [{"name": "none", "why": "knees not seen: the support is not visible"}])
     band = SUPPORT["band_m"]
-    on_floor = height <= floor + band
+    shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
+    hips = (joints["hip.L"] + joints["hip.R"]) / 2
+    lying = _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
+    # a body lying down sinks into what carries it (bedding, soft tissue): the seat's deeper band
+    on_floor = height <= floor + (SUPPORT["seat_band_m"] if lying else band)
     floor_score = SUPPORT["floor_score"] if feet_seen else SUPPORT["unseen_score"]
     scores[on_floor] = floor_score
     found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": floor_score})
 
-    hips = (joints["hip.L"] + joints["hip.R"]) / 2
     thighs = [_angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
     hip_height = float(hips @ up - floor)
     if min(thighs) >= SUPPORT["thigh_level_deg"] and hip_height >= SUPPORT["seat_min_height_m"]:
