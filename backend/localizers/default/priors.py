@@ -219,12 +219,15 @@ SUPPORT = {
     # The seat takes a deeper band: buttocks and thighs are soft and the seat gives, so the back of
     # the thighs rests on it up to the knee (issue 17), not only the lowest point of the buttocks.
     "seat_band_m": 0.06,
-    # A torso more than lying_deg from upright lies on what is under it: that support takes the
-    # seat's band (the lumbar back clears a hard plane by ~4 cm between buttocks and shoulder blades).
+    # A torso more than lying_deg from upright lies on what is under it (a bed, a mat) and sinks in:
+    # that support takes lying_band_m (the lumbar back clears a hard plane by ~4 cm between the
+    # buttocks and shoulder blades); the head, ~19 cm deep, rests on its back half (9 cm).
     "lying_deg": 60.0,
+    "lying_band_m": 0.07,
+    "lying_head_band_m": 0.09,
     # The thigh's underside: within thigh_band_m of its lowest line along the thigh (a thigh is
-    # ~12-15 cm thick, measured in 3 cm slices along it: 5 cm is its back third to half).
-    "thigh_band_m": 0.05,
+    # ~12-15 cm thick, measured in 3 cm slices along it: 6 cm is about its back half).
+    "thigh_band_m": 0.06,
     "thigh_slice_m": 0.03,
     "seat_score": 0.85,
     # A table under a forearm of a seated body: the forearm within (90 - forearm_level_deg) deg

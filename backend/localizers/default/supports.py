@@ -90,7 +90,10 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     hips = (joints["hip.L"] + joints["hip.R"]) / 2
     lying = _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
     # a body lying down sinks into what carries it (bedding, soft tissue): the seat's deeper band
-    on_floor = height <= floor + (SUPPORT["seat_band_m"] if lying else band)
+    on_floor = height <= floor + (SUPPORT["lying_band_m"] if lying else band)
+    if lying:  # the head rests on the back half of the skull
+        head = parts == PART_ID["head"]
+        on_floor |= head & (height <= floor + SUPPORT["lying_head_band_m"])
     floor_score = SUPPORT["floor_score"] if feet_seen else SUPPORT["unseen_score"]
     scores[on_floor] = floor_score
     found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": floor_score})
