@@ -199,10 +199,13 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
             raise _bad_mesh("object", error) from error
     query = Query(task=request.task, label=request.label,
                   vertex_parts=body.parts if body is not None and request.surface == "body" else None,
-                  body_vertices=body.vertices if body is not None and request.surface == "object" else None)
+                  body_vertices=body.vertices if body is not None and request.surface == "object" else None,
+                  labels=tuple(request.labels), body_name=body.name if request.surface == "body" else None)
     device = resolve_device(request.device)
     name = request.localizer or DEFAULT_LOCALIZER
     localizer = cache.get(name, device, request.checkpoint_dir, progress)
+    if request.data_dir and hasattr(localizer, "use_data_dir"):  # a localizer that brings its own data folder
+        localizer.use_data_dir(request.data_dir)
 
     stages.enter("render", f"rendering the {request.surface} at {request.resolution}px")
     from backend.bodies.correspondence import Surface, surface_of, transfer_rule, transfer_scores
@@ -300,7 +303,8 @@ def _summary(request: EstimateRequest, localizer: str, device: str, scores: np.n
         from backend.mesh_checks import body_frame_warnings
 
         warnings = body_frame_warnings(body.canonical_vertices)
-    return {"task": request.task, "label": request.label, "surface": request.surface,
+    return {"task": request.task, "label": request.label, **({"labels": list(request.labels)} if request.labels else {}),
+            "surface": request.surface,
             "n_vertices": int(scores.shape[0]), "contact_vertices": int(contact.sum()),
             "parts_in_contact": parts, "warnings": warnings, "timings": dict(timings),
             "localizer": localizer, "device": device, "localizer_report": dict(localizer_report or {})}

@@ -62,6 +62,8 @@ class EstimateRequest:
     device: str = "auto"
     resolution: int = DEFAULT_RESOLUTION
     checkpoint_dir: str | None = None
+    labels: tuple[str, ...] = ()  # human_contact: the objects in the photo (binary = union of their contacts)
+    data_dir: str | None = None  # the official InteractVLM data folder (unzipped data.zip)
 
     @property
     def surface(self) -> str:
@@ -166,7 +168,18 @@ def parse_estimate(request: Request) -> EstimateRequest:
     image = _expect_str(f, "image", rid, required=True)
     out_dir = _expect_str(f, "out_dir", rid, required=True)
     task = _expect_choice(f, "task", TASKS, "human_contact", rid)
-    label = _expect_str(f, "label", rid)
+    from backend.labels import normalise_label, parse_labels
+
+    label = normalise_label(_expect_str(f, "label", rid))
+    labels = f.get("labels")
+    if labels is not None and (not isinstance(labels, list) or not labels
+                               or not all(isinstance(x, str) and x.strip() for x in labels)):
+        raise ProtocolError("bad_request", f"field 'labels' must be a non-empty list of object names, got {labels!r}",
+                            "send e.g. \"labels\": [\"bicycle\", \"bench\"], or [\"scene\"] for the ground", rid)
+    labels = tuple(parse_labels(labels))
+    if labels and task != "human_contact":
+        raise ProtocolError("bad_request", f"field 'labels' is for task human_contact, not {task}",
+                            "use 'label' (one object) for semantic_contact and object_contact", rid)
     if task == "semantic_contact" and label is None:
         raise ProtocolError("bad_request", "task semantic_contact needs a label (the object's name)",
                             "add e.g. \"label\": \"bicycle\"", rid)
@@ -190,7 +203,8 @@ def parse_estimate(request: Request) -> EstimateRequest:
     return EstimateRequest(image=image, out_dir=out_dir, task=task, label=label, body=body, object=obj,
                            localizer=_expect_str(f, "localizer", rid),
                            device=_expect_choice(f, "device", DEVICES, "auto", rid), resolution=resolution,
-                           checkpoint_dir=_expect_str(f, "checkpoint_dir", rid))
+                           checkpoint_dir=_expect_str(f, "checkpoint_dir", rid), labels=labels,
+                           data_dir=_expect_str(f, "data_dir", rid))
 
 
 def _expect_number(fields: dict, key: str, default: float, request_id: str, positive: bool) -> float:
@@ -270,6 +284,8 @@ def check_inputs(request: EstimateRequest, request_id: str | None = None) -> Non
         named.append(("object.npz", request.object["npz"], "file"))
     if request.checkpoint_dir:
         named.append(("checkpoint_dir", request.checkpoint_dir, "dir"))
+    if request.data_dir:
+        named.append(("data_dir", request.data_dir, "dir"))
     _check_paths(named, request.out_dir, request_id)
 
 

@@ -47,3 +47,11 @@ def backend_env() -> dict[str, str]:
 
     return dict(os.environ, PYTHONPATH=str(ROOT), IVLM_EXTRA_LOCALIZERS="tests.testing_localizers",
                 PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(scope="session")
+def official_data(tmp_path_factory, anny_body):
+    """A stand-in for the official InteractVLM data folder (tests/official_data_standins.py), written once."""
+    from tests.official_data_standins import write_data_folder
+
+    return write_data_folder(tmp_path_factory.mktemp("ivlm_data") / "data", anny_body)

@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -101,6 +102,66 @@ def test_pickle_needing_full_unpickling_is_refused_with_conversion_hint(tiny_cop
     with pytest.raises(CheckpointError, match="full unpickling") as error:
         inspect_checkpoint(tiny_copy)
     assert "safetensors" in str(error.value) and "trust" in str(error.value)
+
+
+class _Payload:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_shard_with_a_payload_is_named_and_no_unpickling_command_is_printed(tiny_copy, tmp_path):
+    """The refusal names the code the pickle would import (read with pickletools) and never suggests
+    weights_only=False or any other command that would unpickle the file."""
+    marker = tmp_path / "ran"
+    shard = tiny_copy / "pytorch_model-00002-of-00002.bin"
+    torch.save({**torch.load(shard, weights_only=True), "x": _Payload(marker)}, shard)
+    with pytest.raises(CheckpointError) as error:
+        inspect_checkpoint(tiny_copy)
+    text = str(error.value)
+    assert "posix.system" in text and "do not load this file; re-download it from the official source" in text.lower()
+    for unsafe in ("weights_only=False", "torch.load", "python -c"):
+        assert unsafe not in text, unsafe
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["random", "truncated"])
+def test_damaged_shard_is_called_damaged_not_a_pickle_needing_unpickling(tiny_copy, damage):
+    shard = tiny_copy / "pytorch_model-00001-of-00002.bin"
+    data = shard.read_bytes()
+    noise = np.random.default_rng(1).integers(0, 256, len(data), dtype=np.uint8).tobytes()
+    shard.write_bytes(noise if damage == "random" else data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="unreadable or truncated") as error:
+        inspect_checkpoint(tiny_copy)
+    text = str(error.value)
+    assert "re-download" in text and "full unpickling" not in text and "weights_only=False" not in text
+
+
+def test_legacy_shard_of_random_bytes_is_damaged(tiny_copy):
+    """A non-zip file takes torch's legacy path, whose weights_only error used to be reported as a pickle."""
+    shard = tiny_copy / "pytorch_model-00001-of-00002.bin"
+    shard.write_bytes(b"\x80\x02" + np.random.default_rng(2).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    with pytest.raises(CheckpointError, match="unreadable or truncated") as error:
+        inspect_checkpoint(tiny_copy)
+    assert "full unpickling" not in str(error.value)
+
+
+def test_index_entries_outside_the_checkpoint_folder_are_not_opened(tiny_copy):
+    """The index names a real, valid shard one folder up: it is refused, not opened."""
+    elsewhere = tiny_copy.parent / "elsewhere"
+    elsewhere.mkdir()
+    shutil.move(str(tiny_copy / "pytorch_model-00002-of-00002.bin"), str(elsewhere / "x.bin"))
+    index = tiny_copy / "pytorch_model.bin.index.json"
+    content = json.loads(index.read_text())
+    content["weight_map"] = {k: ("../elsewhere/x.bin" if v.endswith("00002-of-00002.bin") else v)
+                             for k, v in content["weight_map"].items()}
+    index.write_text(json.dumps(content))
+    with pytest.raises(CheckpointError, match="not a file in the checkpoint folder"):
+        inspect_checkpoint(tiny_copy)
 
 
 def test_missing_unexpected_and_mismatched_keys_are_listed(tiny_copy):

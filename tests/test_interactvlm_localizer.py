@@ -97,8 +97,10 @@ def test_bad_photo_is_refused(loaded, views):
 
 
 def test_prompt_follows_the_official_conversation(loaded):
+    # DAMON's class name as trained, underscores kept (official base_contact_dataset.py 210); aliases too.
     text = question("semantic_contact", "Tennis_Racket")
-    assert text == "Which body parts are in contact with the tennis racket? Segment these contact areas."
+    assert text == "Which body parts are in contact with the tennis_racket? Segment these contact areas."
+    assert question("semantic_contact", "racquet") == text
     prompt = conversation(text)
     assert prompt.endswith(f"USER: <im_start><image><im_end>\n{text} ASSISTANT:")
     ids = tokenize_with_image(prompt, loaded.tokenizer)

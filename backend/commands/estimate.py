@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--object", type=Path, help="object mesh (.obj/.ply/.glb/.npz); needed for object_contact")
     parser.add_argument("--task", default="human_contact", choices=TASKS)
     parser.add_argument("--label", help="object label (required for semantic_contact), e.g. bicycle")
+    parser.add_argument("--labels", help="human_contact: the objects in the photo, comma-separated (e.g. "
+                        "bicycle,bench; 'scene' for the ground); binary contact is the union of their contacts")
+    parser.add_argument("--data-dir", help="the official InteractVLM data folder (unzipped data.zip; default "
+                        "$INTERACTVLM_DATA_DIR) for --localizer interactvlm")
     parser.add_argument("--localizer", help="localizer name (default: the embedded default)")
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--resolution", type=int, default=1024, help="render size in pixels (default 1024)")
@@ -88,6 +92,14 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     images = _images(args)
     if args.task == "semantic_contact" and not (args.label and args.label.strip()):
         raise UsageError("--task semantic_contact needs --label (the object's name, e.g. --label bicycle)")
+    from backend.labels import normalise_label, parse_labels
+
+    args.label = normalise_label(args.label)
+    args.labels = tuple(parse_labels(args.labels))
+    if args.labels and args.task != "human_contact":
+        raise UsageError(f"--labels is for --task human_contact; use --label with {args.task}")
+    if args.data_dir and not Path(args.data_dir).is_dir():
+        raise UsageError(f"--data-dir {args.data_dir} is not a folder")
     if args.task == "object_contact" and args.object is None:
         raise UsageError("--task object_contact needs --object MESH")
     if not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
@@ -144,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         request = EstimateRequest(image=str(image), out_dir=str(args.out), task=args.task, label=args.label,
                                   body=shared["body"], object=shared["object"], localizer=shared["localizer"],
                                   device=shared["device"], resolution=args.resolution,
-                                  checkpoint_dir=args.checkpoint_dir)
+                                  checkpoint_dir=args.checkpoint_dir, labels=args.labels, data_dir=args.data_dir)
         start = time.perf_counter()
         try:
             result = run_estimate(request, cache, args.out / f"{name}.npz",

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smplx-dir", default=None, help="folder with SMPLX_NEUTRAL.npz (DAMON only)")
     parser.add_argument("--images", default=None, help="DAMON image folder, if imgname paths do not resolve")
     parser.add_argument("--checkpoint-dir", default=None, help="InteractVLM weights (for --localizer interactvlm)")
+    parser.add_argument("--data-dir", default=None,
+                        help="the official InteractVLM data folder (unzipped data.zip; default $INTERACTVLM_DATA_DIR)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="read pickled keys of a trusted DAMON file (objectwise labels for semantic_contact)")
     parser.add_argument("--sheets", type=int, default=2, help="number of visual sheets (3 images each)")
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         with tqdm(total=total, desc=f"evaluate {args.localizer}", unit="img") as bar:
             summary = evaluate(evalset, args.localizer, args.out, task=args.task, limit=args.limit,
                                resolution=args.resolution, device=args.device, checkpoint_dir=args.checkpoint_dir,
+                               data_dir=args.data_dir,
                                n_sheets=args.sheets, progress=lambda done, n: bar.update(done - bar.n))
     except (ValueError, FileNotFoundError) as error:
         print(f"evaluate: {error}")

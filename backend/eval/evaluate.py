@@ -109,7 +109,7 @@ class _OneLocalizer:
         return self.localizer
 
 
-def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
+def make_cache(name: str, body: Body, checkpoint_dir: str | None = None) -> _OneLocalizer | LocalizerCache:
     """A baseline (image-blind prior) or the pipeline's LocalizerCache for a registered localizer."""
     from backend.eval.baselines import BASELINES, PriorLocalizer, prior_labels
 
@@ -118,7 +118,7 @@ def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
     from backend.localizers.registry import unavailable_reason
     from backend.pipeline import LocalizerCache
 
-    reason = unavailable_reason(name)
+    reason = unavailable_reason(name, checkpoint_dir)
     if reason is not None:
         raise ValueError(f"localizer {name!r} cannot run here: {reason}")
     return LocalizerCache(capacity=1)
@@ -126,7 +126,7 @@ def make_cache(name: str, body: Body) -> _OneLocalizer | LocalizerCache:
 
 def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_contact", limit: int | None = None,
              resolution: int = 512, device: str = "auto", checkpoint_dir: str | None = None, n_sheets: int = 2,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[int, int], None] | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Run the pipeline over the set, score every image, write the outputs, return the summary."""
     from backend.pipeline import classify, run_estimate
     from backend.protocol import EstimateRequest
@@ -137,7 +137,7 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     body = evalset.body
-    cache = make_cache(localizer, body)
+    cache = make_cache(localizer, body, checkpoint_dir)
     rows: list[dict[str, Any]] = []
     scored: list[ContactScores] = []
     all_scores = np.zeros((len(items), body.n_vertices), np.float16)
@@ -147,7 +147,7 @@ def evaluate(evalset: EvalSet, localizer: str, out: Path, task: str = "human_con
             t0 = time.perf_counter()
             request = EstimateRequest(image=str(item.image), out_dir=tmp, task=task, label=item.label, body=body,
                                       localizer=localizer, device=device, resolution=resolution,
-                                      checkpoint_dir=checkpoint_dir)
+                                      checkpoint_dir=checkpoint_dir, data_dir=data_dir)
             error = ""
             try:
                 result = run_estimate(request, cache, Path(tmp) / "result.npz")

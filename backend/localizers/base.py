@@ -41,12 +41,17 @@ class Query:
     vertex_parts: (N,) int16 body-part ids (backend.bodies.parts) of the rendered surface when
         it is a body; None for objects and unlabelled meshes.
     body_vertices: for object_contact, the body (M,3) in the object's frame when known, else None.
+    labels: for human_contact, the objects in the photo (backend.labels names): binary contact is the union of
+        their semantic predictions, each thresholded at 0.5 (the official evaluation); empty: one `label` query.
+    body_name: the rendered body's source ("anny", "smplx", "mesh"), or None for objects.
     """
 
     task: Task
     label: str | None = None
     vertex_parts: np.ndarray | None = None
     body_vertices: np.ndarray | None = None
+    labels: tuple[str, ...] = ()
+    body_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -10,8 +10,13 @@ _SOLES = [PART_ID["left_sole"], PART_ID["right_sole"]]
 
 
 def normalise_label(label: str) -> str | None:
-    """The LABEL_PARTS key for a user's label ('Bikes ' -> 'bicycle'), None when unknown."""
-    word = " ".join(label.lower().replace("_", " ").split())
+    """The LABEL_PARTS key for a user's label ('Bikes ' -> 'bicycle'), None when unknown.
+
+    The label is first made canonical by backend.labels (the project's one vocabulary), then written
+    with spaces as LABEL_PARTS keys are."""
+    from backend.labels import normalise_label as canonical
+
+    word = " ".join((canonical(label) or "").replace("_", " ").split())
     candidates = [word, word.rstrip("s"), word[:-2] if word.endswith("es") else word]
     for w in candidates:
         w = LABEL_ALIASES.get(w, w)

@@ -29,7 +29,10 @@ SAM_STD = (58.395, 57.12, 57.375)
 def question(task: str, label: str | None) -> str:
     if task not in TEMPLATES:
         raise ValueError(f"unknown task {task!r}; use one of {', '.join(TEMPLATES)}")
-    label = (label or DEFAULT_LABELS.get(task, "")).strip().lower().replace("_", " ")
+    from backend.labels import normalise_label
+
+    # DAMON's class name as trained: lower case, underscores kept (base_contact_dataset.py 210).
+    label = normalise_label(label) or DEFAULT_LABELS.get(task, "")
     if not label:
         raise ValueError(f"{task} needs an object label")
     return TEMPLATES[task].format(label=label)
@@ -52,6 +55,15 @@ def tokenize_with_image(prompt: str, tokenizer) -> list[int]:
     return ids
 
 
+def clip_resize_size(height: int, width: int, size: int) -> tuple[int, int]:
+    """(h, w) of the CLIP resize as transformers 4.31 (the official version) computes it
+    (get_resize_output_image_size): short side -> size, long side int(size * long / short), truncated and in
+    that order (round() differs by up to 1.86 grey levels on a 480x640 photo after the crop, int() by 0)."""
+    short, long = min(height, width), max(height, width)
+    new_long = int(size * long / short)
+    return (new_long, size) if width <= height else (size, new_long)
+
+
 def clip_pixels(image_rgb: np.ndarray, size: int) -> torch.Tensor:
     """CLIPImageProcessor's recipe: shortest side -> size (bicubic), centre crop, [0,1], CLIP mean/std."""
     from PIL import Image
@@ -59,8 +71,7 @@ def clip_pixels(image_rgb: np.ndarray, size: int) -> torch.Tensor:
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
         raise ValueError(f"photo must be (H,W,3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}")
     height, width = image_rgb.shape[:2]
-    scale = size / min(height, width)
-    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    new_h, new_w = clip_resize_size(height, width, size)
     resized = np.asarray(Image.fromarray(image_rgb).resize((new_w, new_h), Image.BICUBIC))
     top, left = (new_h - size) // 2, (new_w - size) // 2
     crop = resized[top:top + size, left:left + size].astype(np.float32) / 255.0

@@ -51,13 +51,15 @@ class PromptEncoder(nn.Module):
         self.no_mask_embed = nn.Embedding(1, dim)
 
     def dense_pe(self) -> torch.Tensor:
-        """(1, C, g, g) positional encoding of the pixel-centre grid of the image embedding."""
+        """(1, C, g, g) positional encoding of the pixel-centre grid of the image embedding, computed in the
+        matrix's dtype (bf16 on the GPU) op for op as the official PositionEmbeddingRandom does."""
         gauss = self.pe_layer.positional_encoding_gaussian_matrix
-        centres = (torch.arange(self.grid, device=gauss.device, dtype=torch.float32) + 0.5) / self.grid
-        y, x = torch.meshgrid(centres, centres, indexing="ij")
-        coords = (2.0 * torch.stack([x, y], -1) - 1.0) @ gauss.float()
-        coords = 2.0 * math.pi * coords
-        return torch.cat([torch.sin(coords), torch.cos(coords)], -1).permute(2, 0, 1)[None].to(gauss.dtype)
+        grid = torch.ones((self.grid, self.grid), device=gauss.device, dtype=gauss.dtype)
+        y = (grid.cumsum(dim=0) - 0.5) / self.grid
+        x = (grid.cumsum(dim=1) - 0.5) / self.grid
+        coords = (2 * torch.stack([x, y], -1) - 1) @ gauss
+        coords = 2 * math.pi * coords
+        return torch.cat([torch.sin(coords), torch.cos(coords)], -1).permute(2, 0, 1)[None]
 
 
 class CamPoseEncoder(nn.Module):
