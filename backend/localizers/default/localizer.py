@@ -73,8 +73,9 @@ class DefaultLocalizer(Localizer):
         visible = obs.visibility
         supports = find_supports(fit.vertices, parts, fit.joints,
                                  legs_seen=bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
-                                 feet_seen=bool(visible[[K.L_ANKLE, K.R_ANKLE]].mean() >= DETECT["visible"]))
-        hands = _one_hand_unless_both(hand_cues(obs))
+                                 feet_seen={"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
+                                            "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])})
+        hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
         scores = supports.scores.copy()
         for side, cue in hands.items():
             on = np.isin(parts, _HAND_PARTS[side])
@@ -146,6 +147,24 @@ _MODEL = "mediapipe pose_landmark_full + hand_landmark_lite (CPU, bundled in the
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in timings.items()}
+
+
+def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,
+                             supports: Supports) -> dict[str, dict[str, float]]:
+    """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) sits
+    at the edge of what carries the body, whose colour the object cue then takes for an object: its
+    claim there needs a grasp (the support's own contact already covers a hand resting on it)."""
+    height = vertices @ supports.up
+    floor = float(height.min())
+    out = {}
+    for side, cue in hands.items():
+        cue = dict(cue)
+        palm = parts == PART_ID[f"{side}_palm"]
+        cue["height_m"] = round(float(height[palm].min() - floor), 3)
+        if cue["height_m"] < HANDS["near_support_m"] and cue["finger_curl"] < HANDS["curl_grasp"]:
+            cue["score"] = min(cue["score"], 0.45)
+        out[side] = cue
+    return out
 
 
 def _one_hand_unless_both(hands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

@@ -96,6 +96,10 @@ HANDS = {
     "fingers": 1.0,
     # The back of the hand rarely carries the contact (a hint only, below 0.5).
     "back_of_hand": 0.45,
+    # A hand less than this above the floor under the fitted body (lying, sitting on the ground)
+    # borders that support; the colour cue there fires on its edge (the tuning seed's lying and
+    # floor-sitting images claimed whole hands): only a grasp makes it a claim.
+    "near_support_m": 0.15,
 }
 
 # Semantic contact: which parts usually touch an object of this label (from how people use it).

@@ -71,12 +71,13 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
 
 
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
-                  legs_seen: bool, feet_seen: bool) -> Supports:
+                  legs_seen: bool, feet_seen: dict[str, bool]) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
     legs_seen: the knees were seen (else nothing below the waist is claimed: the pose there is a guess).
-    feet_seen: the ankles were seen (else floor contact under the feet is scored SUPPORT['unseen_score']).
+    feet_seen: per side ('L', 'R'), the ankle was seen (else that foot's floor contact is scored
+        SUPPORT['unseen_score']: a kneeling body's knees still touch the floor when its feet are hidden).
     """
     up = estimate_up(vertices)
     height = vertices @ up
@@ -94,9 +95,13 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     if lying:  # the head rests on the back half of the skull
         head = parts == PART_ID["head"]
         on_floor |= head & (height <= floor + SUPPORT["lying_head_band_m"])
-    floor_score = SUPPORT["floor_score"] if feet_seen else SUPPORT["unseen_score"]
-    scores[on_floor] = floor_score
-    found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": floor_score})
+    scores[on_floor] = SUPPORT["floor_score"]
+    for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
+        if not feet_seen[side]:
+            foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+            scores[on_floor & foot] = SUPPORT["unseen_score"]
+    found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": SUPPORT["floor_score"],
+                  "unseen_feet": [s for s in "LR" if not feet_seen[s]]})
 
     thighs = [_angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
     hip_height = float(hips @ up - floor)
