@@ -1,7 +1,7 @@
 """Per-stage CPU timings of the default localizer on one photo, 4 body views at 1024².
 
 Usage: python bench/default_localizer.py [--image tests/data/anny_sit.jpg] [--size 1024] [--repeats 5]
-Stages: model load (once), pose, hands, cues, masks (painting the 4 views), lift; the baseline in
+Stages: model load (once), pose, hands, fit (Anny pose fit), contact (supports), masks, lift; the baseline in
 the same run is rendering the same 4 views (every localizer pays it). Medians of `repeats` after a
 warm-up. The last line is `RESULT default_localizer_s=<localize + lift> render_baseline_s=<render>`.
 """

@@ -17,20 +17,40 @@ import numpy as np
 from mathutils import Vector
 
 
+def make_material(name: str, color: list[float], roughness: float,
+                  noise: tuple[float, float] | None = None) -> bpy.types.Material:
+    """A Principled material; with noise=(amount, scale) its colour is darkened by a noise texture
+    (a cloth-like pattern) by up to `amount`."""
+    material = bpy.data.materials.new(name)
+    if material.node_tree is None:  # Blender 5 makes the node tree itself (use_nodes is deprecated)
+        material.use_nodes = True
+    nodes, links = material.node_tree.nodes, material.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (*color, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    if noise is not None and noise[0] > 0:
+        texture = nodes.new("ShaderNodeTexNoise")
+        texture.inputs["Scale"].default_value = noise[1]
+        ramp = nodes.new("ShaderNodeValToRGB")
+        ramp.color_ramp.elements[0].color = (*[c * (1.0 - noise[0]) for c in color], 1.0)
+        ramp.color_ramp.elements[1].color = (*color, 1.0)
+        links.new(texture.outputs["Fac"], ramp.inputs["Fac"])
+        links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
+    return material
+
+
 def add_mesh(name: str, vertices: np.ndarray, faces: np.ndarray, color: list[float], roughness: float,
-             smooth: bool) -> bpy.types.Object:
+             smooth: bool, materials: list[bpy.types.Material] | None = None,
+             face_materials: np.ndarray | None = None) -> bpy.types.Object:
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata(vertices.tolist(), [], faces.tolist())
     mesh.update()
     if smooth:
         mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
-    material = bpy.data.materials.new(name + "_material")
-    if material.node_tree is None:  # Blender 5 makes the node tree itself (use_nodes is deprecated)
-        material.use_nodes = True
-    bsdf = material.node_tree.nodes["Principled BSDF"]
-    bsdf.inputs["Base Color"].default_value = (*color, 1.0)
-    bsdf.inputs["Roughness"].default_value = roughness
-    mesh.materials.append(material)
+    for material in materials or [make_material(name + "_material", color, roughness)]:
+        mesh.materials.append(material)
+    if face_materials is not None and materials:
+        mesh.polygons.foreach_set("material_index", face_materials.astype(np.int32))
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
     return obj
@@ -53,9 +73,16 @@ def build_scene(scene_spec: dict, size: int, engine: str, samples: int) -> None:
     else:
         scene.render.engine = "BLENDER_EEVEE"
     with np.load(scene_spec["meshes"]) as data:
-        add_mesh("body", data["body_vertices"], data["body_faces"], scene_spec["skin_color"], 0.55, smooth=True)
+        materials = [make_material("skin", scene_spec["skin_color"], 0.55)]
+        for k, color in enumerate(scene_spec.get("clothing_colors", [])):
+            materials.append(make_material(f"cloth{k}", color, 0.8, tuple(scene_spec["clothing_noise"])))
+        add_mesh("body", data["body_vertices"], data["body_faces"], scene_spec["skin_color"], 0.55, smooth=True,
+                 materials=materials, face_materials=data["body_materials"] if "body_materials" in data.files else None)
         if len(data["prop_faces"]):
             add_mesh("prop", data["prop_vertices"], data["prop_faces"], scene_spec["prop_color"], 0.6, smooth=False)
+        if "scenery_faces" in data.files and len(data["scenery_faces"]):
+            add_mesh("scenery", data["scenery_vertices"], data["scenery_faces"], scene_spec["scenery_color"], 0.7,
+                     smooth=False)
     ground = np.array([[-20, -20, 0], [20, -20, 0], [20, 20, 0], [-20, 20, 0]], dtype=np.float64)
     add_mesh("ground", ground, np.array([[0, 1, 2], [0, 2, 3]]), scene_spec["ground_color"], 0.8, smooth=False)
 

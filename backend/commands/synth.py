@@ -1,6 +1,7 @@
 """`python -m backend synth --n N --out DIR [--seed S] [--size 256]`: a synthetic closed-loop set.
 
-The Anny body posed sitting / holding a handle / standing / leaning on a wall / carrying a bag,
+The Anny body in 15 frozen scenarios (backend/eval/synth/poses.SCENARIOS: sitting, holding,
+standing, leaning on a wall, carrying a bag, kneeling, squatting, lying, forearms on a table, ...),
 props placed to touch the intended parts, ground-truth contact from mesh proximity (<= 2 cm or
 penetrating), rendered photo-like by Blender in a subprocess. See backend/eval/synth/generate.py.
 """

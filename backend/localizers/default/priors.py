@@ -10,6 +10,9 @@ DETECT = {
     "max_side": 640,
     # MediaPipe's defaults: below 0.5 the pose detector fires on statues, posters and pets.
     "pose_min_confidence": 0.5,
+    # ...but before answering no_person the detector is retried at these: a person partly hidden
+    # (a dog in front of a seated man) is found at 0.3 (issue 17); the report says which found them.
+    "pose_retry_confidences": (0.3, 0.15),
     # Hands are small in full-body photos; a lower bar finds more of them, the curl cue is then
     # only trusted through HANDS["grasp_weight"].
     "hand_min_confidence": 0.4,
@@ -93,6 +96,10 @@ HANDS = {
     "fingers": 1.0,
     # The back of the hand rarely carries the contact (a hint only, below 0.5).
     "back_of_hand": 0.45,
+    # A hand less than this above the floor under the fitted body (lying, sitting on the ground)
+    # borders that support; the colour cue there fires on its edge (the tuning seed's lying and
+    # floor-sitting images claimed whole hands): only a grasp makes it a claim.
+    "near_support_m": 0.15,
 }
 
 # Semantic contact: which parts usually touch an object of this label (from how people use it).
@@ -171,4 +178,67 @@ OBJECT = {
     "front_max": -0.6,  # a backrest faces the sitter: normal y below this (towards -Y, the front)
     "hold_band": (0.3, 0.7),  # the middle of a held object (handles, bottles, rods)
     "backrest_score": 0.6,
+}
+
+FIT = {
+    # The pose fit (fit.py). Adam on per-bone corrective rotations after the closed-form start;
+    # 25 steps at lr 0.05 settle the knee prior (the closed-form start is already within ~2 deg).
+    "iterations": 25,
+    "lr": 0.05,
+    # An unseen bone (visibility < DETECT["visible"]) is pulled to its prior direction (mirrored
+    # partner, or hanging) with this weight instead of 1: the prior holds but a seen child wins.
+    "unseen_weight": 0.3,
+    # Knees are hinges: rotation about the thigh's lateral axis only, flexing backwards.
+    "hinge_weight": 2.0,
+    # A torso more than lying_deg from the camera's vertical is lying: its left-right axis is
+    # levelled (it rests on the back, front or side; see fit._closed_form).
+    "lying_deg": 60.0,
+    # Corrections stay small unless the landmarks ask for them (a weak rest prior).
+    "small_weight": 0.01,
+}
+
+SUPPORT = {
+    # Supports (supports.py). A vertex within band_m of a support plane (or below it) touches it:
+    # the synthetic ground truth uses 2 cm; the fit adds ~1-2 cm of error on the limbs.
+    "band_m": 0.03,
+    # Gravity: the fit frame follows the camera, which looks down 0-25 deg at people; the up axis
+    # is searched within +-tilt_max_deg in tilt_step_deg steps, on every up_sample-th vertex, and
+    # each degree of tilt costs tilt_penalty vertices (so a flat floor under the feet wins ties).
+    "tilt_max_deg": 30.0,
+    "tilt_step_deg": 5.0,
+    "up_sample": 7,
+    "tilt_penalty": 2.0,
+    # Scores of contact from each support (>= 0.5 is a claim): the floor under seen feet is the
+    # surest; under unseen feet (cut off by the frame) the pose suggests it, but nothing shows the
+    # floor is there (a stool's footrest, a step): a hint only.
+    "floor_score": 0.9,
+    "unseen_score": 0.45,
+    # A seat carries the weight when both thighs are at least thigh_level_deg from hanging
+    # straight down and the hips are at least seat_min_height_m above the floor (else the body
+    # sits on the floor, which the floor support already covers); it stops seat_knee_gap_m
+    # before the knee joint (a chair's front edge is behind the knee).
+    "thigh_level_deg": 55.0,
+    "seat_min_height_m": 0.25,
+    "seat_knee_gap_m": 0.08,
+    # The seat takes a deeper band: buttocks and thighs are soft and the seat gives, so the back of
+    # the thighs rests on it up to the knee (issue 17), not only the lowest point of the buttocks.
+    "seat_band_m": 0.06,
+    # A torso more than lying_deg from upright lies on what is under it (a bed, a mat) and sinks in:
+    # that support takes lying_band_m (the lumbar back clears a hard plane by ~4 cm between the
+    # buttocks and shoulder blades); the head, ~19 cm deep, rests on its back half (9 cm).
+    "lying_deg": 60.0,
+    "lying_band_m": 0.07,
+    "lying_head_band_m": 0.09,
+    # The thigh's underside: within thigh_band_m of its lowest line along the thigh (a thigh is
+    # ~12-15 cm thick, measured in 3 cm slices along it: 6 cm is about its back half).
+    "thigh_band_m": 0.06,
+    "thigh_slice_m": 0.03,
+    "seat_score": 0.85,
+    # A table under a forearm of a seated body: the forearm within (90 - forearm_level_deg) deg
+    # of level and at least table_above_seat_m above the seat (resting, not hanging).
+    "forearm_level_deg": 65.0,
+    # ...and pointing forward: the cosine between the level forearm and the body's facing.
+    "forearm_ahead": 0.6,
+    "table_above_seat_m": 0.1,
+    "table_score": 0.6,
 }

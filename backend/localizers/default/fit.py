@@ -1,0 +1,269 @@
+"""Fit the Anny body's pose to MediaPipe's metric 3D world landmarks (CPU, torch).
+
+The fit works on bone directions, not joint positions: MediaPipe's skeleton has other proportions
+than Anny's (its 'hips' sit higher and wider than the hip joints), so matching unit directions of
+the limbs and the torso is what both skeletons agree on. Steps:
+1. the landmarks go into Anny's axes (X = person's left when facing the camera, Y away from the
+   camera, Z up as the camera sees it);
+2. each bone's world rotation starts as the minimal rotation taking its rest direction to the
+   observed one, root to leaves (closed form);
+3. a small Adam refinement on those rotations (priors.FIT) minimises the visibility-weighted
+   direction error plus the pose priors: knees are hinges within their range, a limb that is not
+   seen mirrors its seen partner (or hangs down when neither is seen), and rotations stay small;
+4. world rotations become Anny's 'local-ref' deltas (G_child = G_parent @ delta) and one Anny
+   forward gives the posed vertices.
+Parts whose landmarks are not seen keep that prior pose and are reported as uncertain.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backend.localizers.default import detect as K
+from backend.localizers.default.priors import DETECT, FIT
+
+# MediaPipe world (x right, y down, z away from the camera) -> Anny axes (x, z, -y): a rotation.
+_MP_TO_ANNY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+L_EAR, R_EAR, L_PINKY, R_PINKY, L_INDEX, R_INDEX = 7, 8, 17, 18, 19, 20
+
+# Fitted bones: name -> (fitted parent or None for the torso root, Anny head bone, Anny tail bone,
+# MediaPipe landmarks whose mean is the head, landmarks whose mean is the tail).
+BONES: dict[str, tuple[str | None, str, str, tuple[int, ...], tuple[int, ...]]] = {
+    "spine03": (None, "root", "neck01", (K.L_HIP, K.R_HIP), (K.L_SHOULDER, K.R_SHOULDER)),
+    "neck01": ("spine03", "neck01", "head", (K.L_SHOULDER, K.R_SHOULDER), (L_EAR, R_EAR)),
+    "upperleg01.L": (None, "upperleg01.L", "lowerleg01.L", (K.L_HIP,), (K.L_KNEE,)),
+    "lowerleg01.L": ("upperleg01.L", "lowerleg01.L", "foot.L", (K.L_KNEE,), (K.L_ANKLE,)),
+    "foot.L": ("lowerleg01.L", "foot.L", "toe3-1.L", (K.L_HEEL,), (K.L_TOE,)),
+    "upperleg01.R": (None, "upperleg01.R", "lowerleg01.R", (K.R_HIP,), (K.R_KNEE,)),
+    "lowerleg01.R": ("upperleg01.R", "lowerleg01.R", "foot.R", (K.R_KNEE,), (K.R_ANKLE,)),
+    "foot.R": ("lowerleg01.R", "foot.R", "toe3-1.R", (K.R_HEEL,), (K.R_TOE,)),
+    "upperarm01.L": ("spine03", "upperarm01.L", "lowerarm01.L", (K.L_SHOULDER,), (K.L_ELBOW,)),
+    "lowerarm01.L": ("upperarm01.L", "lowerarm01.L", "wrist.L", (K.L_ELBOW,), (K.L_WRIST,)),
+    "wrist.L": ("lowerarm01.L", "wrist.L", "finger3-1.L", (K.L_WRIST,), (L_PINKY, L_INDEX)),
+    "upperarm01.R": ("spine03", "upperarm01.R", "lowerarm01.R", (K.R_SHOULDER,), (K.R_ELBOW,)),
+    "lowerarm01.R": ("upperarm01.R", "lowerarm01.R", "wrist.R", (K.R_ELBOW,), (K.R_WRIST,)),
+    "wrist.R": ("lowerarm01.R", "wrist.R", "finger3-1.R", (K.R_WRIST,), (R_PINKY, R_INDEX)),
+}
+ORDER = list(BONES)
+JOINTS = {"hip": "upperleg01", "knee": "lowerleg01", "ankle": "foot", "shoulder": "upperarm01",
+          "elbow": "lowerarm01", "wrist": "wrist"}
+MIRROR_BONE = {b: (b[:-1] + ("R" if b.endswith("L") else "L")) if b[-2:] in (".L", ".R") else b for b in ORDER}
+KNEES = ("lowerleg01.L", "lowerleg01.R")
+# Which body parts each fitted bone moves (for the per-part 'uncertain' report).
+BONE_PARTS = {"upperleg01": ("thigh",), "lowerleg01": ("shin",), "foot": ("foot", "sole"),
+              "upperarm01": ("upper_arm",), "lowerarm01": ("forearm",), "wrist": ("hand", "palm", "fingers")}
+
+
+@dataclass
+class Fit:
+    """A fitted pose.
+
+    vertices: (N,3) float64 posed Anny vertices in the fit frame (Anny axes, camera-aligned, metres).
+    deltas: bone -> (3,3) local-ref rotation handed to Anny.
+    seen: bone -> visibility weight in [0,1] used by the fit.
+    residual_deg: mean angle between fitted and observed directions over seen bones.
+    uncertain: parts posed by the prior, not by the photo.
+    """
+
+    vertices: np.ndarray
+    deltas: dict[str, np.ndarray]
+    seen: dict[str, float]
+    residual_deg: float
+    uncertain: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    joints: dict[str, np.ndarray] = field(default_factory=dict)  # 'hip.L', 'knee.L', ... in the fit frame
+
+
+@functools.lru_cache(maxsize=1)
+def _model():
+    import warnings
+
+    import anny
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return anny.Anny()
+
+
+@functools.lru_cache(maxsize=1)
+def _rest_model() -> dict:
+    """Anny's rest model at the default phenotype, computed once (the phenotype blend and rest
+    skeleton are ~60% of a full forward; the fit only changes the pose)."""
+    import torch
+
+    model = _model()
+    with torch.no_grad():
+        coefficients = model.get_phenotype_blendshape_coefficients()
+        return model.get_rest_model(coefficients)
+
+
+def posed(deltas: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(N,3) posed vertices and (104,3) bone heads for local-ref bone rotations (rest phenotype)."""
+    import torch
+
+    model = _model()
+    rest = _rest_model()
+    dtype = model.template_vertices.dtype
+    params = {}
+    for bone, matrix in deltas.items():
+        transform = torch.eye(4, dtype=dtype)
+        transform[:3, :3] = torch.from_numpy(np.asarray(matrix)).to(dtype)
+        params[bone] = transform[None]
+    with torch.no_grad():
+        transforms, poses = model.get_bone_transforms(params or None, rest["rest_bone_poses"])
+        vertices = model.get_skinned_vertices(rest["rest_vertices"], transforms)
+    return vertices[0].double().numpy(), poses[0, :, :3, 3].double().numpy()
+
+
+@functools.lru_cache(maxsize=1)
+def rest_directions() -> dict[str, np.ndarray]:
+    """Unit rest direction of each fitted bone in Anny's rest pose (default phenotype)."""
+
+    model = _model()
+    labels = list(model.bone_labels)
+    heads = posed({})[1]
+    out = {}
+    for bone, (_, head, tail, _, _) in BONES.items():
+        d = heads[labels.index(tail)] - heads[labels.index(head)]
+        out[bone] = d / np.linalg.norm(d)
+    return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-9)
+
+
+def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(3,3) the smallest rotation taking unit a to unit b."""
+    v, c = np.cross(a, b), float(np.clip(a @ b, -1.0, 1.0))
+    if c < -0.999999:  # opposite: any perpendicular axis
+        axis = _unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
+        return 2 * np.outer(axis, axis) - np.eye(3)
+    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + vx + vx @ vx / (1.0 + c)
+
+
+def observed_directions(world: np.ndarray, visibility: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Per fitted bone: observed unit direction (Anny axes) and its weight (min visibility of its ends)."""
+    points = world @ _MP_TO_ANNY.T
+    dirs, weights = {}, {}
+    for bone, (_, _, _, head, tail) in BONES.items():
+        dirs[bone] = _unit(points[list(tail)].mean(0) - points[list(head)].mean(0))
+        weights[bone] = float(min(visibility[list(head)].min(), visibility[list(tail)].min()))
+    return dirs, weights
+
+
+def _targets(dirs: dict[str, np.ndarray], weights: dict[str, float], lateral: np.ndarray,
+             ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Observed directions, with unseen limbs replaced by the prior: the seen partner mirrored across
+    the body's sagittal plane, else hanging straight down (a resting limb under gravity)."""
+    seen = {b: w >= DETECT["visible"] for b, w in weights.items()}
+    out, w_out = dict(dirs), {}
+    for bone in ORDER:
+        if seen[bone]:
+            w_out[bone] = 1.0
+            continue
+        partner = MIRROR_BONE[bone]
+        if partner != bone and seen[partner]:
+            d = dirs[partner]
+            out[bone] = _unit(d - 2 * (d @ lateral) * lateral)
+        elif bone.startswith(("lowerleg", "lowerarm", "upperarm")):
+            out[bone] = np.array([0.0, 0.0, -1.0])
+        elif bone.startswith("foot"):
+            out[bone] = np.array([0.0, -1.0, 0.0])  # foot flat, toes forward (refined below)
+        w_out[bone] = FIT["unseen_weight"]
+    return out, w_out
+
+
+def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
+                 torso_lateral: np.ndarray) -> dict[str, np.ndarray]:
+    """World rotation per bone: the torso from its up axis and hip line, limbs by minimal swing
+    from the parent's rotation (so the twist follows the parent)."""
+    up = targets["spine03"]
+    if np.degrees(np.arccos(np.clip(up[2], -1.0, 1.0))) > FIT["lying_deg"]:
+        # Lying: the body rests on its back, front or side, so its left-right axis is level; the
+        # landmarks' depth (along which that axis runs when seen from the side) is their noisiest part.
+        torso_lateral = torso_lateral - torso_lateral[2] * np.array([0.0, 0.0, 1.0])
+    lateral = _unit(torso_lateral - (torso_lateral @ up) * up)
+    forward = np.cross(up, lateral)  # Anny rest: lateral +X (left), up +Z, forward = Z x X = +Y? see below
+    # Anny's rest frame: X left, Z up, the body faces -Y; so columns (lateral, -facing, up) = (X, Y, Z).
+    rest_frame = np.stack([lateral, forward, up], 1)
+    torso = rest_frame @ np.eye(3)  # maps rest axes onto the observed torso axes
+    world = {}
+    for bone in ORDER:
+        parent = BONES[bone][0]
+        base = torso if parent is None else world[parent]
+        if bone == "spine03":
+            world[bone] = torso
+            continue
+        world[bone] = _swing(_unit(base @ rest[bone]), targets[bone]) @ base
+    return world
+
+
+def _refine(world: dict[str, np.ndarray], targets: dict[str, np.ndarray], weights: dict[str, float],
+            rest: dict[str, np.ndarray], root: np.ndarray) -> dict[str, np.ndarray]:
+    """Adam on per-bone corrective rotations: direction error + knee hinge/range prior + smallness."""
+    import roma
+    import torch
+
+    names = [b for b in ORDER if b != "spine03"]
+    base = torch.tensor(np.stack([world[b] for b in names]), dtype=torch.float64)
+    rest_t = torch.tensor(np.stack([rest[b] for b in names]), dtype=torch.float64)
+    target = torch.tensor(np.stack([targets[b] for b in names]), dtype=torch.float64)
+    weight = torch.tensor([weights[b] for b in names], dtype=torch.float64)
+    correction = torch.zeros(len(names), 3, dtype=torch.float64, requires_grad=True)
+    index = {b: i for i, b in enumerate(names)}
+    unit_x = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    optimiser = torch.optim.Adam([correction], lr=FIT["lr"])
+    for _ in range(FIT["iterations"]):
+        rot = roma.rotvec_to_rotmat(correction) @ base
+        direction = (rot @ rest_t[:, :, None])[:, :, 0]
+        loss = (weight * (1.0 - (direction * target).sum(1))).sum()
+        for knee in KNEES:  # relative to the thigh: a hinge about its lateral (x) axis, flexing backwards
+            relative = rot[index[knee.replace("lowerleg", "upperleg")]].T @ rot[index[knee]]
+            off_axis = ((relative[:, 0] - unit_x) ** 2).sum()  # 0 iff the rotation is about x
+            loss = loss + FIT["hinge_weight"] * (off_axis + torch.relu(-relative[2, 1]) ** 2)  # sin(flexion) >= 0
+        loss = loss + FIT["small_weight"] * (correction ** 2).sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():
+        rot = (roma.rotvec_to_rotmat(correction) @ base).numpy()
+    return {**world, **{b: rot[i] for i, b in enumerate(names)}}
+
+
+def fit_pose(world_landmarks: np.ndarray, visibility: np.ndarray) -> Fit:
+    """Fit Anny's pose to MediaPipe's (33,3) world landmarks and (33,) visibility."""
+
+    start = time.perf_counter()
+    rest = rest_directions()
+    dirs, weights = observed_directions(world_landmarks, visibility)
+    points = world_landmarks @ _MP_TO_ANNY.T
+    lateral = _unit(points[[K.L_HIP, K.L_SHOULDER]].mean(0) - points[[K.R_HIP, K.R_SHOULDER]].mean(0))
+    targets, fit_weights = _targets(dirs, weights, lateral)
+    world = _closed_form(targets, rest, lateral)
+    world = _refine(world, targets, fit_weights, rest, world["spine03"])
+    deltas: dict[str, np.ndarray] = {}
+    # Anny's chain: root carries the torso's world rotation; the spine bend goes on spine03 (identity
+    # here, the torso is one rigid piece); every other fitted bone's delta is relative to its parent.
+    deltas["root"] = world["spine03"]
+    for bone in ORDER:
+        if bone == "spine03":
+            continue
+        parent = BONES[bone][0] or "spine03"
+        deltas[bone] = world[parent].T @ world[bone]
+    residual = [np.degrees(np.arccos(np.clip((world[b] @ rest[b]) @ dirs[b], -1, 1)))
+                for b in ORDER if weights[b] >= DETECT["visible"]]
+    vertices, heads = posed(deltas)
+    labels = list(_model().bone_labels)
+    joints = {f"{joint}.{side}": heads[labels.index(f"{bone}.{side}")] for side in "LR"
+              for joint, bone in JOINTS.items()}
+    uncertain = sorted({f"{side}_{part}" for b in ORDER if weights[b] < DETECT["visible"] and "." in b
+                        for side in (("left",) if b.endswith(".L") else ("right",))
+                        for part in BONE_PARTS.get(b.split(".")[0], ())})
+    return Fit(vertices=vertices, deltas=deltas, seen=weights,
+               residual_deg=float(np.mean(residual)) if residual else float("nan"),
+               uncertain=uncertain, seconds=time.perf_counter() - start, joints=joints)
