@@ -142,6 +142,7 @@ class Worker:
         self._queue: queue.Queue = queue.Queue()
         self._events: dict[str | None, list[dict[str, Any]]] = {}
         self._pending: set[str] = set()
+        self._heard: dict[str | None, float] = {}  # job id -> when the worker last said anything about it
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._dead = False
@@ -182,8 +183,24 @@ class Worker:
         line = protocol.encode_request(job_id, op, dict(fields or {}))
         with self._lock:
             self._pending.add(job_id)
+            self._heard[job_id] = time.monotonic()
         self._write(line, job_id)
         return job_id
+
+    def silent_for(self, job_id: str) -> float:
+        """Seconds since the worker last said anything about job_id (its heartbeats included)."""
+        self._drain()
+        with self._lock:
+            return time.monotonic() - self._heard.get(job_id, time.monotonic())
+
+    def kill_hung(self, why: str) -> None:
+        """The worker stopped answering: kill it; every pending job gets `worker_died` saying `why`, and
+        the next job starts a fresh worker (get_worker replaces a dead one)."""
+        try:
+            self.process.kill()
+        except OSError:
+            pass
+        self._mark_dead(why, hung=True)
 
     def cancel(self, job_id: str) -> None:
         """Ask the backend to stop a job; its `cancelled` (or final result) arrives through poll."""
@@ -268,11 +285,14 @@ class Worker:
                 continue
             with self._lock:
                 self._answered = True
+                self._heard[item["id"]] = time.monotonic()
+                if item["event"] == "heartbeat":  # liveness only: never queued (none piles up after a job)
+                    continue
                 self._events.setdefault(item["id"], []).append(item)
                 if item["event"] in protocol.TERMINAL_EVENTS and item["id"] in self._pending:
                     self._pending.discard(item["id"])
 
-    def _mark_dead(self, why: str) -> None:
+    def _mark_dead(self, why: str, hung: bool = False) -> None:
         with self._lock:
             if self._dead and not self._pending:
                 return
@@ -280,7 +300,9 @@ class Worker:
             orphans, self._pending = sorted(self._pending), set()
             hint = ("run it again (the worker restarts by itself); if it keeps failing, read the "
                     f"worker log {self.log_path}: {self.log_tail(400)}")
-            missing = None if self._answered else _INCOMPLETE.search(self.log_tail().encode())
+            if hung:
+                hint = f"run it again: a fresh worker starts; if it hangs again, read the worker log {self.log_path}"
+            missing = None if self._answered or hung else _INCOMPLETE.search(self.log_tail().encode())
             if missing:  # a set-up problem, not a transient one: running it again cannot help
                 what = (missing.group(1) or b"").decode() or (missing.group(2) or b"").decode().strip()
                 why = (f"the backend environment is incomplete ({self.settings.python} cannot import {what}); "

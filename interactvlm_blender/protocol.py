@@ -20,14 +20,41 @@ import numpy as np
 
 __all__ = [
     # constants shared with backend/protocol.py (equal by test)
-    "PROTOCOL_VERSION", "OPS", "TASKS", "BODY_SOURCES", "GENDERS", "MOVES", "DEVICES", "STAGES", "SCENE_STAGES",
-    "MIN_RESOLUTION", "MAX_RESOLUTION", "DEFAULT_RESOLUTION", "DEFAULT_CONTACT_DISTANCE", "SMPLX_VERTEX_COUNT",
-    "ERROR_CODES", "CLIENT_ERROR_CODES", "WORKER_DIED", "TERMINAL_EVENTS", "RESULT_KEYS",
+    "PROTOCOL_VERSION",
+    "OPS",
+    "TASKS",
+    "BODY_SOURCES",
+    "GENDERS",
+    "MOVES",
+    "DEVICES",
+    "STAGES",
+    "SCENE_STAGES",
+    "MIN_RESOLUTION",
+    "MAX_RESOLUTION",
+    "DEFAULT_RESOLUTION",
+    "DEFAULT_CONTACT_DISTANCE",
+    "SMPLX_VERTEX_COUNT",
+    "ERROR_CODES",
+    "CLIENT_ERROR_CODES",
+    "WORKER_DIED",
+    "HEARTBEAT_INTERVAL_S",
+    "HUNG_AFTER_S",
+    "TERMINAL_EVENTS",
+    "RESULT_KEYS",
     # requests
-    "hello_request", "estimate_request", "scene_contact_request", "place_request", "cancel_request",
-    "encode_request", "write_mesh_npz",
+    "hello_request",
+    "estimate_request",
+    "scene_contact_request",
+    "place_request",
+    "cancel_request",
+    "encode_request",
+    "write_mesh_npz",
     # events and results
-    "decode_event", "error_text", "worker_died_event", "read_result", "ResultError",
+    "decode_event",
+    "error_text",
+    "worker_died_event",
+    "read_result",
+    "ResultError",
 ]
 
 PROTOCOL_VERSION = 1
@@ -49,6 +76,11 @@ ERROR_CODES: tuple[str, ...] = (
     "busy", "not_running", "no_person", "localizer_unavailable", "device_unavailable", "internal",
     "bad_out_dir", "duplicate_id",
 )
+# The worker sends `heartbeat` events every HEARTBEAT_INTERVAL_S while it is inside a job; a job whose
+# worker has sent nothing for HUNG_AFTER_S is taken as hung (a stage may take minutes: silence, not
+# slowness, is the sign).
+HEARTBEAT_INTERVAL_S = 2.0
+HUNG_AFTER_S = 30.0
 WORKER_DIED = "worker_died"  # the worker process ended while the job was pending (client.py)
 CLIENT_ERROR_CODES: tuple[str, ...] = (WORKER_DIED,)
 TERMINAL_EVENTS: frozenset[str] = frozenset({"result", "error", "cancelled", "hello", "bye"})

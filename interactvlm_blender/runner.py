@@ -112,6 +112,7 @@ class BackendJob(Job):
     summary: dict[str, Any] = field(default_factory=dict)
     reply: dict[str, Any] = field(default_factory=dict)  # the terminal event (e.g. `hello`'s fields)
     notes: list[str] = field(default_factory=list)  # remarks for the outcome report (e.g. modifiers skipped)
+    hung_after_s: float = protocol.HUNG_AFTER_S  # silence (no event, no heartbeat) that means a hung worker
 
     @classmethod
     def submit(cls, worker: client.Worker, op: str, fields: dict[str, Any], **attributes: Any) -> "BackendJob":
@@ -137,6 +138,10 @@ class BackendJob(Job):
                 self.state, self.message = CANCELLED, f"InteractVLM: {self.what} cancelled; nothing was changed"
             if self.finished:
                 break
+        if not self.finished and self.worker.silent_for(self.request_id) > self.hung_after_s:
+            self.worker.kill_hung(f"the backend worker sent nothing for {self.hung_after_s:g} s while running the "
+                                  f"{self.what} (no heartbeat): it was hung and has been stopped")
+            return self.tick()  # its worker_died event ends the job
         return self.state
 
     def request_cancel(self) -> None:

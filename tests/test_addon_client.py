@@ -188,3 +188,32 @@ def test_stale_private_folders_of_ended_sessions_are_removed(tmp_path, monkeypat
     monkeypatch.setattr(client, "_swept", False)
     made = client.private_dir()
     assert made.parent == tmp_path and not (tmp_path / f"interactvlm-{dead.pid}-again").exists()
+
+
+def test_a_frozen_worker_is_reported_hung_killed_and_replaced(backend_env, photo):
+    """Heartbeats stop when the worker freezes (SIGSTOP): the job ends as hung, the worker is killed and the
+    next job gets a fresh one; a working stage is never taken as hung while heartbeats arrive."""
+    import signal
+
+    settings = client.WorkerSettings(python=sys.executable, root=backend_env["PYTHONPATH"],
+                                     env=(("INTERACTVLM_EXTRA_LOCALIZERS", "tests.testing_localizers"),
+                                          ("INTERACTVLM_HEARTBEAT_S", "0.2")))
+    worker, frozen = client.Worker(settings), None
+    try:
+        busy = _estimate_job(worker, photo, label="block:2")  # a long step without progress: heartbeats only
+        busy.hung_after_s = 1.0
+        assert runner.wait(busy) == runner.DONE  # 2 s of silence but for heartbeats: not hung
+        frozen = _estimate_job(worker, photo, label="block:30")
+        frozen.hung_after_s = 1.0
+        while frozen.stage != "localize":
+            frozen.tick()
+            time.sleep(0.01)
+        os.kill(worker.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        assert runner.wait(frozen) == runner.FAILED
+        assert time.monotonic() - started < 10 and "hung" in frozen.message
+        assert not worker.alive
+    finally:
+        worker.stop()
+        if frozen is not None:
+            frozen.discard()

@@ -43,6 +43,8 @@ def test_shared_constants_are_equal():
     assert protocol.DEFAULT_CONTACT_DISTANCE == backend_protocol.DEFAULT_CONTACT_DISTANCE
     assert protocol.SMPLX_VERTEX_COUNT == SMPLX_VERTICES
     assert protocol.ERROR_CODES == backend_protocol.ERROR_CODES
+    assert (protocol.HEARTBEAT_INTERVAL_S, protocol.HUNG_AFTER_S) == \
+        (backend_protocol.HEARTBEAT_INTERVAL_S, backend_protocol.HUNG_AFTER_S)
     assert not set(protocol.CLIENT_ERROR_CODES) & set(backend_protocol.ERROR_CODES)  # made up by the client only
     assert set(protocol.RESULT_KEYS) == set(backend_protocol.JOB_OPS) == set(BACKEND_PARSERS)
     assert protocol.OPS == backend_protocol.OPS and set(protocol.RESULT_KEYS) <= set(protocol.OPS)

@@ -10,7 +10,8 @@ predict which vertices score >= 0.5.
 so tests can check that a warm server does not reload. Query labels drive test scenarios:
 "sleep:<seconds>" sleeps first in slices it reports through `steps` (so a cancel arrives mid-job and
 takes effect inside the stage), "block:<seconds>" sleeps without reporting (a step that cannot be
-interrupted), "raise" raises RuntimeError (an internal job failure), "print" writes noise to stdout from Python and from fd 1 (as C libraries do).
+interrupted), "raise" raises RuntimeError (an internal job failure), "print" writes noise to stdout from
+Python and from fd 1 (as C libraries do).
 """
 from __future__ import annotations
 
