@@ -136,7 +136,8 @@ def apply_steps(job: EstimateJob) -> Iterator[None]:
     job.report = results.write_result(obj, key, naming.estimate_names(key), arrays["scores"],
                                       group_values=arrays["scores"], group_threshold=job.params.threshold,
                                       settings={"threshold": float(job.params.threshold), "task": task,
-                                                "label": label or ""})
+                                                "label": label or "",
+                                                "parts": [str(p) for p in job.summary.get("parts_in_contact") or []]})
     yield
     masks = arrays["masks"]
     for mask, view in zip(masks, results.mask_view_names(masks, [str(v) for v in arrays["view_names"]])):

@@ -12,7 +12,7 @@ from typing import Iterable
 import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import estimate, protocol
+from . import estimate, protocol, viewport
 from .ops_job import JobOperator
 from .props import BODY_SOURCES, GENDERS, POSES, TASKS
 from .targets import resolve_targets
@@ -81,6 +81,11 @@ class INTERACTVLM_OT_estimate_contact(JobOperator, bpy.types.Operator):
         return estimate.apply_steps(job)
 
     def job_report(self, context: bpy.types.Context, job: estimate.EstimateJob) -> tuple[str, str]:
+        settings = context.scene.interactvlm
+        if settings.show_heat_map:  # the result is seen at once (viewport.py)
+            viewport.show_heat_map(context)
+        else:
+            settings.show_heat_map = True
         return "INFO", estimate.outcome_text(job)
 
 

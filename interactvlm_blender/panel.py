@@ -77,12 +77,31 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
 
         body = settings.body or (active if active and active.type == "MESH" else None)
         if body is not None:
-            record = results.estimate_entries(results.read_record(body))
-            if record:
-                box = layout.box()
-                box.label(text=f"Results on {body.name}", icon="GROUP_VERTEX")
-                for entry in record.values():
-                    box.label(text=f"{entry.get('group')} (threshold {entry.get('threshold', 0):.2f})")
+            draw_results(layout, settings, body)
+
+
+def draw_results(layout: bpy.types.UILayout, settings, body: bpy.types.Object) -> None:
+    """The result box: each result with its count and parts; show, select, weight-paint, remove."""
+    record = results.estimate_entries(results.read_record(body))
+    if not record:
+        return
+    box = layout.box()
+    box.label(text=f"Results on {body.name}", icon="GROUP_VERTEX")
+    row = box.row(align=True)
+    row.prop(settings, "show_heat_map", toggle=True, icon="SHADING_RENDERED")
+    row.prop(settings, "heat_map_display", text="")
+    for key, entry in record.items():
+        count = (entry.get("marks") or {}).get("group", {}).get("count", "?")
+        row = box.row(align=True)
+        row.label(text=f"{entry.get('group')}: {count} vertices (threshold {entry.get('threshold', 0):.2f})")
+        select = row.operator("interactvlm.select_result", text="", icon="RESTRICT_SELECT_OFF")
+        select.object, select.key = body.name, key
+        paint = row.operator("interactvlm.weight_paint_result", text="", icon="WPAINT_HLT")
+        paint.object, paint.key = body.name, key
+        parts = entry.get("parts") or []
+        if parts:
+            box.label(text="Parts: " + ", ".join(parts[:6]) + (" …" if len(parts) > 6 else ""))
+    box.operator("interactvlm.remove_results", icon="TRASH")
 
 
 def register_previews() -> None:

@@ -46,6 +46,29 @@ def _localizer_names(_self, _context, edit_text: str) -> list[str]:
     return [name for name in KNOWN_LOCALIZERS if edit_text.lower() in name.lower()]
 
 
+HEAT_MAP_DISPLAYS = [
+    ("SHADING", "Solid Shading", "Solid shading coloured by the heat-map colour attribute"),
+    ("MATERIAL", "Material", "A heat-map material on the mesh, shown in Material Preview and renders"),
+]
+
+
+def _heat_map_toggled(self, context: bpy.types.Context) -> None:
+    from . import viewport
+
+    if self.show_heat_map:
+        viewport.show_heat_map(context)
+    else:
+        viewport.hide_heat_map(context)
+
+
+def _heat_map_display_changed(self, context: bpy.types.Context) -> None:
+    from . import viewport
+
+    if self.show_heat_map:  # switch display: restore, then show the other way
+        viewport.hide_heat_map(context)
+        viewport.show_heat_map(context)
+
+
 def _is_mesh(_self, obj: bpy.types.Object) -> bool:
     return obj.type == "MESH"
 
@@ -83,6 +106,10 @@ class InteractVLMSceneSettings(bpy.types.PropertyGroup):
     threshold: FloatProperty(name="Threshold", min=0.0, max=1.0, default=0.5, update=_threshold_changed,
                              description="Score cut-off: vertices scoring at least this join the Contact vertex group")
     pose: EnumProperty(name="Pose", items=POSES, default="WORLD")
+    show_heat_map: BoolProperty(name="Show Heat Map", default=False, update=_heat_map_toggled,
+                                description="Show the contact heat map in the 3D viewports (off: your shading back)")
+    heat_map_display: EnumProperty(name="Heat Map Display", items=HEAT_MAP_DISPLAYS, default="SHADING",
+                                   update=_heat_map_display_changed, description="How the heat map is shown")
     resolution: IntProperty(name="Resolution", min=protocol.MIN_RESOLUTION, max=protocol.MAX_RESOLUTION,
                             default=protocol.DEFAULT_RESOLUTION,
                             description="Render size of each view in pixels")

@@ -1,0 +1,102 @@
+"""What an artist sees (issue 18): the heat map in the viewport and back, the result box's
+operators, Remove Results, every operator in a menu."""
+from __future__ import annotations
+
+import numpy as np
+
+from blender_helpers import LOCALIZER, RESOLUTION, add_body, snapshot
+
+
+def spaces(bpy):
+    from interactvlm_blender import viewport
+
+    found = list(viewport.view_spaces(bpy.context))
+    assert found, "headless bpy has a window with a 3D viewport"
+    return [space for _key, space in found]
+
+
+def estimate(bpy, photo, **args):
+    assert bpy.ops.interactvlm.estimate_contact("EXEC_DEFAULT", True, image=str(photo), localizer=LOCALIZER,
+                                                resolution=RESOLUTION, **args) == {"FINISHED"}
+
+
+def test_estimate_shows_heat_map_and_toggle_restores_user_shading(bpy, photo):
+    body = add_body(bpy)
+    settings = bpy.context.scene.interactvlm
+    settings.show_heat_map = False
+    for space in spaces(bpy):  # the user's own shading
+        space.shading.type, space.shading.light, space.shading.color_type = "SOLID", "MATCAP", "OBJECT"
+    estimate(bpy, photo, body="Body")
+    assert settings.show_heat_map
+    for space in spaces(bpy):
+        assert (space.shading.type, space.shading.color_type) == ("SOLID", "VERTEX")  # "Attribute" in the UI
+    assert body.data.color_attributes.active_color_name == "ivlm_contact_color"
+    settings.show_heat_map = False
+    for space in spaces(bpy):
+        assert (space.shading.type, space.shading.light, space.shading.color_type) == ("SOLID", "MATCAP", "OBJECT")
+
+    settings.heat_map_display = "MATERIAL"  # remembered in the file's scene settings
+    settings.show_heat_map = True
+    material = body.data.materials[0]
+    node = next(n for n in material.node_tree.nodes if n.type == "VERTEX_COLOR")
+    assert node.layer_name == "ivlm_contact_color"
+    assert all(space.shading.type == "MATERIAL" for space in spaces(bpy))
+    settings.show_heat_map = False
+    assert len(body.data.materials) == 0 and all(s.shading.type == "SOLID" for s in spaces(bpy))
+    settings.heat_map_display = "SHADING"
+
+
+def test_result_box_operators_select_and_weight_paint(bpy, photo):
+    from interactvlm_blender import results
+
+    body = add_body(bpy)
+    estimate(bpy, photo, body="Body")
+    entry = results.read_record(body)[""]
+    scores = results.stored_scores(body)
+    assert entry["marks"]["group"]["count"] == int((scores >= 0.5).sum()) > 0
+    assert isinstance(entry["parts"], list)
+    assert bpy.ops.interactvlm.select_result(object="Body") == {"FINISHED"}
+    assert body.mode == "EDIT"
+    bpy.ops.object.mode_set(mode="OBJECT")
+    selected = np.zeros(len(body.data.vertices), bool)
+    body.data.vertices.foreach_get("select", selected)
+    np.testing.assert_array_equal(selected, scores >= 0.5)
+    assert bpy.ops.interactvlm.weight_paint_result(object="Body") == {"FINISHED"}
+    assert body.mode == "WEIGHT_PAINT" and body.vertex_groups.active.name == "Contact"
+    bpy.ops.object.mode_set(mode="OBJECT")
+
+
+def test_remove_results_keeps_the_users_data(bpy, photo):
+    from interactvlm_blender import results
+
+    body = add_body(bpy)
+    user = body.vertex_groups.new(name="Contact")  # the user's own group with our name
+    user.add([0, 1, 2], 0.25, "REPLACE")
+    body.vertex_groups.new(name="spine")
+    body.data.attributes.new("paint", "FLOAT_COLOR", "POINT")
+    bpy.ops.ed.undo_push(message="before")
+    before = snapshot(bpy)
+    estimate(bpy, photo, body="Body")
+    estimate(bpy, photo, body="Body", task="semantic_contact", label="chair")
+    assert "Contact (InteractVLM)" in body.vertex_groups and "Contact chair" in body.vertex_groups
+    body.select_set(True)
+    assert bpy.ops.interactvlm.remove_results("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert snapshot(bpy) == before
+    np.testing.assert_array_equal(np.flatnonzero(results.group_weights(body, "Contact")), [0, 1, 2])
+    assert not bpy.context.scene.interactvlm.show_heat_map
+    # One undo step brings every result back.
+    from test_blender_addon import window_override
+
+    with window_override(bpy):
+        assert bpy.ops.ed.undo() == {"FINISHED"}
+    body = bpy.data.objects["Body"]
+    assert "Contact chair" in body.vertex_groups and results.stored_scores(body) is not None
+
+
+def test_every_operator_is_in_a_menu(bpy):
+    from interactvlm_blender import ops_results
+
+    registered = {f"interactvlm.{name}" for name in dir(bpy.ops.interactvlm)}
+    assert registered == set(ops_results.MENU_OPERATORS)
+    assert ops_results.draw_object_menu in bpy.types.VIEW3D_MT_object._dyn_ui_initialize()
+    assert ops_results.draw_vertex_group_menu in bpy.types.MESH_MT_vertex_group_context_menu._dyn_ui_initialize()
