@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import bpy
 
-from . import client, managed, props, protocol, runner
+from . import client, managed, protocol, runner
 from .ops_job import JobOperator
 from .prefs import checkpoint_path, get_prefs
 
@@ -43,8 +43,6 @@ class INTERACTVLM_OT_check_backend(JobOperator, bpy.types.Operator):
         context.window_manager.interactvlm_status.backend_report = hello_text(job.reply)
         managed.LAST_HELLO.clear()  # for the preferences' set-up checklist
         managed.LAST_HELLO.update(job.reply)
-        names = [str(row.get("name")) for row in job.reply.get("localizers") or [] if row.get("name")]
-        props.KNOWN_LOCALIZERS[:] = list(dict.fromkeys([*props.KNOWN_LOCALIZERS, *names]))
         return ()
 
     def job_report(self, context: bpy.types.Context, job: runner.BackendJob) -> tuple[str, str]:

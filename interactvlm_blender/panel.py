@@ -58,9 +58,9 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
         if settings.body_source == "SMPLX":
             col.prop(settings, "gender")
         col.prop(settings, "task")
-        if settings.task != "human_contact":
-            col.prop(settings, "label")
-        col.prop(settings, "localizer", placeholder="default")
+        col.prop(settings, "label", text="Label" if settings.task != "human_contact" else "Objects",
+                 placeholder="e.g. bicycle, bench")
+        col.prop(settings, "localizer_choice")
         row = col.row(align=True)
         row.prop(settings, "pose", expand=True)
         col.prop(settings, "resolution")

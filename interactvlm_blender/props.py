@@ -37,13 +37,59 @@ POSES = [("WORLD", "World", "The evaluated mesh as posed in the scene (modifiers
          ("REST", "Rest", "The mesh's own rest coordinates (no modifiers, object space)")]
 
 
-# Localizer names offered while typing in the panel: the built-in ones, plus what the last
-# `hello` (Check backend) listed; ops_check fills it. Any other name is still sent as typed.
-KNOWN_LOCALIZERS: list[str] = ["default", "interactvlm"]
+# The localizer and label choices come from the last `hello` (managed.LAST_HELLO: Check Backend, the
+# same answer the set-up checklist shows), so drawing the panel never waits on the backend; with no
+# cached hello the choice is the backend's default. The stored setting stays the name (text), so
+# scripts and saved files keep working whatever the backend lists.
+_ITEMS: list[tuple[str, str, str, str, int]] = []  # kept alive: Blender keeps no reference to item strings
+DEFAULT_CHOICE = "__default__"  # the "backend's default" item (stored as an empty name; "" is no identifier)
 
 
-def _localizer_names(_self, _context, edit_text: str) -> list[str]:
-    return [name for name in KNOWN_LOCALIZERS if edit_text.lower() in name.lower()]
+def _hello() -> dict:
+    from . import managed
+
+    return managed.LAST_HELLO
+
+
+def localizer_items(_self, context: bpy.types.Context | None) -> list[tuple[str, str, str, str, int]]:
+    """The enum items: the backend's default, each localizer the cached hello lists (an unavailable
+    one says why in its tooltip), and the current name when the backend did not list it."""
+    hello = _hello()
+    default = hello.get("default_localizer") or "default"
+    items = [(DEFAULT_CHOICE, "Default", f"The backend's default localizer ({default})", "NONE")]
+    for row in hello.get("localizers") or []:
+        name = str(row.get("name") or "")
+        if not name:
+            continue
+        if row.get("available"):
+            items.append((name, name, f"Localizer {name}: ready", "CHECKMARK"))
+        else:
+            items.append((name, name, f"Unavailable: {row.get('reason') or 'unknown reason'}", "ERROR"))
+    current = context.scene.interactvlm.localizer if context is not None and context.scene else ""
+    if current and current not in {item[0] for item in items}:
+        items.append((current, current, "Not listed by the last Check Backend", "QUESTION"))
+    _ITEMS[:] = [(*item, index) for index, item in enumerate(items)]
+    return _ITEMS
+
+
+def _get_localizer_choice(self) -> int:
+    items = localizer_items(self, bpy.context)
+    return next((item[4] for item in items if item[0] == (self.localizer or DEFAULT_CHOICE)), 0)
+
+
+def _set_localizer_choice(self, value: int) -> None:
+    items = localizer_items(self, bpy.context)
+    name = next((item[0] for item in items if item[4] == value), DEFAULT_CHOICE)
+    self.localizer = "" if name == DEFAULT_CHOICE else name
+
+
+def label_suggestions(_self, _context, edit_text: str) -> list[str]:
+    """The canonical label vocabulary (from the cached hello) completing the last comma-separated
+    label; free text is still accepted."""
+    head, _, last = edit_text.rpartition(",")
+    prefix = f"{head}, " if head else ""
+    word = last.strip().lower().replace(" ", "_")
+    return [prefix + name for name in _hello().get("labels") or [] if word in name]
 
 
 HEAT_MAP_DISPLAYS = [
@@ -98,11 +144,12 @@ class InteractVLMSceneSettings(bpy.types.PropertyGroup):
     gender: EnumProperty(name="Gender", items=GENDERS, default="neutral", description="SMPL-X model file to use")
     task: EnumProperty(name="Task", items=TASKS, default="human_contact")
     label: StringProperty(
-        name="Label", description="Object label, e.g. 'bicycle' (semantic contact; optional otherwise)"
-    )
-    localizer: StringProperty(name="Localizer", search=_localizer_names, search_options=set(),
-                              description="Backend localizer name (empty: the backend's default; "
-                                          "Check backend in the preferences lists what this backend has)")
+        name="Label", search=label_suggestions, search_options={"SUGGESTION", "SORT"},
+        description="Objects in the photo, comma-separated, e.g. 'bicycle, bench' (needed for semantic contact)")
+    localizer: StringProperty(name="Localizer", description="Backend localizer name (empty: the backend's default)")
+    localizer_choice: EnumProperty(name="Localizer", items=localizer_items, get=_get_localizer_choice,
+                                   set=_set_localizer_choice,
+                                   description="The localizer the backend runs (Check Backend lists what it has)")
     threshold: FloatProperty(name="Threshold", min=0.0, max=1.0, default=0.5, update=_threshold_changed,
                              description="Score cut-off: vertices scoring at least this join the Contact vertex group")
     pose: EnumProperty(name="Pose", items=POSES, default="WORLD")

@@ -101,3 +101,35 @@ def test_every_operator_is_in_a_menu(bpy):
     assert registered == set(ops_results.MENU_OPERATORS)
     assert ops_results.draw_object_menu in bpy.types.VIEW3D_MT_object._dyn_ui_initialize()
     assert ops_results.draw_vertex_group_menu in bpy.types.MESH_MT_vertex_group_context_menu._dyn_ui_initialize()
+
+
+def test_localizer_choice_and_label_suggestions_come_from_the_cached_hello(bpy):
+    from interactvlm_blender import managed, props
+    from test_blender_addon import LOCALIZER as TESTING
+
+    from backend.labels import VOCABULARY
+
+    settings = bpy.context.scene.interactvlm
+    saved = dict(managed.LAST_HELLO)
+    managed.LAST_HELLO.clear()  # no cached hello: the backend's default only (plus the current name)
+    settings.localizer = ""
+    assert [item[0] for item in props.localizer_items(settings, bpy.context)] == [props.DEFAULT_CHOICE]
+    assert props.label_suggestions(settings, bpy.context, "bi") == []
+    assert bpy.ops.interactvlm.check_backend() == {"FINISHED"}  # the real worker's hello, cached
+    items = {item[0]: item for item in props.localizer_items(settings, bpy.context)}
+    listed = {row["name"]: row for row in managed.LAST_HELLO["localizers"]}
+    assert set(items) == {props.DEFAULT_CHOICE} | set(listed)
+    for name, row in listed.items():
+        if not row["available"]:
+            assert row["reason"] in items[name][2]  # the tooltip says why
+    settings.localizer_choice = TESTING
+    assert settings.localizer == TESTING and settings.localizer_choice == TESTING
+    settings.localizer_choice = props.DEFAULT_CHOICE
+    assert settings.localizer == ""
+    assert props.label_suggestions(settings, bpy.context, "") == list(VOCABULARY)
+    assert props.label_suggestions(settings, bpy.context, "bicycle, tennis r") == ["bicycle, tennis_racket"]
+    settings.label = "my own thing"  # free text still accepted
+    assert settings.label == "my own thing"
+    settings.label, settings.localizer = "", TESTING
+    managed.LAST_HELLO.clear()
+    managed.LAST_HELLO.update(saved)
