@@ -123,9 +123,10 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
                                   notes=notes)
 
 
-def apply_steps(job: EstimateJob) -> Iterator[None]:
+def apply_steps(job: EstimateJob) -> Iterator[float]:
     """Write a DONE job's result in short main-thread steps: the mesh data first (checked before
-    anything is written), then one mask image per step. Sets job.report."""
+    anything is written), then one mask image per step; each step yields the fraction written.
+    Sets job.report."""
     obj = live_mesh(job.target)
     try:
         arrays = protocol.read_result("estimate", job.result_path)
@@ -138,11 +139,13 @@ def apply_steps(job: EstimateJob) -> Iterator[None]:
                                       settings={"threshold": float(job.params.threshold), "task": task,
                                                 "label": label or "",
                                                 "parts": [str(p) for p in job.summary.get("parts_in_contact") or []]})
-    yield
     masks = arrays["masks"]
-    for mask, view in zip(masks, results.mask_view_names(masks, [str(v) for v in arrays["view_names"]])):
+    total = 1 + len(masks)
+    yield 1 / total
+    for index, (mask, view) in enumerate(zip(masks, results.mask_view_names(masks, [str(v) for v in
+                                                                                  arrays["view_names"]]))):
         job.report.images.append(results.write_mask_image(obj, key, mask, view))
-        yield
+        yield (index + 2) / total
     results.record_images(obj, key, job.report.images)
 
 

@@ -51,8 +51,13 @@ def show_progress(context: bpy.types.Context, job: runner.Job | None) -> None:
         status.message, status.what = job.message, job.what
     workspace = getattr(context, "workspace", None)
     if workspace is not None:
-        workspace.status_text_set(None if job is None else
-                                  f"InteractVLM: {job.stage} {job.fraction * 100:.0f}%  (Esc: cancel)")
+        workspace.status_text_set(None if job is None else f"InteractVLM: {progress_text(job)}  (Esc: cancel)")
+
+
+def progress_text(job: runner.Job) -> str:
+    """The stage, its percentage and the backend's message (e.g. "render 40% view 2 of 4")."""
+    text = f"{job.stage} {job.fraction * 100:.0f}%"
+    return f"{text} {job.message}" if job.message and job.state == runner.RUNNING else text
 
 
 class JobOperator:

@@ -70,7 +70,7 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
         if job is not None or status.running:
             row = layout.row(align=True)
             row.progress(factor=status.fraction, type="BAR",
-                         text=f"{status.what}: {status.stage} {status.fraction * 100:.0f}%")
+                         text=f"{status.what}: {status.stage} {status.fraction * 100:.0f}% {status.message}".strip())
             row.operator("interactvlm.cancel_job", text="", icon="CANCEL")
         else:
             layout.operator("interactvlm.estimate_contact", icon="PLAY")

@@ -133,3 +133,25 @@ def test_localizer_choice_and_label_suggestions_come_from_the_cached_hello(bpy):
     settings.label, settings.localizer = "", TESTING
     managed.LAST_HELLO.clear()
     managed.LAST_HELLO.update(saved)
+
+
+def test_progress_moves_within_the_render_stage_and_while_writing(bpy, photo):
+    from interactvlm_blender import estimate, ops_job, runner
+
+    add_body(bpy)
+    params = estimate.EstimateParams(image_path=str(photo), body="Body", localizer=LOCALIZER, resolution=RESOLUTION)
+    job = estimate.start_job(bpy.context, params)
+    run = runner.Run(job, estimate.apply_steps)
+    written, texts = [], set()
+    while not run.step():
+        texts.add(ops_job.progress_text(job))
+        if run.writing:
+            written.append(job.fraction)
+    assert job.state == runner.DONE and not run.error, job.message or run.error
+    views = len(job.report.images)
+    render = [fraction for stage, fraction in job.history if stage == "render"]
+    assert len(set(render)) >= views >= 4, job.history
+    assert render == sorted(render)
+    assert [f for _s, f in job.history] == sorted(f for _s, f in job.history)  # over the whole job
+    assert written == sorted(written) and written[-1] == 1.0 and len(set(written)) == views + 1
+    assert any("view 2 of" in text for text in texts) or views == 0
