@@ -77,7 +77,7 @@ def _smplx_dir(body: bpy.types.Object, prefs: Any) -> Path:
     folder = Path(bpy.path.abspath(prefs.smplx_dir)).expanduser() if prefs.smplx_dir else None
     if folder is None or not folder.is_dir():
         raise JobError("body source SMPL-X needs the SMPL-X model folder: set Preferences > Add-ons > "
-                       "InteractVLM > SMPL-X model folder (the folder with SMPLX_NEUTRAL.npz)")
+                       "InteractVLM > SMPL-X Model Folder (the folder with SMPLX_NEUTRAL.npz)")
     count = len(body.data.vertices)
     if count != protocol.SMPLX_VERTEX_COUNT:
         raise JobError(f"body source SMPL-X needs an SMPL-X mesh ({protocol.SMPLX_VERTEX_COUNT} vertices); "

@@ -7,6 +7,7 @@ import bpy
 from bpy.props import StringProperty
 
 from . import ownership, results, viewport
+from .ops_job import tell
 
 
 def _mesh_with_record(context: bpy.types.Context, name: str) -> bpy.types.Object | None:
@@ -35,11 +36,11 @@ class _ResultOperator:
     def _group(self, context: bpy.types.Context) -> tuple[bpy.types.Object | None, str | None]:
         obj = _mesh_with_record(context, self.object)
         if obj is None:
-            self.report({"WARNING"}, "InteractVLM: no contact result on this object; estimate first")
+            tell(self, "WARNING", "InteractVLM: no contact result on this object; estimate first")
             return None, None
         group = _our_group(obj, self.key)
         if group is None:
-            self.report({"WARNING"}, "InteractVLM: this result's vertex group is gone or was edited")
+            tell(self, "WARNING", "InteractVLM: this result's vertex group is gone or was edited")
         return obj, group
 
 
@@ -96,7 +97,7 @@ class INTERACTVLM_OT_remove_results(bpy.types.Operator):
         targets = [o for o in {o.name: o for o in [context.active_object, *context.selected_objects] if o}.values()
                    if o.type == "MESH" and results.read_record(o)]
         if not targets:
-            self.report({"WARNING"}, "InteractVLM: no contact results on the selected objects")
+            tell(self, "WARNING", "InteractVLM: no contact results on the selected objects")
             return {"CANCELLED"}
         removed = 0
         for obj in targets:
@@ -104,7 +105,7 @@ class INTERACTVLM_OT_remove_results(bpy.types.Operator):
             removed += len(results.remove_results(obj))
         if not any(results.read_record(o) for o in context.scene.objects if o.type == "MESH"):
             context.scene.interactvlm.show_heat_map = False  # nothing left to show: the user's shading back
-        self.report({"INFO"}, f"InteractVLM: removed {removed} items from {len(targets)} objects")
+        tell(self, "INFO", f"InteractVLM: removed {removed} items from {len(targets)} objects")
         return {"FINISHED"}
 
 

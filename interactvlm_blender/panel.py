@@ -34,7 +34,7 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
         status = context.window_manager.interactvlm_status
 
         box = layout.box()
-        box.label(text="Reference photo", icon="IMAGE_DATA")
+        box.label(text="Reference Photo", icon="IMAGE_DATA")
         box.row().prop(settings, "image_source", expand=True)
         if settings.image_source == "FILE":
             box.prop(settings, "image_path", text="")

@@ -9,6 +9,7 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty)
 
 from . import protocol
+from .messages import artist_text
 
 
 def enum_items(values: tuple[str, ...], text: dict[str, tuple[str, str]]) -> list[tuple[str, str, str]]:
@@ -20,14 +21,14 @@ def enum_items(values: tuple[str, ...], text: dict[str, tuple[str, str]]) -> lis
 
 TASKS = enum_items(protocol.TASKS, {
     "human_contact": ("Contact", "Which body vertices touch anything"),
-    "semantic_contact": ("Semantic contact", "Which body vertices touch the named object"),
-    "object_contact": ("Object contact", "Which vertices of the object mesh are touched")})
-IMAGE_SOURCES = [("FILE", "File", "A photo on disk"), ("IMAGE", "Blender image", "An image already loaded in Blender")]
+    "semantic_contact": ("Semantic Contact", "Which body vertices touch the named object"),
+    "object_contact": ("Object Contact", "Which vertices of the object mesh are touched")})
+IMAGE_SOURCES = [("FILE", "File", "A photo on disk"), ("IMAGE", "Blender Image", "An image already loaded in Blender")]
 BODY_SOURCES = [
-    ("MESH", "Scene mesh", "Render the body mesh itself (any humanoid mesh)"),
+    ("MESH", "Scene Mesh", "Render the body mesh itself (any humanoid mesh)"),
     (
         "SMPLX",
-        "SMPL-X model",
+        "SMPL-X Model",
         f"The body mesh is an SMPL-X mesh ({protocol.SMPLX_VERTEX_COUNT:,} vertices): "
         "render the SMPL-X template from the SMPL-X model folder set in the preferences",
     ),
@@ -64,7 +65,8 @@ def localizer_items(_self, context: bpy.types.Context | None) -> list[tuple[str,
         if row.get("available"):
             items.append((name, name, f"Localizer {name}: ready", "CHECKMARK"))
         else:
-            items.append((name, name, f"Unavailable: {row.get('reason') or 'unknown reason'}", "ERROR"))
+            reason = artist_text(str(row.get("reason") or "unknown reason"))
+            items.append((name, name, f"Unavailable: {reason}", "ERROR"))
     current = context.scene.interactvlm.localizer if context is not None and context.scene else ""
     if current and current not in {item[0] for item in items}:
         items.append((current, current, "Not listed by the last Check Backend", "QUESTION"))
@@ -133,14 +135,14 @@ def _threshold_changed(self, context: bpy.types.Context) -> None:
 
 
 class InteractVLMSceneSettings(bpy.types.PropertyGroup):
-    image_source: EnumProperty(name="Image source", items=IMAGE_SOURCES, default="FILE")
+    image_source: EnumProperty(name="Image Source", items=IMAGE_SOURCES, default="FILE")
     image_path: StringProperty(name="Photo", subtype="FILE_PATH", description="Reference photo (PNG or JPEG)")
     image: PointerProperty(name="Image", type=bpy.types.Image, description="A loaded Blender image used as the photo")
     body: PointerProperty(name="Body", type=bpy.types.Object, poll=_is_mesh,
                           description="Body mesh (empty: the active object)")
     object: PointerProperty(name="Object", type=bpy.types.Object, poll=_is_mesh,
                             description="Object mesh (empty: another selected mesh)")
-    body_source: EnumProperty(name="Body source", items=BODY_SOURCES, default="MESH")
+    body_source: EnumProperty(name="Body Source", items=BODY_SOURCES, default="MESH")
     gender: EnumProperty(name="Gender", items=GENDERS, default="neutral", description="SMPL-X model file to use")
     task: EnumProperty(name="Task", items=TASKS, default="human_contact")
     label: StringProperty(

@@ -104,7 +104,7 @@ def test_every_operator_is_in_a_menu(bpy):
 
 
 def test_localizer_choice_and_label_suggestions_come_from_the_cached_hello(bpy):
-    from interactvlm_blender import managed, props
+    from interactvlm_blender import managed, messages, props
     from test_blender_addon import LOCALIZER as TESTING
 
     from backend.labels import VOCABULARY
@@ -121,7 +121,8 @@ def test_localizer_choice_and_label_suggestions_come_from_the_cached_hello(bpy):
     assert set(items) == {props.DEFAULT_CHOICE} | set(listed)
     for name, row in listed.items():
         if not row["available"]:
-            assert row["reason"] in items[name][2]  # the tooltip says why
+            tooltip = items[name][2]  # says why, without command-line flags
+            assert messages.artist_text(row["reason"]) in tooltip and "--" not in tooltip
     settings.localizer_choice = TESTING
     assert settings.localizer == TESTING and settings.localizer_choice == TESTING
     settings.localizer_choice = props.DEFAULT_CHOICE
@@ -155,3 +156,37 @@ def test_progress_moves_within_the_render_stage_and_while_writing(bpy, photo):
     assert [f for _s, f in job.history] == sorted(f for _s, f in job.history)  # over the whole job
     assert written == sorted(written) and written[-1] == 1.0 and len(set(written)) == views + 1
     assert any("view 2 of" in text for text in texts) or views == 0
+
+
+def test_blender_conventions_labels_tooltips_and_reports(bpy):
+    from interactvlm_blender import messages, ops_results
+
+    small = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"}
+    for name in ops_results.MENU_OPERATORS:
+        rna = getattr(bpy.ops.interactvlm, name.split(".")[1]).get_rna_type()
+        words = rna.name.split()
+        assert all(w[0].isupper() or w in small for w in words[1:]) and words[0][0].isupper(), rna.name
+        assert "\n" not in rna.description and "  " not in rna.description, (name, rna.description)
+        for prop in rna.properties:
+            if prop.identifier != "rna_type":
+                assert all(w[0].isupper() or w in small for w in prop.name.split()), (name, prop.name)
+    settings = bpy.context.scene.interactvlm.bl_rna
+    for prop in settings.properties:
+        if prop.identifier != "rna_type" and prop.name:
+            assert all(w[0].isupper() or w in small for w in prop.name.split()), prop.name
+    long = ("InteractVLM: 94 of 482 vertices of 'Body' in group 'Contact' (threshold 0.50, localizer testing-lowest "
+            "on cpu); parts: left_shin, right_shin; note: the checkpoint (or --checkpoint-dir on the command line)")
+    details, short = messages.reports(long)
+    assert "--" not in details and len(short) <= messages.STATUS_LIMIT and short.startswith("InteractVLM: 94 of 482")
+    assert messages.reports("InteractVLM: done") == ["InteractVLM: done"]
+
+
+def test_preferences_link_to_the_documentation(bpy):
+    import tomllib
+    from pathlib import Path
+
+    from interactvlm_blender import prefs
+
+    manifest = Path(prefs.__file__).resolve().parents[1] / "blender_manifest.toml"
+    assert prefs.docs_url() == tomllib.loads(manifest.read_text())["website"]
+    assert prefs.docs_url().startswith("https://")
