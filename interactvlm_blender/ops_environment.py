@@ -31,8 +31,8 @@ def make_setup_job(context: bpy.types.Context) -> EnvironmentJob:
 
 
 class INTERACTVLM_OT_setup_backend(JobOperator, bpy.types.Operator):
-    bl_description = ("Create (or repair) the backend's own Python environment and install its pinned packages "
-                      "(about 2 GB; from the Wheel Folder instead of the internet when set)")  # one line: a tooltip
+    """Create or repair the backend's own Python environment and install its pinned packages (about 2 GB)"""
+
     bl_idname = "interactvlm.setup_backend"
     bl_label = "Set Up Backend"
 

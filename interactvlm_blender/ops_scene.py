@@ -106,8 +106,8 @@ class INTERACTVLM_OT_scene_contact(_ContactDistance, _PairOperator, bpy.types.Op
 
 
 class INTERACTVLM_OT_place_object(_PlaceSettings, _PairOperator, bpy.types.Operator):
-    bl_description = ("Move the object (or the body's root) so the object's contact region meets the body's, "
-                      "avoiding penetration")  # one line: a tooltip
+    """Move the object (or the body's root) so its contact region meets the body's, avoiding penetration"""
+
 
     bl_idname = "interactvlm.place_object"
     bl_label = "Place by Contact"
