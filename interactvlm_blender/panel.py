@@ -5,7 +5,7 @@ from pathlib import Path
 
 import bpy
 
-from . import results, runner
+from . import results, runner, thumbnails
 
 _previews = None  # bpy.utils.previews collection for the photo thumbnail (created at register)
 
@@ -101,6 +101,11 @@ def draw_results(layout: bpy.types.UILayout, settings, body: bpy.types.Object) -
         parts = entry.get("parts") or []
         if parts:
             box.label(text="Parts: " + ", ".join(parts[:6]) + (" …" if len(parts) > 6 else ""))
+        masks = thumbnails.mask_images(body, key)
+        if masks:  # what the localizer marked in each view (the same images the demo's strip shows)
+            grid = box.grid_flow(columns=len(masks), align=True)
+            for image in masks:
+                grid.template_icon(icon_value=thumbnails.icon_id(image), scale=3.0)
     box.operator("interactvlm.remove_results", icon="TRASH")
 
 

@@ -3,6 +3,7 @@ operators, Remove Results, every operator in a menu."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from blender_helpers import LOCALIZER, RESOLUTION, add_body, snapshot
 
@@ -190,3 +191,22 @@ def test_preferences_link_to_the_documentation(bpy):
     manifest = Path(prefs.__file__).resolve().parents[1] / "blender_manifest.toml"
     assert prefs.docs_url() == tomllib.loads(manifest.read_text())["website"]
     assert prefs.docs_url().startswith("https://")
+
+
+def test_result_thumbnails_are_the_mask_images(bpy, photo):
+    from interactvlm_blender import results, thumbnails
+
+    body = add_body(bpy)
+    estimate(bpy, photo, body="Body")
+    masks = thumbnails.mask_images(body)
+    assert len(masks) == len(results.read_record(body)[""]["images"]) >= 4
+    sheet = thumbnails.strip([thumbnails.photo_image(str(photo)), *masks], size=64)
+    assert sheet.shape == (64, 64 * (1 + len(masks)), 4)
+    for index, image in enumerate(masks, start=1):
+        pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+        image.pixels.foreach_get(pixels)
+        cell = sheet[:, 64 * index:64 * (index + 1), 0]
+        assert cell.max() == pytest.approx(pixels[0::4].max())  # the mask's own pixels, not a re-render
+    for image in masks:  # the panel's icons are previews of the same images (icon ids need a GPU context)
+        thumbnails.icon_id(image)
+        assert image.preview is not None
