@@ -400,7 +400,7 @@ class RecordingLayout:
     def _child(self, *_a, **_kw):
         return self
 
-    box = row = column = _child
+    box = row = column = grid_flow = _child
 
     def label(self, **kw):
         self.calls.append(("label", kw.get("text")))

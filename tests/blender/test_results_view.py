@@ -210,3 +210,19 @@ def test_result_thumbnails_are_the_mask_images(bpy, photo):
     for image in masks:  # the panel's icons are previews of the same images (icon ids need a GPU context)
         thumbnails.icon_id(image)
         assert image.preview is not None
+
+
+def test_panel_result_box_draws_results_with_counts_and_operators(bpy, photo):
+    from interactvlm_blender import panel, results
+    from test_blender_addon import RecordingLayout
+
+    body = add_body(bpy)
+    estimate(bpy, photo, body="Body")
+    calls = []
+    panel.VIEW3D_PT_interactvlm.draw(type("P", (), {"layout": RecordingLayout(bpy, calls)})(), bpy.context)
+    count = results.read_record(body)[""]["marks"]["group"]["count"]
+    assert ("label", f"Contact: {count} vertices (threshold 0.50)") in calls
+    assert {("prop", "show_heat_map"), ("prop", "heat_map_display"), ("prop", "localizer_choice"),
+            ("operator", "interactvlm.select_result"), ("operator", "interactvlm.weight_paint_result"),
+            ("operator", "interactvlm.remove_results")} <= set(calls)
+    assert sum(1 for c in calls if c[0] == "icon") >= len(results.read_record(body)[""]["images"])
