@@ -85,16 +85,16 @@ def heat_map_material(obj: bpy.types.Object) -> bpy.types.Material:
 
 
 def remove_heat_material(obj: bpy.types.Object) -> bool:
-    """Take our heat-map material off obj's slots (the user's materials stay); True when removed."""
-    mesh = obj.data
+    """Take our heat-map materials off obj's slots (the user's materials stay); True when any was removed."""
+    mesh, removed = obj.data, False
     for index in reversed(range(len(mesh.materials))):
         material = mesh.materials[index]
         if material is not None and material.get(MATERIAL_OWNER):
             mesh.materials.pop(index=index)
             if material.users == 0:
                 bpy.data.materials.remove(material)
-            return True
-    return False
+            removed = True
+    return removed
 
 
 def show_heat_map(context: bpy.types.Context) -> int:
