@@ -135,6 +135,7 @@ class Server:
         from importlib.metadata import PackageNotFoundError, version
 
         from backend.devices import available_devices
+        from backend.labels import VOCABULARY
         from backend.localizers.registry import DEFAULT_LOCALIZER, available_localizers
 
         try:
@@ -154,6 +155,7 @@ class Server:
             ops=list(OPS),
             localizers=available_localizers(request.fields.get("checkpoint_dir")),
             default_localizer=DEFAULT_LOCALIZER,
+            labels=list(VOCABULARY),  # the add-on's label suggestions (it cannot import the backend)
         )
 
     def _enqueue(self, job: AcceptedJob) -> None:

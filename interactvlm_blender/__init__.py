@@ -17,10 +17,11 @@ _registered: list[type] = []
 
 def _modules() -> tuple:
     # In registration order: ops_scene's sub-panel needs the main panel registered first.
-    from . import (ops_check, ops_environment, ops_estimate, ops_job, ops_scene, ops_threshold, panel, prefs,
-                   props)
+    from . import (ops_check, ops_environment, ops_estimate, ops_job, ops_results, ops_scene, ops_threshold, panel,
+                   prefs, props)
 
-    return (prefs, props, ops_job, ops_estimate, ops_threshold, ops_check, ops_environment, panel, ops_scene)
+    return (prefs, props, ops_job, ops_estimate, ops_threshold, ops_check, ops_environment, ops_results, panel,
+            ops_scene)
 
 
 def _on_load_pre(*_args) -> None:
@@ -44,7 +45,7 @@ def register() -> None:
     import bpy
     from bpy.app.handlers import persistent
 
-    from . import panel, props
+    from . import ops_results, panel, props
 
     if _registered:  # registering twice without unregister would duplicate handlers
         return
@@ -54,6 +55,7 @@ def register() -> None:
             _registered.append(cls)
     props.register_properties()
     panel.register_previews()
+    ops_results.register_menus()
     # persistent() marks the functions themselves (handlers survive loading a file), so the same
     # objects can be removed again at unregister.
     bpy.app.handlers.load_pre.append(persistent(_on_load_pre))
@@ -64,13 +66,15 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import panel, props
+    from . import ops_results, panel, props
 
     _shutdown()
     atexit.unregister(_shutdown)
     for handlers, handler in ((bpy.app.handlers.load_pre, _on_load_pre), (bpy.app.handlers.save_pre, _on_save_pre)):
         if handler in handlers:
             handlers.remove(handler)
+    if _registered:
+        ops_results.unregister_menus()
     panel.unregister_previews()
     props.unregister_properties()
     for cls in reversed(_registered):

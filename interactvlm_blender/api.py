@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import bpy
 import numpy as np
 
-from . import client, estimate, naming, results, runner
+from . import client, estimate, results, runner, viewport
 from .runner import JobError
 
 EstimateError = JobError  # the name scripts written for 0.1 catch
@@ -34,7 +34,6 @@ __all__ = [
     "stop_backend",
     "heat_map_material",
 ]
-HEAT_MATERIAL = "IVLM Heat Map"
 
 
 def estimate_contact(image: str = "", body: str = "", object: str = "", task: str = "human_contact",
@@ -89,28 +88,8 @@ def contact_scores(obj: bpy.types.Object, label: str = "") -> np.ndarray | None:
 
 
 def heat_map_material(obj: bpy.types.Object) -> bpy.types.Material:
-    """A material showing our colour attribute (`ivlm_contact_color`, or the distinct name used when
-    the user had one) for renders; added to obj as a new material slot, existing slots untouched.
-    With no other material the whole mesh uses it. (Workbench and the Solid viewport can show the
-    attribute without a material: shading colour type 'Attribute'.)"""
-    entries = list(results.estimate_entries(results.read_record(obj)).values())
-    if not entries:
-        raise JobError(f"{obj.name!r} has no contact result yet; estimate first")
-    color = entries[-1].get("color", naming.COLOR_NAME)
-    name = f"{HEAT_MATERIAL} {color}" if color != naming.COLOR_NAME else HEAT_MATERIAL
-    material = bpy.data.materials.get(name)
-    if material is None:
-        material = bpy.data.materials.new(name)
-        if bpy.app.version < (5, 0, 0):  # always node-based from 5.0 (the flag is deprecated there)
-            material.use_nodes = True
-        nodes, links = material.node_tree.nodes, material.node_tree.links
-        shader = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
-        attribute = nodes.new("ShaderNodeVertexColor")
-        attribute.layer_name = color
-        links.new(attribute.outputs["Color"], shader.inputs["Base Color"])
-    if material.name not in obj.data.materials:
-        obj.data.materials.append(material)
-    return material
+    """A material showing our colour attribute, added to obj as a new slot (viewport.heat_map_material)."""
+    return viewport.heat_map_material(obj)
 
 
 def stop_backend() -> None:

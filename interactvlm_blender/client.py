@@ -84,7 +84,7 @@ class WorkerSettings:
                               f"python executable, or clear it and press {SETUP_FIX}")
         if self.root and not (Path(self.root) / "backend").is_dir():
             raise WorkerError(f"the backend folder {self.root!r} has no backend/ package: set Preferences > "
-                              "Add-ons > InteractVLM > Backend folder to the project folder (or leave it empty)")
+                              "Add-ons > InteractVLM > Backend Folder to the project folder (or leave it empty)")
 
 
 SETUP_FIX = "Preferences > InteractVLM > Set Up Backend / Repair"

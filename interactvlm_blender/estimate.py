@@ -77,7 +77,7 @@ def _smplx_dir(body: bpy.types.Object, prefs: Any) -> Path:
     folder = Path(bpy.path.abspath(prefs.smplx_dir)).expanduser() if prefs.smplx_dir else None
     if folder is None or not folder.is_dir():
         raise JobError("body source SMPL-X needs the SMPL-X model folder: set Preferences > Add-ons > "
-                       "InteractVLM > SMPL-X model folder (the folder with SMPLX_NEUTRAL.npz)")
+                       "InteractVLM > SMPL-X Model Folder (the folder with SMPLX_NEUTRAL.npz)")
     count = len(body.data.vertices)
     if count != protocol.SMPLX_VERTEX_COUNT:
         raise JobError(f"body source SMPL-X needs an SMPL-X mesh ({protocol.SMPLX_VERTEX_COUNT} vertices); "
@@ -123,9 +123,10 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
                                   notes=notes)
 
 
-def apply_steps(job: EstimateJob) -> Iterator[None]:
+def apply_steps(job: EstimateJob) -> Iterator[float]:
     """Write a DONE job's result in short main-thread steps: the mesh data first (checked before
-    anything is written), then one mask image per step. Sets job.report."""
+    anything is written), then one mask image per step; each step yields the fraction written.
+    Sets job.report."""
     obj = live_mesh(job.target)
     try:
         arrays = protocol.read_result("estimate", job.result_path)
@@ -136,12 +137,15 @@ def apply_steps(job: EstimateJob) -> Iterator[None]:
     job.report = results.write_result(obj, key, naming.estimate_names(key), arrays["scores"],
                                       group_values=arrays["scores"], group_threshold=job.params.threshold,
                                       settings={"threshold": float(job.params.threshold), "task": task,
-                                                "label": label or ""})
-    yield
+                                                "label": label or "",
+                                                "parts": [str(p) for p in job.summary.get("parts_in_contact") or []]})
     masks = arrays["masks"]
-    for mask, view in zip(masks, results.mask_view_names(masks, [str(v) for v in arrays["view_names"]])):
+    total = 1 + len(masks)
+    yield 1 / total
+    for index, (mask, view) in enumerate(zip(masks, results.mask_view_names(masks, [str(v) for v in
+                                                                                  arrays["view_names"]]))):
         job.report.images.append(results.write_mask_image(obj, key, mask, view))
-        yield
+        yield (index + 2) / total
     results.record_images(obj, key, job.report.images)
 
 

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import bpy
 
-from . import client, managed, props, protocol, runner
+from . import client, managed, messages, protocol, runner
 from .ops_job import JobOperator
 from .prefs import checkpoint_path, get_prefs
 
@@ -21,7 +21,7 @@ def hello_text(event: dict[str, Any]) -> str:
         f"Devices: {', '.join(event.get('devices') or [])}; default localizer: {event.get('default_localizer')}",
     ]
     for row in event.get("localizers") or []:
-        state = "ready" if row.get("available") else f"unavailable: {row.get('reason')}"
+        state = "ready" if row.get("available") else f"unavailable: {messages.artist_text(str(row.get('reason')))}"
         lines.append(f"  {row.get('name')}: {state}")
     return "\n".join(lines)
 
@@ -30,7 +30,7 @@ class INTERACTVLM_OT_check_backend(JobOperator, bpy.types.Operator):
     """Start the backend worker and report its versions, devices and localizers"""
 
     bl_idname = "interactvlm.check_backend"
-    bl_label = "Check backend"
+    bl_label = "Check Backend"
 
     def job_start(self, context: bpy.types.Context) -> runner.BackendJob:
         worker = client.get_worker(get_prefs(context))
@@ -43,8 +43,6 @@ class INTERACTVLM_OT_check_backend(JobOperator, bpy.types.Operator):
         context.window_manager.interactvlm_status.backend_report = hello_text(job.reply)
         managed.LAST_HELLO.clear()  # for the preferences' set-up checklist
         managed.LAST_HELLO.update(job.reply)
-        names = [str(row.get("name")) for row in job.reply.get("localizers") or [] if row.get("name")]
-        props.KNOWN_LOCALIZERS[:] = list(dict.fromkeys([*props.KNOWN_LOCALIZERS, *names]))
         return ()
 
     def job_report(self, context: bpy.types.Context, job: runner.BackendJob) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import bpy
 
 from . import client, environment, runner
 from .managed import EnvironmentJob, bundle, environment_root, online_access
-from .ops_job import JobOperator
+from .ops_job import JobOperator, tell
 from .prefs import get_prefs
 
 
@@ -31,8 +31,7 @@ def make_setup_job(context: bpy.types.Context) -> EnvironmentJob:
 
 
 class INTERACTVLM_OT_setup_backend(JobOperator, bpy.types.Operator):
-    """Create (or repair) the backend's own Python environment in the extension's user folder and install
-    its pinned packages with pip (about 2 GB; uses the Wheel folder instead of the internet when set)"""
+    """Create or repair the backend's own Python environment and install its pinned packages (about 2 GB)"""
 
     bl_idname = "interactvlm.setup_backend"
     bl_label = "Set Up Backend"
@@ -62,7 +61,7 @@ class INTERACTVLM_OT_remove_backend(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         client.stop_worker()  # it may run from that environment
         environment.remove_environment(environment_root())
-        self.report({"INFO"}, "InteractVLM: the managed backend environment was removed")
+        tell(self, "INFO", "InteractVLM: the managed backend environment was removed")
         return {"FINISHED"}
 
 

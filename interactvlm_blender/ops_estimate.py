@@ -12,7 +12,7 @@ from typing import Iterable
 import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from . import estimate, protocol
+from . import estimate, protocol, viewport
 from .ops_job import JobOperator
 from .props import BODY_SOURCES, GENDERS, POSES, TASKS
 from .targets import resolve_targets
@@ -22,7 +22,7 @@ class INTERACTVLM_OT_estimate_contact(JobOperator, bpy.types.Operator):
     """Estimate which vertices are in contact from the reference photo (runs the backend)"""
 
     bl_idname = "interactvlm.estimate_contact"
-    bl_label = "Estimate contact"
+    bl_label = "Estimate Contact"
     # UNDO without REGISTER: one undo step, but no "Adjust Last Operation" panel (a redo there
     # would re-run the whole model while blocking the UI).
     bl_options = {"UNDO"}
@@ -32,7 +32,7 @@ class INTERACTVLM_OT_estimate_contact(JobOperator, bpy.types.Operator):
     image_name: StringProperty(name="Image", description="Name of a loaded Blender image used as the photo")
     body: StringProperty(name="Body", description="Body mesh object name")
     object: StringProperty(name="Object", description="Object mesh object name")
-    body_source: EnumProperty(name="Body source", items=BODY_SOURCES, default="MESH")
+    body_source: EnumProperty(name="Body Source", items=BODY_SOURCES, default="MESH")
     gender: EnumProperty(name="Gender", items=GENDERS, default="neutral")
     task: EnumProperty(name="Task", items=TASKS, default="human_contact")
     label: StringProperty(name="Label", description="Object label for semantic/object contact")
@@ -81,6 +81,11 @@ class INTERACTVLM_OT_estimate_contact(JobOperator, bpy.types.Operator):
         return estimate.apply_steps(job)
 
     def job_report(self, context: bpy.types.Context, job: estimate.EstimateJob) -> tuple[str, str]:
+        settings = context.scene.interactvlm
+        if settings.show_heat_map:  # the result is seen at once (viewport.py)
+            viewport.show_heat_map(context)
+        else:
+            settings.show_heat_map = True
         return "INFO", estimate.outcome_text(job)
 
 

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import bpy
 
-from . import client, runner
+from . import client, messages, runner
 
 log = logging.getLogger("interactvlm.ops")
 TIMER_S = 0.1  # a step only drains a queue or writes one piece of a result, so polling this often costs nothing
@@ -51,8 +51,19 @@ def show_progress(context: bpy.types.Context, job: runner.Job | None) -> None:
         status.message, status.what = job.message, job.what
     workspace = getattr(context, "workspace", None)
     if workspace is not None:
-        workspace.status_text_set(None if job is None else
-                                  f"InteractVLM: {job.stage} {job.fraction * 100:.0f}%  (Esc: cancel)")
+        workspace.status_text_set(None if job is None else f"InteractVLM: {progress_text(job)}  (Esc: cancel)")
+
+
+def tell(operator: bpy.types.Operator, level: str, text: str) -> None:
+    """Report text the one way (messages.py): whole in the Info editor, a status-bar line when long."""
+    for line in messages.reports(text):
+        operator.report({level}, line)
+
+
+def progress_text(job: runner.Job) -> str:
+    """The stage, its percentage and the backend's message (e.g. "render 40% view 2 of 4")."""
+    text = f"{job.stage} {job.fraction * 100:.0f}%"
+    return f"{text} {job.message}" if job.message and job.state == runner.RUNNING else text
 
 
 class JobOperator:
@@ -155,8 +166,8 @@ class JobOperator:
         return {"FINISHED"} if current is not None and current.steps else {"CANCELLED"}
 
     def _tell(self, context: bpy.types.Context, level: str, text: str) -> None:
-        self.report({level}, text)
-        self.job_told(context, level, text)
+        tell(self, level, text)
+        self.job_told(context, level, messages.artist_text(text))
 
     def _show(self, context: bpy.types.Context) -> None:
         job = self._run.job

@@ -34,16 +34,16 @@ MOVES = enum_items(protocol.MOVES, {
 # Each setting is defined once, for the panel's settings and the operator argument of the same name
 # (an unset argument takes the panel's value): Blender registers properties of mixin classes too.
 class _ContactDistance:
-    contact_distance: FloatProperty(name="Contact distance", default=protocol.DEFAULT_CONTACT_DISTANCE, min=1e-6,
+    contact_distance: FloatProperty(name="Contact Distance", default=protocol.DEFAULT_CONTACT_DISTANCE, min=1e-6,
                                     soft_max=0.2, subtype="DISTANCE", unit="LENGTH", precision=4,
                                     description="Vertices closer than this to the other mesh are in contact (score 1 "
                                                 "at touching, 0 at this distance); penetrating vertices score 1")
 
 
 class _PlaceSettings:
-    body_contact: StringProperty(name="Body contact", default="Contact",
+    body_contact: StringProperty(name="Body Contact", default="Contact",
                                  description="Vertex group (or float attribute) of the body's contact region")
-    object_contact: StringProperty(name="Object contact", default="Contact",
+    object_contact: StringProperty(name="Object Contact", default="Contact",
                                    description="Vertex group (or float attribute) of the object's contact region")
     move: EnumProperty(name="Move", items=MOVES, default="object")
     scale: BoolProperty(name="Scale", default=False, description="Also solve for a uniform scale of the moved mesh")
@@ -52,7 +52,7 @@ class _PlaceSettings:
 class InteractVLMSceneOpsSettings(_ContactDistance, _PlaceSettings, bpy.types.PropertyGroup):
     """Scene contact / placement settings (Scene.interactvlm_scene), saved with the .blend."""
 
-    last_report: StringProperty(name="Last result", default="", options={"SKIP_SAVE"})
+    last_report: StringProperty(name="Last Result", default="", options={"SKIP_SAVE"})
 
     @classmethod
     def register(cls) -> None:
@@ -91,7 +91,7 @@ class INTERACTVLM_OT_scene_contact(_ContactDistance, _PairOperator, bpy.types.Op
     """Mark where body and object touch or penetrate as they stand in the scene (exact mesh proximity, no photo)"""
 
     bl_idname = "interactvlm.scene_contact"
-    bl_label = "Scene contact"
+    bl_label = "Scene Contact"
     bl_options = {"REGISTER", "UNDO"}
 
     def job_start(self, context: bpy.types.Context) -> PairJob:
@@ -106,14 +106,14 @@ class INTERACTVLM_OT_scene_contact(_ContactDistance, _PairOperator, bpy.types.Op
 
 
 class INTERACTVLM_OT_place_object(_PlaceSettings, _PairOperator, bpy.types.Operator):
-    """Move the object (or the body's root) so the object's contact region meets the body's, avoiding
-    penetration; one undo step"""
+    """Move the object (or the body's root) so its contact region meets the body's, avoiding penetration"""
+
 
     bl_idname = "interactvlm.place_object"
-    bl_label = "Place by contact"
+    bl_label = "Place by Contact"
     bl_options = {"REGISTER", "UNDO"}
 
-    penetration_weight: FloatProperty(name="Penetration weight", default=10.0, min=0.0, soft_max=1000.0,
+    penetration_weight: FloatProperty(name="Penetration Weight", default=10.0, min=0.0, soft_max=1000.0,
                                       description="How strongly penetrating object vertices push the solution out "
                                                   "(each weighs this many contact pairs)")
 
@@ -135,7 +135,7 @@ class INTERACTVLM_OT_place_object(_PlaceSettings, _PairOperator, bpy.types.Opera
 
 
 class VIEW3D_PT_interactvlm_scene(bpy.types.Panel):
-    bl_label = "Scene contact & placement"
+    bl_label = "Scene Contact & Placement"
     bl_idname = "VIEW3D_PT_interactvlm_scene"
     bl_parent_id = "VIEW3D_PT_interactvlm"
     bl_space_type = "VIEW_3D"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import bpy
 
-from . import results, runner
+from . import results, runner, thumbnails
 
 _previews = None  # bpy.utils.previews collection for the photo thumbnail (created at register)
 
@@ -34,7 +34,7 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
         status = context.window_manager.interactvlm_status
 
         box = layout.box()
-        box.label(text="Reference photo", icon="IMAGE_DATA")
+        box.label(text="Reference Photo", icon="IMAGE_DATA")
         box.row().prop(settings, "image_source", expand=True)
         if settings.image_source == "FILE":
             box.prop(settings, "image_path", text="")
@@ -58,9 +58,9 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
         if settings.body_source == "SMPLX":
             col.prop(settings, "gender")
         col.prop(settings, "task")
-        if settings.task != "human_contact":
-            col.prop(settings, "label")
-        col.prop(settings, "localizer", placeholder="default")
+        col.prop(settings, "label", text="Label" if settings.task != "human_contact" else "Objects",
+                 placeholder="e.g. bicycle, bench")
+        col.prop(settings, "localizer_choice")
         row = col.row(align=True)
         row.prop(settings, "pose", expand=True)
         col.prop(settings, "resolution")
@@ -70,19 +70,43 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
         if job is not None or status.running:
             row = layout.row(align=True)
             row.progress(factor=status.fraction, type="BAR",
-                         text=f"{status.what}: {status.stage} {status.fraction * 100:.0f}%")
+                         text=f"{status.what}: {status.stage} {status.fraction * 100:.0f}% {status.message}".strip())
             row.operator("interactvlm.cancel_job", text="", icon="CANCEL")
         else:
             layout.operator("interactvlm.estimate_contact", icon="PLAY")
 
         body = settings.body or (active if active and active.type == "MESH" else None)
         if body is not None:
-            record = results.estimate_entries(results.read_record(body))
-            if record:
-                box = layout.box()
-                box.label(text=f"Results on {body.name}", icon="GROUP_VERTEX")
-                for entry in record.values():
-                    box.label(text=f"{entry.get('group')} (threshold {entry.get('threshold', 0):.2f})")
+            draw_results(layout, settings, body)
+
+
+def draw_results(layout: bpy.types.UILayout, settings, body: bpy.types.Object) -> None:
+    """The result box: each result with its count and parts; show, select, weight-paint, remove."""
+    record = results.estimate_entries(results.read_record(body))
+    if not record:
+        return
+    box = layout.box()
+    box.label(text=f"Results on {body.name}", icon="GROUP_VERTEX")
+    row = box.row(align=True)
+    row.prop(settings, "show_heat_map", toggle=True, icon="SHADING_RENDERED")
+    row.prop(settings, "heat_map_display", text="")
+    for key, entry in record.items():
+        count = (entry.get("marks") or {}).get("group", {}).get("count", "?")
+        row = box.row(align=True)
+        row.label(text=f"{entry.get('group')}: {count} vertices (threshold {entry.get('threshold', 0):.2f})")
+        select = row.operator("interactvlm.select_result", text="", icon="RESTRICT_SELECT_OFF")
+        select.object, select.key = body.name, key
+        paint = row.operator("interactvlm.weight_paint_result", text="", icon="WPAINT_HLT")
+        paint.object, paint.key = body.name, key
+        parts = entry.get("parts") or []
+        if parts:
+            box.label(text="Parts: " + ", ".join(parts[:6]) + (" …" if len(parts) > 6 else ""))
+        masks = thumbnails.mask_images(body, key)
+        if masks:  # what the localizer marked in each view (the same images the demo's strip shows)
+            grid = box.grid_flow(columns=len(masks), align=True)
+            for image in masks:
+                grid.template_icon(icon_value=thumbnails.icon_id(image), scale=3.0)
+    box.operator("interactvlm.remove_results", icon="TRASH")
 
 
 def register_previews() -> None:

@@ -19,6 +19,20 @@ from bpy.props import EnumProperty, StringProperty
 from . import environment, managed, protocol
 
 ADDON_ID = managed.ADDON_ID
+
+
+def docs_url() -> str:
+    """The manifest's website (beside __init__.py in the extension, the repository root in a source tree)."""
+    import tomllib
+
+    for folder in (managed.ADDON_DIR, managed.ADDON_DIR.parent):
+        manifest = folder / "blender_manifest.toml"
+        if manifest.is_file():
+            try:
+                return str(tomllib.loads(manifest.read_text(encoding="utf-8")).get("website", ""))
+            except (OSError, ValueError):
+                return ""
+    return ""
 _DEVICE_TEXT = {"auto": ("Auto", "CUDA when the backend sees a GPU, else the CPU"),
                 "cpu": ("CPU", "Always run on the CPU"),
                 "cuda": ("CUDA", "Run on the GPU; fails clearly when the backend has none")}
@@ -52,34 +66,36 @@ class InteractVLMPreferences(bpy.types.AddonPreferences):
         "(developers: …/.venv/bin/python of `python build.py setup`). INTERACTVLM_BACKEND_PYTHON overrides it",
     )
     backend_root: StringProperty(
-        name="Backend folder", subtype="DIR_PATH", default="",
+        name="Backend Folder", subtype="DIR_PATH", default="",
         description="Developer override: a project folder that contains backend/ (empty: the backend bundled "
                     "with the extension)")
     setup_python: StringProperty(
         name="Set-up Python", subtype="FILE_PATH", default="",
         description="Python 3.11 to build the managed environment from (empty: Blender's own when it is 3.11)")
     wheel_dir: StringProperty(
-        name="Wheel folder", subtype="DIR_PATH", default="",
+        name="Wheel Folder", subtype="DIR_PATH", default="",
         description="Install from this folder of wheels instead of the internet (made by "
                     "`python build.py wheelhouse DIR`); for studios without online access")
-    torch_build: EnumProperty(name="torch build", items=TORCH_BUILDS, default="cpu",
+    torch_build: EnumProperty(name="Torch Build", items=TORCH_BUILDS, default="cpu",
                               description="Which torch build Set Up Backend installs (the pinned version)")
     device: EnumProperty(name="Device", items=DEVICES, default="auto",
                          description="Where the backend runs the localizer")
     checkpoint_dir: StringProperty(
-        name="InteractVLM checkpoint folder",
+        name="InteractVLM Checkpoint Folder",
         subtype="DIR_PATH",
         default="",
         description="Folder with the official InteractVLM weights (licence-gated; the 'interactvlm' localizer)",
     )
     smplx_dir: StringProperty(
-        name="SMPL-X model folder", subtype="DIR_PATH", default="",
+        name="SMPL-X Model Folder", subtype="DIR_PATH", default="",
         description="Folder with SMPLX_NEUTRAL.npz (licence-gated; only for the SMPL-X body source)")
 
     def draw(self, context: bpy.types.Context) -> None:
         from . import setup_panel
 
         layout = self.layout
+        if url := docs_url():
+            layout.operator("wm.url_open", text="Documentation", icon="HELP").url = url
         setup_panel.draw_checklist(layout, Effective(self), ENV_OVERRIDES)
         for name in ("backend_python", "backend_root", "device", "checkpoint_dir", "smplx_dir"):
             row = layout.row()
@@ -87,7 +103,7 @@ class InteractVLMPreferences(bpy.types.AddonPreferences):
             if os.environ.get(ENV_OVERRIDES.get(name, "")):
                 row.label(text=f"overridden by {ENV_OVERRIDES[name]}", icon="INFO")
         box = layout.box()
-        box.label(text="Managed environment set-up", icon="PACKAGE")
+        box.label(text="Managed Environment Set-up", icon="PACKAGE")
         for name in ("torch_build", "wheel_dir", "setup_python"):
             box.prop(self, name)
 

@@ -127,6 +127,11 @@ def cancel_request(target: str) -> dict[str, Any]:
     return {"target": target}
 
 
+def split_labels(text: str) -> list[str]:
+    """The labels of a comma-separated label field ("bicycle, bench" -> ["bicycle", "bench"])."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def estimate_request(*, image: str | Path, out_dir: str | Path, task: str = "human_contact", label: str = "",
                      body_npz: str | Path | None = None, smplx_dir: str | Path | None = None, gender: str = "neutral",
                      object_npz: str | Path | None = None, localizer: str = "", device: str = "auto",
@@ -142,7 +147,10 @@ def estimate_request(*, image: str | Path, out_dir: str | Path, task: str = "hum
         fields["body"] = {"source": "mesh", "npz": str(body_npz)}
     if object_npz is not None:
         fields["object"] = {"npz": str(object_npz)}
-    if label.strip():
+    labels = split_labels(label)
+    if task == "human_contact" and labels:  # the objects in the photo (PROTOCOL.md `labels`)
+        fields["labels"] = labels
+    elif label.strip():
         fields["label"] = label.strip()
     if localizer.strip():
         fields["localizer"] = localizer.strip()

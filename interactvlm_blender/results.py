@@ -284,3 +284,33 @@ def group_weights(obj: bpy.types.Object, group_name: str) -> np.ndarray:
             if element.group == gi:
                 weights[vertex.index] = element.weight
     return weights
+
+
+def remove_results(obj: bpy.types.Object) -> list[str]:
+    """Remove everything the record says we wrote on obj and its mark still proves ours (groups,
+    attributes, mask images), then the record; data no longer provably ours (renamed away, edited,
+    replaced) is the user's and stays. Returns the names removed."""
+    record = read_record(obj)
+    removed: list[str] = []
+    with mesh_data(obj):
+        for key, entry in record.items():
+            if not isinstance(entry, dict):
+                continue
+            marks = entry.get("marks") or {}
+            for kind, mark in marks.items():
+                name = entry.get(kind)
+                if not ownership.matches(obj, kind, name, mark):
+                    continue
+                if kind == "group":
+                    obj.vertex_groups.remove(obj.vertex_groups[name])
+                else:
+                    obj.data.attributes.remove(obj.data.attributes[name])
+                removed.append(name)
+            prefix = f"{obj.name}|{key}|"
+            for image in [im for im in bpy.data.images if str(im.get(IMAGE_OWNER_KEY, "")).startswith(prefix)]:
+                removed.append(image.name)
+                bpy.data.images.remove(image)
+        if RECORD_KEY in obj:
+            del obj[RECORD_KEY]
+        obj.data.update()
+    return removed

@@ -110,6 +110,7 @@ class BackendJob(Job):
     job_dir: Path | None = None  # the request folder (request_folder()), removed by discard()
     result_path: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
+    history: list[tuple[str, float]] = field(default_factory=list)  # every progress event: (stage, fraction)
     reply: dict[str, Any] = field(default_factory=dict)  # the terminal event (e.g. `hello`'s fields)
     notes: list[str] = field(default_factory=list)  # remarks for the outcome report (e.g. modifiers skipped)
     hung_after_s: float = protocol.HUNG_AFTER_S  # silence (no event, no heartbeat) that means a hung worker
@@ -129,6 +130,7 @@ class BackendJob(Job):
             elif kind == "progress":
                 self.stage, self.fraction = event["stage"], float(event["fraction"])
                 self.message = str(event.get("message") or "")
+                self.history.append((self.stage, self.fraction))
             elif kind in ("result", "hello"):
                 self.state, self.fraction, self.reply = DONE, 1.0, event
                 self.result_path, self.summary = str(event.get("path") or ""), dict(event.get("summary") or {})
@@ -168,7 +170,7 @@ def request_folder(op: str) -> Iterator[Path]:
         raise
 
 
-Apply = Callable[[Job], Iterable[None] | None]
+Apply = Callable[[Job], Iterable[float | None] | None]  # each step may yield the fraction written
 _active: "Run | None" = None  # the session's one job slot
 
 
@@ -212,8 +214,10 @@ class Run:
                 if job.state != DONE or self._apply is None:
                     return self._end()
                 self._writer = iter(self._apply(job) or ())
-                job.stage = "writing"
-            next(self._writer)
+                job.stage, job.fraction, job.message = "writing", 0.0, ""
+            done = next(self._writer)
+            if isinstance(done, float):  # a step may say how much of the writing is done
+                self.job.fraction = min(max(done, 0.0), 1.0)
             self.steps += 1
             return False
         except StopIteration:

@@ -121,7 +121,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import interactvlm_blender
     from backend.eval.metrics import precision_recall_f1  # numpy only: fine beside bpy
-    from interactvlm_blender import api, naming, results
+    from interactvlm_blender import api, naming, results, thumbnails
     from interactvlm_blender import prefs as addon_prefs
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -182,6 +182,9 @@ def main() -> int:
                   render_panel(behind, Path(tmp, "behind.png"), hidden=(prop,)),
                   render_panel(above, Path(tmp, "above.png"), hidden=(body,))]
         save_image(np.concatenate(panels, axis=1), out / "preview.png")
+    # What the panel's result box shows: the photo and the view masks of the body's result.
+    save_image(thumbnails.strip([thumbnails.photo_image(photo), *thumbnails.mask_images(body)]),
+               out / "thumbnails.png")
     render_s = time.perf_counter() - start
     interactvlm_blender.unregister()
 
@@ -189,7 +192,7 @@ def main() -> int:
           f"F1 {body_f1:.2f} against the example's ground truth ({body_s:.1f} s)")
     print(f"demo: {label} {int((prop_scores >= 0.5).sum())} of {len(prop_scores)} vertices in contact, "
           f"F1 {prop_f1:.2f} ({object_s:.1f} s)")
-    print(f"demo: wrote {blend} and {out / 'preview.png'} (render {render_s:.1f} s)")
+    print(f"demo: wrote {blend}, {out / 'preview.png'} and {out / 'thumbnails.png'} (render {render_s:.1f} s)")
     return 0
 
 

@@ -73,6 +73,9 @@ def _requests(tmp_path, photo):
     yield "hello", protocol.hello_request(str(tmp_path))
     yield "estimate", protocol.estimate_request(body_npz=body, **common)
     yield "estimate", protocol.estimate_request(body_npz=body, task="semantic_contact", label=" chair ", **common)
+    several = protocol.estimate_request(body_npz=body, label="bicycle, Bench,", **common)  # the panel's label field
+    assert several["labels"] == ["bicycle", "Bench"] and "label" not in several
+    yield "estimate", several
     yield (
         "estimate",
         protocol.estimate_request(

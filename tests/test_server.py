@@ -110,6 +110,9 @@ def estimate(photo: Path, out_dir: Path, **fields) -> dict:
 def test_hello_estimate_result(server, photo, tmp_path, anny_body):
     hello = server.hello()
     assert hello["protocol"] == 1 and "cpu" in hello["devices"] and hello["default_localizer"] == "default"
+    from backend.labels import VOCABULARY
+
+    assert hello["labels"] == list(VOCABULARY)
     names = {row["name"]: row for row in hello["localizers"]}
     assert names[LOCALIZER]["available"] and {"default", "interactvlm"} <= set(names)
     assert not names["interactvlm"]["available"] and "checkpoint_dir" in names["interactvlm"]["reason"]

@@ -76,7 +76,7 @@ def _interactvlm_unavailable(checkpoint_dir: str | None) -> str | None:
         return "the interactvlm localizer is not installed in this backend"
     if not checkpoint_dir:
         return ("needs checkpoint_dir: the folder with the official InteractVLM weights (the add-on's "
-                "preference 'InteractVLM checkpoint folder', or --checkpoint-dir on the command line)")
+                "preference 'InteractVLM Checkpoint Folder', or --checkpoint-dir on the command line)")
     if not Path(checkpoint_dir).is_dir():
         return f"checkpoint_dir {checkpoint_dir} is not a folder"
     return _missing_packages("interactvlm")

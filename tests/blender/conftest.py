@@ -47,8 +47,9 @@ def addon(bpy_module):
 @pytest.fixture()
 def bpy(addon, bpy_module):
     """A clean scene per test (objects, meshes, images removed), add-on registered."""
-    clear_scene(bpy_module)
     scene = bpy_module.context.scene
+    scene.interactvlm.show_heat_map = False  # the user's shading back (a test's estimate showed the heat map)
+    clear_scene(bpy_module)
     scene.interactvlm.localizer = LOCALIZER
     scene.interactvlm.resolution = RESOLUTION
     scene.interactvlm.threshold = 0.5

@@ -88,12 +88,12 @@ def test_check_backend_reports_versions(bpy):
     assert bpy.ops.interactvlm.check_backend() == {"FINISHED"}
     report = bpy.context.window_manager.interactvlm_status.backend_report
     assert "protocol 1" in report and "cpu" in report and f"{LOCALIZER}: ready" in report, report
-    # The panel's localizer field now offers what this backend listed (typing filters the names).
+    # The panel's localizer choice now offers what this backend listed (an enum: props.localizer_items).
     from interactvlm_blender import props
 
     settings = bpy.context.scene.interactvlm
-    assert LOCALIZER in props._localizer_names(settings, bpy.context, "")
-    assert props._localizer_names(settings, bpy.context, "inter") == ["interactvlm"]
+    names = [item[0] for item in props.localizer_items(settings, bpy.context)]
+    assert LOCALIZER in names and "interactvlm" in names
 
 
 def test_job_writes_exact_result_in_steps(bpy, photo, tmp_path):
@@ -400,7 +400,7 @@ class RecordingLayout:
     def _child(self, *_a, **_kw):
         return self
 
-    box = row = column = _child
+    box = row = column = grid_flow = _child
 
     def label(self, **kw):
         self.calls.append(("label", kw.get("text")))
