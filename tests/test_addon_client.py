@@ -200,13 +200,15 @@ def test_a_frozen_worker_is_reported_hung_killed_and_replaced(backend_env, photo
                                           ("INTERACTVLM_HEARTBEAT_S", "0.2")))
     worker, frozen = client.Worker(settings), None
     try:
-        busy = _estimate_job(worker, photo, label="block:2")  # a long step without progress: heartbeats only
+        busy = _estimate_job(
+            worker, photo, task="semantic_contact", label="block:2"
+        )  # a long step without progress: heartbeats only
         busy.hung_after_s = 1.0
         assert runner.wait(busy) == runner.DONE  # 2 s of silence but for heartbeats: not hung
-        frozen = _estimate_job(worker, photo, label="block:30")
+        frozen = _estimate_job(worker, photo, task="semantic_contact", label="block:30")
         frozen.hung_after_s = 1.0
         while frozen.stage != "localize":
-            frozen.tick()
+            assert frozen.tick() == runner.RUNNING, frozen.message
             time.sleep(0.01)
         os.kill(worker.pid, signal.SIGSTOP)
         started = time.monotonic()
