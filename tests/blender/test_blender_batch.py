@@ -71,7 +71,8 @@ def test_estimate_selected_operator(bpy, photo):
     for obj in bpy.data.objects:
         obj.select_set(obj.name in ("A", "B"))
     settings = bpy.context.scene.interactvlm
-    settings.image_path = str(photo)
+    settings.image_source, settings.image_path, settings.task = "FILE", str(photo), "human_contact"
+    settings.body = settings.object = None
     assert bpy.ops.interactvlm.estimate_selected() == {"FINISHED"}
     for name in ("A", "B"):
         assert results.stored_scores(bpy.data.objects[name]) is not None
