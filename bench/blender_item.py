@@ -38,17 +38,31 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def modal_item(bpy, params, budget: float | None) -> None:
+    """The UI operator's path: the run stepped once per ops_job.TIMER_S tick; budget 0.0 = one step
+    per tick (before), None = ops_job.TICK_BUDGET_S (now)."""
+    from interactvlm_blender import estimate, ops_job, runner
+
+    current = runner.start(lambda: estimate.start_job(bpy.context, params), estimate.apply_steps)
+    while not current.step_for(ops_job.TICK_BUDGET_S if budget is None else budget):
+        time.sleep(ops_job.TIMER_S)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resolution", type=int, default=1024)
     parser.add_argument("--subdivisions", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--localizer", default="", help="e.g. testing-lowest: a near-free model, so the "
+                        "Blender-side share stands out (default: the embedded default localizer)")
     args = parser.parse_args()
 
     from backend.localizers.registry import DEFAULT_LOCALIZER, unavailable_reason
 
     localizer, label = DEFAULT_LOCALIZER, "default (embedded)"
-    if unavailable_reason(DEFAULT_LOCALIZER) is not None:
+    if args.localizer:
+        localizer, label = args.localizer, args.localizer
+    elif unavailable_reason(DEFAULT_LOCALIZER) is not None:
         localizer, label = "testing-lowest", "testing-lowest (TESTS-ONLY FALLBACK: default localizer absent)"
     os.environ["INTERACTVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"  # inherited by the worker
     import bpy
@@ -101,6 +115,8 @@ def main() -> int:
             timed["batch"].append(median_time(lambda: api.estimate_contact(**job_args, masks=False), 1))
             timed["full"].append(median_time(lambda: api.estimate_contact(**job_args), 1))
         server, blender_batch, blender_full = (statistics.median(timed[k]) for k in ("server", "batch", "full"))
+        modal = {budget: median_time(lambda b=budget: modal_item(bpy, params, b), args.repeats)
+                 for budget in (0.0, None)}
 
         # The Blender-side split of one item (medians).
         from interactvlm_blender import mesh_io, naming
@@ -134,6 +150,8 @@ def main() -> int:
         ("server item (same request, worker directly) [baseline]", server),
         ("blender item, batch (api.estimate_contact masks=False)", blender_batch),
         ("blender item, with the 4 mask images (masks=True)", blender_full),
+        ("modal operator path, one step per 0.1 s tick (before)", modal[0.0]),
+        ("modal operator path, steps within a 40 ms tick budget", modal[None]),
         ("  split: read mesh + groups (mesh_io.read_mesh)", read_mesh),
         ("  split: write request mesh npz", write_npz),
         ("  split: read result npz, all arrays (before)", read_all),

@@ -56,6 +56,9 @@ def _save_target(save_every: int, save_path: str) -> str:
     target = save_path or bpy.data.filepath
     if not target:
         raise JobError("save_every needs a saved .blend (save the file once) or save_path=... to save a copy to")
+    folder = Path(bpy.path.abspath(target)).expanduser().parent
+    if not folder.is_dir():
+        raise JobError(f"cannot save the batch to {target!r}: the folder {str(folder)!r} does not exist")
     return target
 
 

@@ -51,15 +51,19 @@ def test_batch_progress_resume_and_saves(bpy, photo, tmp_path):
     assert with_masks[0]["status"] == "done" and len(bpy.data.images) > 0
 
 
-def test_batch_save_needs_a_file(bpy, photo):
+def test_batch_save_target_is_checked_first(bpy, photo, tmp_path):
     import pytest
 
     from interactvlm_blender import api
 
-    if bpy.data.filepath:
-        pytest.skip("this session's file was saved")
-    with pytest.raises(api.JobError, match="save_every needs a saved .blend"):
-        api.estimate_batch([{"image": str(photo), "body": "A"}], save_every=1)
+    add_body(bpy, "A")
+    item = {"image": str(photo), "body": "A", "localizer": LOCALIZER, "resolution": RESOLUTION}
+    with pytest.raises(api.JobError, match="folder .* does not exist"):
+        api.estimate_batch([item], save_every=1, save_path=str(tmp_path / "no" / "such.blend"))
+    if not bpy.data.filepath:  # another test may have saved this session's file
+        with pytest.raises(api.JobError, match="save_every needs a saved .blend"):
+            api.estimate_batch([item], save_every=1)
+    assert "ivlm_results" not in bpy.data.objects["A"]  # refused before any item ran
 
 
 def test_estimate_selected_operator(bpy, photo):
