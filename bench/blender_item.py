@@ -1,6 +1,6 @@
 """Warm per-item time of an estimate in Blender vs the same job on the warm server (issue 19).
 
-Usage: python bench/blender_item.py [--resolution 1024] [--subdivisions 6] [--repeats 5]
+Usage: python bench/blender_item.py [--resolution 1024] [--subdivisions 6] [--repeats 6] [--localizer NAME]
 Real headless Blender (the bpy module) with the add-on registered, against the real backend worker,
 on an ellipsoid body (ico sphere; subdivisions 6: 10,242 vertices, SMPL-X size). After one warm-up:
 - blender item: api.estimate_contact (the script call: checks, mesh arrays, request files, the
@@ -52,7 +52,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resolution", type=int, default=1024)
     parser.add_argument("--subdivisions", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--localizer", default="", help="e.g. testing-lowest: a near-free model, so the "
                         "Blender-side share stands out (default: the embedded default localizer)")
     args = parser.parse_args()
@@ -108,12 +108,14 @@ def main() -> int:
             if state != runner.DONE:
                 raise SystemExit(f"the server job ended {state}")
 
-        # Interleaved (server, batch item, full item) per repeat: the shared machine's load drifts.
-        timed: dict[str, list[float]] = {"server": [], "batch": [], "full": []}
-        for _ in range(args.repeats):
-            timed["server"].append(median_time(server_item, 1))
-            timed["batch"].append(median_time(lambda: api.estimate_contact(**job_args, masks=False), 1))
-            timed["full"].append(median_time(lambda: api.estimate_contact(**job_args), 1))
+        # Interleaved per repeat, the order rotated each time: the shared machine's load drifts.
+        jobs = {"server": server_item, "batch": lambda: api.estimate_contact(**job_args, masks=False),
+                "full": lambda: api.estimate_contact(**job_args)}
+        timed: dict[str, list[float]] = {name: [] for name in jobs}
+        for repeat in range(args.repeats):
+            names = list(jobs)[repeat % 3:] + list(jobs)[:repeat % 3]
+            for name in names:
+                timed[name].append(median_time(jobs[name], 1))
         server, blender_batch, blender_full = (statistics.median(timed[k]) for k in ("server", "batch", "full"))
         modal = {budget: median_time(lambda b=budget: modal_item(bpy, params, b), args.repeats)
                  for budget in (0.0, None)}
@@ -151,7 +153,7 @@ def main() -> int:
         ("blender item, batch (api.estimate_contact masks=False)", blender_batch),
         ("blender item, with the 4 mask images (masks=True)", blender_full),
         ("modal operator path, one step per 0.1 s tick (before)", modal[0.0]),
-        ("modal operator path, steps within a 40 ms tick budget", modal[None]),
+        ("modal operator path, steps within a 30 ms tick budget", modal[None]),
         ("  split: read mesh + groups (mesh_io.read_mesh)", read_mesh),
         ("  split: write request mesh npz", write_npz),
         ("  split: read result npz, all arrays (before)", read_all),
