@@ -1,6 +1,6 @@
 """Warm per-item time of an estimate in Blender vs the same job on the warm server (issue 19).
 
-Usage: python bench/blender_item.py [--resolution 1024] [--subdivisions 6] [--repeats 6] [--localizer NAME]
+Usage: python bench/blender_item.py [--resolution 1024] [--subdivisions 6] [--repeats 5] [--localizer NAME]
 Real headless Blender (the bpy module) with the add-on registered, against the real backend worker,
 on an ellipsoid body (ico sphere; subdivisions 6: 10,242 vertices, SMPL-X size). After one warm-up:
 - blender item: api.estimate_contact (the script call: checks, mesh arrays, request files, the
@@ -52,7 +52,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resolution", type=int, default=1024)
     parser.add_argument("--subdivisions", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--localizer", default="", help="e.g. testing-lowest: a near-free model, so the "
                         "Blender-side share stands out (default: the embedded default localizer)")
     args = parser.parse_args()
@@ -110,15 +110,15 @@ def main() -> int:
 
         # Interleaved per repeat, the order rotated each time: the shared machine's load drifts.
         jobs = {"server": server_item, "batch": lambda: api.estimate_contact(**job_args, masks=False),
-                "full": lambda: api.estimate_contact(**job_args)}
+                "full": lambda: api.estimate_contact(**job_args), "modal_before": lambda: modal_item(bpy, params, 0.0),
+                "modal_now": lambda: modal_item(bpy, params, None)}
         timed: dict[str, list[float]] = {name: [] for name in jobs}
         for repeat in range(args.repeats):
-            names = list(jobs)[repeat % 3:] + list(jobs)[:repeat % 3]
+            names = list(jobs)[repeat % len(jobs):] + list(jobs)[:repeat % len(jobs)]
             for name in names:
                 timed[name].append(median_time(jobs[name], 1))
         server, blender_batch, blender_full = (statistics.median(timed[k]) for k in ("server", "batch", "full"))
-        modal = {budget: median_time(lambda b=budget: modal_item(bpy, params, b), args.repeats)
-                 for budget in (0.0, None)}
+        modal = {0.0: statistics.median(timed["modal_before"]), None: statistics.median(timed["modal_now"])}
 
         # The Blender-side split of one item (medians).
         from interactvlm_blender import mesh_io, naming
