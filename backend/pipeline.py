@@ -109,7 +109,23 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
     stages.enter("load", "reading the photo and meshes")
     image = load_image(request.image)
     inputs = resolve_inputs(request, cache, progress)
-    return _write(estimate(image, inputs, stages), inputs, Path(out_path), stages, may_commit)
+    done = _write(estimate(image, inputs, stages), inputs, Path(out_path), stages, may_commit)
+    done.summary["provenance"] = request_provenance(request, inputs)
+    return done
+
+
+def request_provenance(request: EstimateRequest, inputs: EstimateInputs) -> dict[str, Any]:
+    """backend.batch.provenance's block for a server request (the add-on keeps it in the .blend record)."""
+    import torch
+
+    from backend.batch.provenance import provenance
+
+    body = request.body if isinstance(request.body, dict) else {}  # a loaded Body (in-process): no file to hash
+    spec = {"anny": "anny", "smplx": f"smplx:{body.get('model_dir')}"}.get(body.get("source"), body.get("npz") or "")
+    settings = {"body": spec, "object": (request.object or {}).get("npz"), "resolution": request.resolution,
+                "task": request.task, "label": request.label}
+    return provenance(settings, inputs.localizer_name, inputs.device, request.checkpoint_dir,
+                      torch.get_num_threads(), CONTACT_THRESHOLD)
 
 
 def estimate_image(image_path: str | Path, inputs: EstimateInputs, out_path: str | Path,

@@ -17,11 +17,11 @@ _registered: list[type] = []
 
 def _modules() -> tuple:
     # In registration order: ops_scene's sub-panel needs the main panel registered first.
-    from . import (ops_check, ops_environment, ops_estimate, ops_job, ops_results, ops_scene, ops_threshold, panel,
-                   prefs, props)
+    from . import (ops_batch, ops_check, ops_environment, ops_estimate, ops_job, ops_results, ops_scene, ops_threshold,
+                   panel, prefs, props)
 
-    return (prefs, props, ops_job, ops_estimate, ops_threshold, ops_check, ops_environment, ops_results, panel,
-            ops_scene)
+    return (prefs, props, ops_job, ops_estimate, ops_batch, ops_threshold, ops_check, ops_environment, ops_results,
+            panel, ops_scene)
 
 
 def _on_load_pre(*_args) -> None:

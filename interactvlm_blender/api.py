@@ -4,7 +4,9 @@
     out = api.estimate_contact("/photos/sit.jpg", body="SMPLX-neutral")
     out["group"], out["contact_count"], out["summary"]["parts_in_contact"]
     api.set_threshold(bpy.data.objects["SMPLX-neutral"], 0.3)
-    rows = api.estimate_batch([{"image": p, "body": "Body"} for p in photos], stop_on_error=False)
+    rows = api.estimate_batch([{"image": p, "body": "Body"} for p in photos], save_every=10)
+    api.export_gltf("/out/body.glb", [bpy.data.objects["Body"]])   # scores as _ivlm_contact
+    api.import_result(bpy.data.objects["Body"], "/batch/out/item.npz")  # a CLI / Ray result
     api.heat_map_material(bpy.data.objects["Body"])   # a material that renders the heat map
 
 Each call blocks until the backend answers (one worker is reused for the whole batch) and writes
@@ -14,12 +16,12 @@ what to fix. Unlike the operator, these helpers push no undo step.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import bpy
 import numpy as np
 
-from . import client, estimate, results, runner, viewport
+from . import batch, client, estimate, exchange, naming, results, runner, viewport
 from .runner import JobError
 
 EstimateError = JobError  # the name scripts written for 0.1 catch
@@ -29,6 +31,8 @@ __all__ = [
     "EstimateError",
     "estimate_contact",
     "estimate_batch",
+    "export_gltf",
+    "import_result",
     "set_threshold",
     "contact_scores",
     "stop_backend",
@@ -39,7 +43,7 @@ __all__ = [
 def estimate_contact(image: str = "", body: str = "", object: str = "", task: str = "human_contact",
                      label: str = "", localizer: str = "", threshold: float = 0.5, pose: str = "WORLD",
                      resolution: int = 1024, image_name: str = "", body_source: str = "MESH",
-                     gender: str = "neutral",
+                     gender: str = "neutral", masks: bool = True,
                      context: bpy.types.Context | None = None) -> dict[str, Any]:
     """Run one estimate and write it onto the mesh; returns names, counts and the backend summary.
 
@@ -51,7 +55,8 @@ def estimate_contact(image: str = "", body: str = "", object: str = "", task: st
     context = context or bpy.context
     params = estimate.EstimateParams(image_path=image, image_name=image_name, body=body, object=object, task=task,
                                      label=label, localizer=localizer, body_source=body_source, gender=gender,
-                                     threshold=threshold, pose=pose, resolution=resolution)
+                                     threshold=threshold, pose=pose, resolution=resolution,
+                                     masks=masks)
     done = runner.run(lambda: estimate.start_job(context, params), estimate.apply_steps)
     job = done.job
     if job.state != runner.DONE:
@@ -64,17 +69,18 @@ def estimate_contact(image: str = "", body: str = "", object: str = "", task: st
             "summary": job.summary, "message": estimate.outcome_text(job)}
 
 
-def estimate_batch(items: Iterable[dict[str, Any]], stop_on_error: bool = False) -> list[dict[str, Any]]:
-    """estimate_contact(**item) for each item; failures become {"error": message} rows unless stop_on_error."""
-    rows = []
-    for item in items:
-        try:
-            rows.append(estimate_contact(**item))
-        except (JobError, client.WorkerError) as error:
-            if stop_on_error:
-                raise
-            rows.append({"error": str(error), "item": item})
-    return rows
+def estimate_batch(items: Iterable[dict[str, Any]], stop_on_error: bool = False,
+                   progress: Callable[[dict[str, Any]], None] | None = None, save_every: int = 0,
+                   save_path: str = "", skip_done: bool = True, masks: bool = False) -> list[dict[str, Any]]:
+    """estimate_contact(**item) for each item; returns one compact row per item (batch.py).
+
+    progress(row) after each item (default: a printed line with an ETA in background mode);
+    save_every=N saves the .blend every N items and at the end (to save_path, a copy, or the open
+    file); skip_done skips an item whose result for the same photo, task and label is already
+    recorded on its object; masks=False leaves out the view-mask images (the per-item overhead).
+    Failures become rows with status "failed" unless stop_on_error."""
+    return batch.run_batch(list(items), estimate_contact, stop_on_error=stop_on_error, progress=progress,
+                           save_every=save_every, save_path=save_path, skip_done=skip_done, masks=masks)
 
 
 def set_threshold(obj: bpy.types.Object, threshold: float, label: str | None = None) -> int:
@@ -90,6 +96,19 @@ def contact_scores(obj: bpy.types.Object, label: str = "") -> np.ndarray | None:
 def heat_map_material(obj: bpy.types.Object) -> bpy.types.Material:
     """A material showing our colour attribute, added to obj as a new slot (viewport.heat_map_material)."""
     return viewport.heat_map_material(obj)
+
+
+def export_gltf(path: str, objects: Iterable[bpy.types.Object] = ()) -> str:
+    """Export objects (default: the selected ones) as glTF with our scores as `_ivlm_contact`."""
+    return exchange.export_gltf(path, list(objects) or list(bpy.context.selected_objects))
+
+
+def import_result(obj: bpy.types.Object, path: str, task: str = "human_contact", label: str = "",
+                  threshold: float = 0.5) -> dict[str, Any]:
+    """Write a result npz (CLI, batch, Ray) onto obj as an estimate would; returns its names and count."""
+    report = exchange.import_result(obj, path, task=task, label=label, threshold=threshold)
+    return {"object": obj.name, "attribute": report.attribute, "group": report.group, "color": report.color,
+            "contact_count": report.contact_count, "renamed": report.renamed, "images": report.images}
 
 
 def stop_backend() -> None:

@@ -36,6 +36,7 @@ class EstimateParams:
     threshold: float = 0.5  # score cut-off of the Contact group
     pose: str = "WORLD"
     resolution: int = protocol.DEFAULT_RESOLUTION
+    masks: bool = True  # write the view-mask images (batches skip them: ~10 ms each at 1024 px, 4 per item)
 
 
 @dataclass(kw_only=True)
@@ -44,6 +45,15 @@ class EstimateJob(runner.BackendJob):
     target: str  # the object that receives the result
     what: str = "estimate"
     report: results.WriteReport | None = None
+    photo: str = ""  # which photo made it (photo_identity), kept in the result's record
+
+
+def photo_identity(params: EstimateParams) -> str:
+    """The photo as the record names it: the resolved file path, or `image:<name>` for a loaded image
+    (what api.estimate_batch compares to skip items already done)."""
+    if params.image_name:
+        return f"image:{params.image_name}"
+    return str(Path(bpy.path.abspath(params.image_path)).expanduser().resolve()) if params.image_path else ""
 
 
 def _image_file(params: EstimateParams, job_dir: Path, scene: bpy.types.Scene) -> str:
@@ -120,16 +130,17 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
             object_npz=object_npz, localizer=params.localizer, device=prefs.device,
             resolution=params.resolution, checkpoint_dir=checkpoint_path(prefs))
         return EstimateJob.submit(worker, "estimate", fields, params=params, target=target.name, job_dir=job_dir,
-                                  notes=notes)
+                                  notes=notes, photo=photo_identity(params))
 
 
 def apply_steps(job: EstimateJob) -> Iterator[float]:
     """Write a DONE job's result in short main-thread steps: the mesh data first (checked before
-    anything is written), then one mask image per step; each step yields the fraction written.
-    Sets job.report."""
+    anything is written), then one mask image per step (none when params.masks is off); each step yields
+    the fraction written. Sets job.report."""
     obj = live_mesh(job.target)
     try:
-        arrays = protocol.read_result("estimate", job.result_path)
+        arrays = protocol.read_result("estimate", job.result_path, ("scores", "masks", "view_names")
+                                      if job.params.masks else ("scores",))
     except protocol.ResultError as error:
         raise JobError(str(error)) from None
     task, label = job.params.task, job.params.label or None
@@ -137,8 +148,12 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
     job.report = results.write_result(obj, key, naming.estimate_names(key), arrays["scores"],
                                       group_values=arrays["scores"], group_threshold=job.params.threshold,
                                       settings={"threshold": float(job.params.threshold), "task": task,
-                                                "label": label or "",
+                                                "label": label or "", "image": job.photo,
+                                                "provenance": job.summary.get("provenance"),
                                                 "parts": [str(p) for p in job.summary.get("parts_in_contact") or []]})
+    if not job.params.masks:
+        yield 1.0
+        return
     masks = arrays["masks"]
     total = 1 + len(masks)
     yield 1 / total

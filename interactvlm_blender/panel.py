@@ -74,6 +74,7 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
             row.operator("interactvlm.cancel_job", text="", icon="CANCEL")
         else:
             layout.operator("interactvlm.estimate_contact", icon="PLAY")
+            layout.operator("interactvlm.estimate_selected", icon="SELECT_EXTEND")  # issue 19: one photo, many meshes
 
         body = settings.body or (active if active and active.type == "MESH" else None)
         if body is not None:

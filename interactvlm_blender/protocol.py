@@ -244,14 +244,16 @@ def worker_died_event(request_id: str, why: str, hint: str) -> dict[str, Any]:
             "message": f"{why}; the job was lost", "hint": hint, "synthetic": True}
 
 
-def read_result(op: str, path: str | Path) -> dict[str, np.ndarray]:
-    """The arrays of an op's result npz (read without pickles), holding at least RESULT_KEYS[op]."""
+def read_result(op: str, path: str | Path, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an op's result npz (read without pickles), holding at least RESULT_KEYS[op];
+    with `keys`, only those that are present (an estimate's rendered views are ~12 MB at 1024 px
+    that the add-on never shows: reading only what is written saves their decompression)."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            arrays = {k: data[k] for k in data.files if keys is None or k in keys}
     except (OSError, ValueError) as failure:
         raise ResultError(f"the backend's result {path} cannot be read ({failure}); run it again") from None
-    missing = [k for k in RESULT_KEYS[op] if k not in arrays]
+    missing = [k for k in RESULT_KEYS[op] if k not in arrays and (keys is None or k in keys)]
     if missing:
         raise ResultError(
             f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release"

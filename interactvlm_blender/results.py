@@ -4,7 +4,7 @@ What is written (names from naming.py; a user's own data is never modified or re
 - estimate: float POINT attribute `ivlm_contact` (`ivlm_contact_<label>` per label): the scores as
   sent; vertex group `Contact` (`Contact <label>`): weight = score for vertices with score >=
   threshold; FLOAT_COLOR POINT attribute `ivlm_contact_color`: heat map of the latest result; one
-  greyscale image per view mask (packed into the .blend when it is saved);
+  greyscale image per view mask (packed into the .blend when it is saved; batches only on request);
 - scene contact (scene_contact.py): `ivlm_scene_contact`, `ivlm_scene_depth`, `Scene Contact`,
   `ivlm_scene_contact_color`, through the same writer (write_result).
 Ownership is recorded in the object's custom property `ivlm_results` (JSON: result key -> the

@@ -152,6 +152,9 @@ def test_hello_estimate_result(server, photo, tmp_path, anny_body):
     assert "head" not in summary["parts_in_contact"]
     assert set(summary["timings"]) == set(STAGES)
     assert summary["localizer_report"]["loads"] == 1
+    provenance = summary["provenance"]  # the batch's provenance block (backend.batch.provenance)
+    assert (provenance["localizer"], provenance["settings"]["resolution"]) == (LOCALIZER, RESOLUTION)
+    assert provenance["backend_version"] and provenance["data_hashes"]["body"] is None  # Anny: nothing to hash
 
 
 def test_two_jobs_reuse_the_loaded_model(server, photo, tmp_path):
