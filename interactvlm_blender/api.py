@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 import bpy
 import numpy as np
 
-from . import batch, client, estimate, exchange, naming, results, runner, viewport
+from . import batch, client, estimate, exchange, results, runner, viewport
 from .runner import JobError
 
 EstimateError = JobError  # the name scripts written for 0.1 catch

@@ -110,10 +110,12 @@ class INTERACTVLM_OT_remove_results(bpy.types.Operator):
 
 
 # Every operator of the add-on, in the order an artist uses them (tests check that each is here).
-MENU_OPERATORS = ("interactvlm.estimate_contact", "interactvlm.cancel_job", "interactvlm.apply_threshold",
-                  "interactvlm.weight_paint_result", "interactvlm.select_result", "interactvlm.remove_results",
+MENU_OPERATORS = ("interactvlm.estimate_contact", "interactvlm.estimate_selected", "interactvlm.cancel_job",
+                  "interactvlm.apply_threshold", "interactvlm.weight_paint_result", "interactvlm.select_result",
+                  "interactvlm.remove_results", "interactvlm.import_result", "interactvlm.export_gltf",
                   "interactvlm.scene_contact", "interactvlm.place_object", "interactvlm.check_backend",
                   "interactvlm.setup_backend", "interactvlm.remove_backend", "interactvlm.open_setup_log")
+_SEPARATORS_BEFORE = (3, 7, 9, 11)  # results; import/export; scene; set-up
 
 
 class VIEW3D_MT_interactvlm(bpy.types.Menu):
@@ -123,7 +125,7 @@ class VIEW3D_MT_interactvlm(bpy.types.Menu):
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         for index, name in enumerate(MENU_OPERATORS):
-            if index in (3, 6, 8):
+            if index in _SEPARATORS_BEFORE:
                 layout.separator()
             layout.operator(name)
 
