@@ -92,7 +92,7 @@ class INTERACTVLM_OT_estimate_selected(JobOperator, bpy.types.Operator):
     """Estimate contact on every selected mesh from the one reference photo (one job)"""
 
     bl_idname = "interactvlm.estimate_selected"
-    bl_label = "Estimate selected"
+    bl_label = "Estimate Selected"
     bl_options = {"UNDO"}
 
     def job_start(self, context: bpy.types.Context) -> SelectedJob:
@@ -134,7 +134,7 @@ class INTERACTVLM_OT_import_result(bpy.types.Operator, ImportHelper):
     """Write a result .npz (from the command line, a batch or Ray) onto the active mesh as an estimate does"""
 
     bl_idname = "interactvlm.import_result"
-    bl_label = "Import result"
+    bl_label = "Import Result"
     bl_options = {"REGISTER", "UNDO"}
 
     filename_ext = ".npz"
@@ -161,7 +161,7 @@ class INTERACTVLM_OT_export_gltf(bpy.types.Operator, ExportHelper):
     """Export the selected meshes as glTF with the contact scores as the `_ivlm_contact` attribute"""
 
     bl_idname = "interactvlm.export_gltf"
-    bl_label = "Export glTF with contact"
+    bl_label = "Export glTF with Contact"
 
     filename_ext = ".glb"
     filter_glob: StringProperty(default="*.glb;*.gltf", options={"HIDDEN"})
