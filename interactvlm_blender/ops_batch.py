@@ -138,7 +138,7 @@ class INTERACTVLM_OT_import_result(bpy.types.Operator, ImportHelper):
     bl_options = {"REGISTER", "UNDO"}
 
     filename_ext = ".npz"
-    filter_glob: StringProperty(default="*.npz", options={"HIDDEN"})
+    filter_glob: StringProperty(name="Filter", default="*.npz", options={"HIDDEN"})
     object: StringProperty(name="Object", description="Mesh to write onto (empty: the active object)")
     task: EnumProperty(name="Task", items=TASKS, default="human_contact")
     label: StringProperty(name="Label", description="Object label of a semantic/object result")
@@ -164,7 +164,7 @@ class INTERACTVLM_OT_export_gltf(bpy.types.Operator, ExportHelper):
     bl_label = "Export glTF with Contact"
 
     filename_ext = ".glb"
-    filter_glob: StringProperty(default="*.glb;*.gltf", options={"HIDDEN"})
+    filter_glob: StringProperty(name="Filter", default="*.glb;*.gltf", options={"HIDDEN"})
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:

@@ -218,12 +218,18 @@ def test_placement_is_one_undoable_step(bpy):
     bpy.context.view_layer.update()
     body_before = world_vertices(body)
     groups_before = [g.name for g in prop.vertex_groups]
-    assert bpy.ops.interactvlm.place_object(body="Body", object="Prop") == {"FINISHED"}
+    name = prop.name  # the object's own name: an earlier test's leftovers may have taken "Prop"
+    from test_blender_addon import window_override
+
+    bpy.ops.ed.undo_push(message="scene built")  # the scene as built is an undo step of its own
+    # undo=True asks Blender for the operator's undo push as the UI does (test_blender_addon does the same)
+    assert bpy.ops.interactvlm.place_object("EXEC_DEFAULT", True, body=body.name, object=name) == {"FINISHED"}
     assert np.abs(world_vertices(prop) - original).max() < 1e-3
     assert np.array_equal(world_vertices(body), body_before) and [g.name for g in prop.vertex_groups] == groups_before
     if bpy.ops.ed.undo.poll():  # only with an undo stack (not in background mode)
-        bpy.ops.ed.undo()
-        assert np.allclose(np.array(bpy.data.objects["Prop"].location), (0.02, 0.0, 0.03))
+        with window_override(bpy):  # as the other undo tests drive it (a window's undo stack)
+            bpy.ops.ed.undo()
+        assert np.allclose(np.array(bpy.data.objects[name].location), (0.02, 0.0, 0.03))
 
 
 def test_problems_are_clear_errors_and_change_nothing(bpy):
