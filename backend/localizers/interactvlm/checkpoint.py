@@ -117,7 +117,7 @@ def _torch_load(path: Path) -> dict[str, torch.Tensor]:
                 raise
             data = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
     except pickle.UnpicklingError as error:
-        # torch's own text suggests weights_only=False, which would run a planted payload: never shown.
+        # torch's own error text suggests disabling weights_only, which would run a planted payload: never shown.
         raise _refusal(path) from error
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         reason = str(error).splitlines()[0] if "weights_only" not in str(error) else type(error).__name__
