@@ -15,7 +15,7 @@ from backend.localizers.default import detect as K
 from backend.localizers.default.cues import classify_pose, hand_cues
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose
-from backend.localizers.default.object_rule import by_mode, choose_mode, near_body
+from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, HANDS, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
 from backend.localizers.default.supports import Supports, find_supports
@@ -55,7 +55,7 @@ class DefaultLocalizer(Localizer):
         label_key = normalise_label(query.label) if query.label else None
         if query.task == "object_contact":  # object surfaces: the photo's rule, as before
             start = time.perf_counter()
-            masks, rule = self._object_masks(views, query, pose_class, label_key, obs)
+            masks, rule = object_masks(views, query.body_vertices, label_key, pose_class, 0.9)
             timings["masks"] = time.perf_counter() - start
             report = {"model": _MODEL, "pose_class": pose_class, "pose_angles": angles,
                       "detection_confidence": obs.confidence, "label_prior": label_key, "rule": rule,
@@ -96,15 +96,6 @@ class DefaultLocalizer(Localizer):
         return LocalizerOutput(masks=masks, report=report, surface_scores=SurfaceScores(self._surface, contact),
                                fitted_body=FittedBody(_upright(fit.vertices, supports.up), self._surface.faces))
 
-    def _object_masks(self, views: RenderedViews, query: Query, pose_class: str, label_key: str | None,
-                      obs: Observation) -> tuple[np.ndarray, str]:
-        if query.body_vertices is not None:
-            masks = near_body(views, query.body_vertices)
-            if masks.max() > 0:
-                return masks, "object points within near_m of the body"
-        mode = choose_mode(label_key, pose_class)
-        note = " (the body given is not within near_m of the object)" if query.body_vertices is not None else ""
-        return by_mode(views, mode, 0.9), f"{mode} surfaces of the object (pose: {pose_class}){note}"
 
     @staticmethod
     def _report(obs: Observation, fit: Fit, supports: Supports, hands: dict, contact: np.ndarray,

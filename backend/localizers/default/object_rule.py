@@ -86,6 +86,21 @@ def by_mode(views: RenderedViews, mode: str, strength: float) -> np.ndarray:
     return masks.reshape(views.n_views, height, width)
 
 
+def object_masks(views: RenderedViews, body_vertices: np.ndarray | None, label_key: str | None, pose_class: str,
+                 strength: float) -> tuple[np.ndarray, str]:
+    """(masks, rule) for object contact: the object points near the body when the body is in the object's
+    frame, else the surfaces the pose rests on (choose_mode), drawn at `strength`."""
+    if body_vertices is not None:
+        masks = near_body(views, body_vertices)
+        if masks.max() > 0:
+            return masks, "object points within near_m of the body"
+        # The body is nowhere near the object (e.g. a default body not placed in the object's frame):
+        # the geometry says nothing, so fall back to the photo's rule.
+    mode = choose_mode(label_key, pose_class)
+    note = " (the body given is not within near_m of the object)" if body_vertices is not None else ""
+    return by_mode(views, mode, strength), f"{mode} surfaces of the object (pose: {pose_class}){note}"
+
+
 def _support_level(level: np.ndarray, up: np.ndarray) -> float:
     """The most common height (object-height fraction) of upward-facing pixels above min_level."""
     candidates = level[up & (level >= OBJECT["min_level"])]

@@ -13,7 +13,7 @@ from backend.bodies.parts import PART_ID, PARTS
 from backend.localizers.base import NO_STEPS, Localizer, LocalizerOutput, Query, Steps
 from backend.localizers.default.cues import Cues, read_cues
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
-from backend.localizers.default.object_rule import by_mode, choose_mode, near_body
+from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.paint import paint_parts, pixel_vertices, refine_regions
 from backend.localizers.default.priors import REGIONS, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label, semantic_scores
@@ -51,7 +51,7 @@ class TemplateLocalizer(Localizer):
         start = time.perf_counter()
         if query.task == "object_contact":
             label_key = normalise_label(query.label) if query.label else None
-            masks, rule = self._object_masks(views, query, cues.pose_class, scores, label_key)
+            masks, rule = object_masks(views, query.body_vertices, label_key, cues.pose_class, float(scores.max()))
         else:
             if query.vertex_parts is None:
                 raise ValueError(f"{query.task} paints body parts, so it needs the body's per-vertex part "
@@ -64,17 +64,6 @@ class TemplateLocalizer(Localizer):
         report = self._report(obs, cues, scores, query, label_key, rule, timings)
         return LocalizerOutput(masks=masks.astype(np.float32), report=report)
 
-    def _object_masks(self, views: RenderedViews, query: Query, pose_class: str, scores: np.ndarray,
-                      label_key: str | None) -> tuple[np.ndarray, str]:
-        if query.body_vertices is not None:
-            masks = near_body(views, query.body_vertices)
-            if masks.max() > 0:
-                return masks, "object points within near_m of the body"
-            # The body is nowhere near the object (e.g. a default body not placed in the object's
-            # frame): the geometry says nothing, so fall back to the photo's rule.
-        mode = choose_mode(label_key, pose_class)
-        note = " (the body given is not within near_m of the object)" if query.body_vertices is not None else ""
-        return by_mode(views, mode, float(scores.max())), f"{mode} surfaces of the object (pose: {pose_class}){note}"
 
     @staticmethod
     def _report(obs: Observation, cues: Cues, scores: np.ndarray, query: Query, label_key: str | None, rule: str,
