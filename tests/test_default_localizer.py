@@ -121,6 +121,40 @@ def test_real_photo_gives_a_sane_reported_answer(localizer, anny_body, body_view
     assert set(report["part_scores"]) >= {"right_palm"}
 
 
+def test_detections_are_reported_in_photo_coordinates(localizer, anny_body, body_views):
+    """The person box, the seen keypoints and the hands, normalised to the photo (origin top-left)."""
+    import trimesh
+
+    from backend.cameras import object_rig
+    from backend.localizers.default.detect import KEYPOINT_NAMES
+    from backend.render import render
+
+    _, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg")
+    found = report["detections"]
+    person, points = found["person"], np.array(list(found["keypoints"].values()))
+    box = np.array(person["box"])
+    assert person["box_from"] == "mask" and person["confidence"] == report["detection_confidence"]
+    assert set(found["keypoints"]) <= set(KEYPOINT_NAMES) and len(points) >= 12
+    assert np.all((box >= 0) & (box <= 1)) and np.all((points >= 0) & (points <= 1))
+    assert np.all(points >= box[:2]) and np.all(points <= box[2:])
+    # Anny sits in the middle of the 320 px render, head up: the box is hers, not the photo's frame.
+    assert 0.1 < box[0] < 0.3 and 0.1 < box[1] < 0.3 and 0.7 < box[2] < 0.9 and 0.8 < box[3] < 0.95
+    shoulders = np.array([found["keypoints"][f"{s}_shoulder"] for s in ("left", "right")])
+    ankles = np.array([found["keypoints"][f"{s}_ankle"] for s in ("left", "right")])
+    assert shoulders[:, 1].max() < ankles[:, 1].min()  # y grows downwards
+    assert ["left_hip", "left_knee"] in found["skeleton"]
+    assert all(a in found["keypoints"] and b in found["keypoints"] for a, b in found["skeleton"])
+    assert len(found["hands"]) == report["hands_detected"] >= 1
+    for hand in found["hands"]:
+        hand_box = np.array(hand["box"])
+        assert hand["side"] in ("left", "right") and 0 < hand["score"] <= 1
+        assert np.all((hand_box >= 0) & (hand_box <= 1)) and np.all(hand_box[:2] < hand_box[2:])
+    # Object contact reads the same photo: its report carries the same detections.
+    box_mesh = trimesh.creation.box(extents=(0.4, 0.4, 0.45))
+    views = render(np.asarray(box_mesh.vertices), np.asarray(box_mesh.faces), object_rig(box_mesh.vertices, 32))
+    assert localizer.localize(photo("anny_sit.jpg"), views, Query(task="object_contact")).report["detections"] == found
+
+
 def test_real_photo_with_hidden_legs_claims_no_support(localizer, anny_body, body_views):
     """The cameraman: bent over a tripod, knees and feet barely visible -> no floor/seat claim."""
     parts, report, _ = contact_parts(localizer, anny_body, body_views, "camera.jpg")

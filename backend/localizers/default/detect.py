@@ -26,6 +26,12 @@ KEYPOINT_NAMES: dict[str, int] = {
     "right_hip": R_HIP, "left_knee": L_KNEE, "right_knee": R_KNEE, "left_ankle": L_ANKLE,
     "right_ankle": R_ANKLE, "left_heel": L_HEEL, "right_heel": R_HEEL, "left_toe": L_TOE, "right_toe": R_TOE,
 }
+# The bones drawn between KEYPOINT_NAMES (BlazePose's connections among them), for the report's picture.
+SKELETON: tuple[tuple[str, str], ...] = tuple(
+    (f"{side}_{a}", f"{side}_{b}") for side in ("left", "right")
+    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("shoulder", "hip"), ("hip", "knee"), ("knee", "ankle"),
+                 ("ankle", "heel"), ("heel", "toe"), ("ankle", "toe"))
+) + (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"))
 
 
 class NoPersonFound(ValueError):
@@ -62,6 +68,50 @@ class Observation:
     def size(self) -> tuple[int, int]:
         """(height, width) of the analysed image."""
         return int(self.rgb.shape[0]), int(self.rgb.shape[1])
+
+    def detections(self) -> dict:
+        """What was found in the photo, for the report (the add-on draws it over the photo).
+
+        Coordinates are normalised to the photo: x = column / width, y = row / height, both in
+        [0, 1], origin at the top-left corner (clipped: MediaPipe places keypoints slightly outside
+        the frame). Boxes are [x0, y0, x1, y1].
+        - person: `box`, the person mask's extent (mask >= 0.5) united with the seen keypoints'
+          (a heel on the floor falls ~1% outside the mask), or the keypoints' alone without a mask;
+          `box_from` ("mask" | "keypoints"); `confidence`, the pose detection confidence that found them.
+        - keypoints: name -> [x, y] of the seen KEYPOINT_NAMES (visibility >= DETECT["visible"]),
+          the ones the pose fit trusts; skeleton: the [name, name] bones between them (SKELETON).
+        - hands: one per hand the hand model found: `box` (its 21 landmarks' extent), `side` (the
+          side of the nearest pose wrist, as the contact cues match hands), `score` (the hand model's).
+        """
+        height, width = self.size
+        scale = np.array([width, height], np.float64)
+        names = [n for n, i in KEYPOINT_NAMES.items() if self.visibility[i] >= DETECT["visible"]]
+        points = np.clip(self.image[[KEYPOINT_NAMES[n] for n in names], :2] / scale, 0.0, 1.0).reshape(-1, 2)
+        box, box_from = _extent(points), "keypoints"
+        if self.mask is not None and (self.mask >= 0.5).any():
+            on = self.mask >= 0.5
+            rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
+            mask_box = np.array([cols[0] / width, rows[0] / height, (cols[-1] + 1) / width, (rows[-1] + 1) / height])
+            box = mask_box if box is None else np.concatenate([np.minimum(box[:2], mask_box[:2]),
+                                                               np.maximum(box[2:], mask_box[2:])])
+            box_from = "mask"
+        wrists = self.image[[L_WRIST, R_WRIST], :2]
+        hands = [{"side": ("left", "right")[int(np.argmin(np.linalg.norm(wrists - hand.image[0, :2], axis=1)))],
+                  "score": round(hand.score, 3),
+                  "box": _rounded(_extent(np.clip(hand.image[:, :2] / scale, 0.0, 1.0)))} for hand in self.hands]
+        return {"person": {"box": _rounded(box), "box_from": box_from, "confidence": self.confidence},
+                "keypoints": {n: _rounded(p) for n, p in zip(names, points)},
+                "skeleton": [list(bone) for bone in SKELETON if bone[0] in names and bone[1] in names],
+                "hands": hands}
+
+
+def _extent(points: np.ndarray) -> np.ndarray | None:
+    """[x0, y0, x1, y1] of (P,2) points, None for none."""
+    return np.concatenate([points.min(axis=0), points.max(axis=0)]) if len(points) else None
+
+
+def _rounded(values: np.ndarray | None) -> list[float] | None:
+    return None if values is None else [round(float(v), 4) for v in values]
 
 
 def _quiet() -> None:

@@ -58,8 +58,8 @@ class DefaultLocalizer(Localizer):
             masks, rule = object_masks(views, query.body_vertices, label_key, pose_class, 0.9)
             timings["masks"] = time.perf_counter() - start
             report = {"model": _MODEL, "pose_class": pose_class, "pose_angles": angles,
-                      "detection_confidence": obs.confidence, "label_prior": label_key, "rule": rule,
-                      "timings": _rounded(timings)}
+                      "detection_confidence": obs.confidence, "detections": obs.detections(),
+                      "label_prior": label_key, "rule": rule, "timings": _rounded(timings)}
             return LocalizerOutput(masks=masks.astype(np.float32), report=report)
 
         steps(0.3, "fitting the body's pose")
@@ -115,6 +115,7 @@ class DefaultLocalizer(Localizer):
         return {
             "model": _MODEL,
             "detection_confidence": obs.confidence,
+            "detections": obs.detections(),  # boxes and keypoints in the photo (detect.Observation.detections)
             "pose_class": pose_class,
             "pose_angles": angles,
             "fit_residual_deg": round(fit.residual_deg, 2),
