@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import bpy
 
-from . import client, mesh_io, naming, protocol, results, runner
+from . import client, mesh_io, naming, protocol, results, runner, thumbnails
 from .prefs import checkpoint_path, get_prefs
 from .runner import JobError
 from .targets import live_mesh, mesh_object
@@ -135,8 +135,8 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
 
 def apply_steps(job: EstimateJob) -> Iterator[float]:
     """Write a DONE job's result in short main-thread steps: the mesh data first (checked before
-    anything is written), then one mask image per step (none when params.masks is off); each step yields
-    the fraction written. Sets job.report."""
+    anything is written), then one mask image per step, then the photo with the localizer's detections
+    (no images when params.masks is off); each step yields the fraction written. Sets job.report."""
     obj = live_mesh(job.target)
     try:
         arrays = protocol.read_result("estimate", job.result_path, ("scores", "masks", "view_names")
@@ -155,13 +155,32 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
         yield 1.0
         return
     masks = arrays["masks"]
-    total = 1 + len(masks)
+    try:
+        found = protocol.read_detections(job.summary)
+    except protocol.ResultError as error:
+        found = None
+        job.notes.append(f"the detection picture was left out: {error}")
+    total = 1 + len(masks) + (found is not None)
     yield 1 / total
     for index, (mask, view) in enumerate(zip(masks, results.mask_view_names(masks, [str(v) for v in
                                                                                   arrays["view_names"]]))):
         job.report.images.append(results.write_mask_image(obj, key, mask, view))
         yield (index + 2) / total
     results.record_images(obj, key, job.report.images)
+    _write_detection_image(job, obj, key, found)
+    if found is not None:
+        yield 1.0
+
+
+def _write_detection_image(job: EstimateJob, obj: bpy.types.Object, key: str, found: dict | None) -> None:
+    """The photo with the localizer's detections (thumbnails.py), where its report has them; an older
+    picture of ours under this key goes when this result has none (it would show another photo)."""
+    name = thumbnails.write_detection_image(obj, key, job.photo, found) if found else None
+    if found and name is None:
+        job.notes.append("the photo could not be read again for the detection picture")
+    if name is None:
+        results.remove_image(obj, key, naming.DETECTIONS_IMAGE)
+    results.record_detection_image(obj, key, name)
 
 
 def outcome_text(job: EstimateJob) -> str:

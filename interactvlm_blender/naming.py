@@ -4,7 +4,8 @@ One result is stored under a *result key*: "" for plain contact, the label for s
 contact (several labels live side by side), SCENE_CONTACT_KEY for scene contact. Each result owns
 a float point attribute, a vertex group and a colour attribute (scene contact also a depth
 attribute). A wanted name that the user already uses for their own data is never taken: ours gets
-the name plus SUFFIX (groups) or ATTRIBUTE_SUFFIX (attributes), then numbered.
+the name plus SUFFIX (groups) or ATTRIBUTE_SUFFIX (attributes), then numbered. A result's images (one
+per view mask, one of the photo with its detections) are titled and tagged by image_names().
 """
 from __future__ import annotations
 
@@ -33,6 +34,17 @@ def estimate_names(key: str) -> dict[str, str]:
         return {"attribute": "ivlm_contact", "group": "Contact", "color": COLOR_NAME}
     slug = re.sub(r"[^0-9a-zA-Z]+", "_", key).strip("_").lower() or "label"
     return {"attribute": f"ivlm_contact_{slug}", "group": f"Contact {key}", "color": COLOR_NAME}
+
+
+DETECTIONS_IMAGE = "#detections"  # image_names' `what` of the photo with its detections (no view's name)
+
+
+def image_names(object_name: str, key: str, what: str) -> tuple[str, str]:
+    """(title, owner tag) of our image `what` (a view name, or DETECTIONS_IMAGE) of result `key` on an
+    object: the title is what the user sees (Blender numbers it when taken); the tag, kept in the
+    image's custom property, is what proves the image ours and is unique per object, key and `what`."""
+    shown = "detections" if what == DETECTIONS_IMAGE else what
+    return f"IVLM {object_name} {key + ' ' if key else ''}{shown}", f"{object_name}|{key}|{what}"
 
 
 def free_name(wanted: str, taken: set[str], ours: set[str], suffix: str) -> str:

@@ -102,10 +102,10 @@ def draw_results(layout: bpy.types.UILayout, settings, body: bpy.types.Object) -
         parts = entry.get("parts") or []
         if parts:
             box.label(text="Parts: " + ", ".join(parts[:6]) + (" …" if len(parts) > 6 else ""))
-        masks = thumbnails.mask_images(body, key)
-        if masks:  # what the localizer marked in each view (the same images the demo's strip shows)
-            grid = box.grid_flow(columns=len(masks), align=True)
-            for image in masks:
+        pictures = thumbnails.result_images(body, key)
+        if pictures:  # what the localizer found in the photo and marked in each view (the demo's strip too)
+            grid = box.grid_flow(columns=len(pictures), align=True)
+            for image in pictures:
                 grid.template_icon(icon_value=thumbnails.icon_id(image), scale=3.0)
     box.operator("interactvlm.remove_results", icon="TRASH")
 

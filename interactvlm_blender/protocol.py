@@ -9,6 +9,7 @@ beside `backend.protocol` and pins the two halves to each other.
     line = encode_request("blender-1-7", "estimate", estimate_request(image=..., out_dir=..., body=...))
     event = decode_event(raw_line)            # ValueError naming what is wrong with the line
     arrays = read_result("estimate", event["path"])   # ResultError when a required key is missing
+    found = read_detections(event["summary"])         # the localizer's detections in the photo, or None
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ __all__ = [
     "error_text",
     "worker_died_event",
     "read_result",
+    "read_detections",
     "ResultError",
 ]
 
@@ -259,3 +261,38 @@ def read_result(op: str, path: str | Path, keys: tuple[str, ...] | None = None) 
             f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release"
         )
     return arrays
+
+
+
+def _bad_detections(what: str) -> ResultError:
+    return ResultError(f"the backend's detections have {what}; update the backend to this add-on's release")
+
+
+def _unit_numbers(value: Any, count: int, what: str) -> list[float]:
+    if not (isinstance(value, list) and len(value) == count
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in value)):
+        raise _bad_detections(f"a bad {what} ({value!r}: expected {count} numbers in [0, 1])")
+    return [float(v) for v in value]
+
+
+def read_detections(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The `detections` of an estimate summary's localizer report (backend/PROTOCOL.md: person box,
+    seen keypoints, skeleton, hands; coordinates normalised to the photo, origin top-left), checked;
+    None when the localizer reports none. ResultError names a malformed one."""
+    found = (summary.get("localizer_report") or {}).get("detections")
+    if found is None:
+        return None
+    if not isinstance(found, dict) or not isinstance(found.get("person"), dict):
+        raise _bad_detections("no person")
+    keypoints, bones, hands = found.get("keypoints") or {}, found.get("skeleton") or [], found.get("hands") or []
+    if not isinstance(keypoints, dict) or not isinstance(bones, list) or not isinstance(hands, list):
+        raise _bad_detections("malformed keypoints, skeleton or hands")
+    points = {str(name): _unit_numbers(xy, 2, f"keypoint {name}") for name, xy in keypoints.items()}
+    if not all(isinstance(bone, list) and len(bone) == 2 and all(end in points for end in bone) for bone in bones):
+        raise _bad_detections("a bone between keypoints it does not list")
+    if not all(isinstance(hand, dict) for hand in hands):
+        raise _bad_detections("a malformed hand")
+    return {"person": dict(found["person"], box=_unit_numbers(found["person"].get("box"), 4, "person box")),
+            "keypoints": points, "skeleton": [[str(a), str(b)] for a, b in bones],
+            "hands": [dict(hand, box=_unit_numbers(hand.get("box"), 4, "hand box"), side=str(hand.get("side", "")))
+                      for hand in hands]}

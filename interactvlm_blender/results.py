@@ -4,7 +4,8 @@ What is written (names from naming.py; a user's own data is never modified or re
 - estimate: float POINT attribute `ivlm_contact` (`ivlm_contact_<label>` per label): the scores as
   sent; vertex group `Contact` (`Contact <label>`): weight = score for vertices with score >=
   threshold; FLOAT_COLOR POINT attribute `ivlm_contact_color`: heat map of the latest result; one
-  greyscale image per view mask (packed into the .blend when it is saved; batches only on request);
+  greyscale image per view mask and one of the photo with the localizer's detections where it reports
+  them (thumbnails.py; images packed into the .blend when it is saved; batches only on request);
 - scene contact (scene_contact.py): `ivlm_scene_contact`, `ivlm_scene_depth`, `Scene Contact`,
   `ivlm_scene_contact_color`, through the same writer (write_result).
 Ownership is recorded in the object's custom property `ivlm_results` (JSON: result key -> the
@@ -151,8 +152,9 @@ def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores
         except BaseException:
             _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
             raise
-        images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
-        record[key] = {**names, **settings, "images": images, "marks": marks}
+        before_entry = record.get(key) if isinstance(record.get(key), dict) else {}
+        kept = {k: before_entry[k] for k in ("detection_image",) if k in before_entry}
+        record[key] = {**names, **settings, "images": before_entry.get("images", []), **kept, "marks": marks}
         _write_record(obj, record)
     return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
                        renamed=renamed, names=names)
@@ -194,29 +196,55 @@ def record_images(obj: bpy.types.Object, key: str, names: list[str]) -> None:
         _write_record(obj, record)
 
 
+def record_detection_image(obj: bpy.types.Object, key: str, name: str | None) -> None:
+    """Record our photo-with-detections image of result `key` (None: it has none)."""
+    record = read_record(obj)
+    if key in record:
+        record[key].pop("detection_image", None)
+        if name:
+            record[key]["detection_image"] = name
+        _write_record(obj, record)
+
+
+def _our_image(tag: str) -> bpy.types.Image | None:
+    return next((im for im in bpy.data.images if im.get(IMAGE_OWNER_KEY) == tag), None)
+
+
+def write_image(obj: bpy.types.Object, key: str, what: str, rgba: np.ndarray) -> str:
+    """Our 8-bit image `what` of result `key` (naming.image_names) with these (H,W,4) float pixels,
+    bottom row first as Blender stores them; our earlier image of the same tag is reused. Returns its name."""
+    height, width = rgba.shape[:2]
+    title, tag = naming.image_names(obj.name, key, what)
+    image = _our_image(tag)
+    if image is not None and tuple(image.size) != (width, height):
+        bpy.data.images.remove(image)
+        image = None
+    if image is None:
+        image = bpy.data.images.new(title, width, height, alpha=False, float_buffer=False)
+        image[IMAGE_OWNER_KEY] = tag
+        image.use_fake_user = True  # nothing uses it, and the .blend keeps only used data
+    image.pixels.foreach_set(np.ascontiguousarray(rgba, np.float32).reshape(-1))
+    image.update()
+    return image.name
+
+
+def remove_image(obj: bpy.types.Object, key: str, what: str) -> None:
+    """Remove our image `what` of result `key` where there is one (a later result without it)."""
+    image = _our_image(naming.image_names(obj.name, key, what)[1])
+    if image is not None:
+        bpy.data.images.remove(image)
+
+
 def write_mask_image(obj: bpy.types.Object, key: str, mask: np.ndarray, view: str) -> str:
     """One greyscale image (value = mask / 255) of a view mask; our earlier image is reused.
 
     About 10 ms at 1024 px; the modal operator writes one per timer tick. pack_mask_images()
     packs it when the file is saved."""
     mask = np.asarray(mask)
-    height, width = mask.shape
-    tag = f"{obj.name}|{key}|{view}"
-    image = next((im for im in bpy.data.images if im.get(IMAGE_OWNER_KEY) == tag), None)
-    if image is not None and tuple(image.size) != (width, height):
-        bpy.data.images.remove(image)
-        image = None
-    if image is None:
-        title = f"IVLM {obj.name} {key + ' ' if key else ''}{view}"
-        image = bpy.data.images.new(title, width, height, alpha=False, float_buffer=False)
-        image[IMAGE_OWNER_KEY] = tag
-        image.use_fake_user = True  # nothing uses it, and the .blend keeps only used data
-    rgba = np.empty((height * width, 4), dtype=np.float32)
-    rgba[:, :3] = (mask[::-1].astype(np.float32) / 255.0).reshape(-1, 1)  # Blender images start at the bottom row
-    rgba[:, 3] = 1.0
-    image.pixels.foreach_set(rgba.reshape(-1))
-    image.update()
-    return image.name
+    rgba = np.empty((*mask.shape, 4), dtype=np.float32)
+    rgba[..., :3] = (mask[::-1].astype(np.float32) / 255.0)[..., None]  # Blender images start at the bottom row
+    rgba[..., 3] = 1.0
+    return write_image(obj, key, view, rgba)
 
 
 def pack_mask_images() -> int:
@@ -288,7 +316,7 @@ def group_weights(obj: bpy.types.Object, group_name: str) -> np.ndarray:
 
 def remove_results(obj: bpy.types.Object) -> list[str]:
     """Remove everything the record says we wrote on obj and its mark still proves ours (groups,
-    attributes, mask images), then the record; data no longer provably ours (renamed away, edited,
+    attributes, mask and detection images), then the record; data no longer provably ours (renamed away, edited,
     replaced) is the user's and stays. Returns the names removed."""
     record = read_record(obj)
     removed: list[str] = []

@@ -1,20 +1,31 @@
-"""The pictures of a result the panel shows (the photo and each view mask) and one strip of them as
-pixels (the demo writes it beside preview.png), so both show the very same images.
+"""The pictures of a result the panel shows (the photo with the localizer's detections, then each view
+mask) and one strip of them as pixels (the demo writes it beside preview.png), so both show the very
+same images.
 
-The mask images are ours (results.write_mask_image, named in the record's `images`); the photo is
-the panel's reference photo. Detections on the photo (person, hands) are not drawn yet: the result
-carries no detection boxes (see issue 18).
+All are ours, tagged and named by naming.image_names and recorded in the result's record (results.py):
+the mask images under `images` (results.write_mask_image), the photo with its detections under
+`detection_image` (write_detection_image: the photo scaled to DETECTION_PX, the person box, the pose
+skeleton and each hand's box drawn into its pixels). Only localizers that report `detections`
+(backend/PROTOCOL.md; the default one) get that picture; Remove Results removes it with the masks.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import bpy
 import numpy as np
 
-from . import results
+from . import naming, results
 
 THUMB_PX = 128  # the strip's cell size; the panel scales icons itself
+DETECTION_PX = 384  # longest side of the photo-with-detections image: a thumbnail, not a copy of the photo
+# Drawing colours (RGB, 0..1). Lines are LINE_FRACTION of the longest side thick (3 px at 384), so they
+# survive the strip's nearest-neighbour scaling to THUMB_PX (every 3rd pixel kept).
+PERSON_COLOUR = (1.0, 0.85, 0.1)
+SKELETON_COLOUR = (0.1, 0.9, 1.0)
+HAND_COLOURS = {"left": (0.3, 1.0, 0.3), "right": (1.0, 0.3, 0.8)}
+LINE_FRACTION = 1 / 128
 
 
 def mask_images(obj: bpy.types.Object, key: str = "") -> list[bpy.types.Image]:
@@ -22,6 +33,20 @@ def mask_images(obj: bpy.types.Object, key: str = "") -> list[bpy.types.Image]:
     entry = results.read_record(obj).get(key)
     names = entry.get("images", []) if isinstance(entry, dict) else []
     return [bpy.data.images[name] for name in names if name in bpy.data.images]
+
+
+def detection_image(obj: bpy.types.Object, key: str = "") -> bpy.types.Image | None:
+    """Our photo-with-detections image of result `key` on obj, None when it has none."""
+    entry = results.read_record(obj).get(key)
+    name = entry.get("detection_image") if isinstance(entry, dict) else None
+    return bpy.data.images.get(name) if isinstance(name, str) else None
+
+
+def result_images(obj: bpy.types.Object, key: str = "") -> list[bpy.types.Image]:
+    """What the panel shows of a result, in order: the photo with its detections (where there is one),
+    then the view masks."""
+    first = detection_image(obj, key)
+    return ([first] if first is not None else []) + mask_images(obj, key)
 
 
 def photo_image(path: str) -> bpy.types.Image | None:
@@ -36,6 +61,101 @@ def icon_id(image: bpy.types.Image) -> int:
     """The image's preview icon for template_icon (made on first use)."""
     image.preview_ensure()
     return image.preview.icon_id
+
+
+def _linear_to_srgb(values: np.ndarray) -> np.ndarray:
+    return np.where(values <= 0.0031308, 12.92 * values, 1.055 * np.power(np.clip(values, 0, None), 1 / 2.4) - 0.055)
+
+
+def photo_pixels(photo: str, longest: int = DETECTION_PX) -> np.ndarray | None:
+    """(H,W,4) float32 display pixels of the photo, top row first, scaled so its longest side is at most
+    `longest`; None when it cannot be read. `photo` is an estimate's photo identity: a file path or
+    `image:<name>` of a loaded image. A temporary copy is scaled (in Blender's C code: a 12 Mpx photo is
+    never read whole into Python) and removed; the user's image is left as it is."""
+    try:
+        if photo.startswith("image:"):
+            source = bpy.data.images.get(photo.removeprefix("image:"))
+            if source is None:
+                return None
+            copy = source.copy()
+        elif Path(photo).is_file():
+            copy = bpy.data.images.load(photo, check_existing=False)
+        else:
+            return None
+    except RuntimeError:  # a file Blender cannot read
+        return None
+    try:
+        width, height = copy.size
+        if width == 0 or height == 0:
+            return None
+        scale = min(1.0, longest / max(width, height))
+        if scale < 1.0:
+            width, height = max(1, round(width * scale)), max(1, round(height * scale))
+            copy.scale(width, height)
+        pixels = np.empty(width * height * 4, np.float32)
+        copy.pixels.foreach_get(pixels)
+        pixels = pixels.reshape(height, width, 4)[::-1]
+        if copy.is_float:  # float buffers (EXR, 16-bit PNG) hold linear values; ours is an sRGB 8-bit image
+            pixels[..., :3] = _linear_to_srgb(pixels[..., :3])
+        pixels[..., 3] = 1.0
+        return np.ascontiguousarray(pixels)
+    finally:
+        bpy.data.images.remove(copy)
+
+
+def _draw_segments(pixels: np.ndarray, starts: np.ndarray, ends: np.ndarray, colour: tuple, width: int) -> None:
+    """Draw (S,2) -> (S,2) segments (x, y normalised to the image, origin top-left) into (H,W,4) pixels
+    (top row first) with a square brush `width` pixels wide: every segment sampled at one point per
+    pixel of the longest one, all stamped at once."""
+    if len(starts) == 0:
+        return
+    height, width_px = pixels.shape[:2]
+    size = np.array([width_px, height], np.float64)
+    a, b = np.asarray(starts, np.float64) * size, np.asarray(ends, np.float64) * size
+    steps = int(np.ceil(np.abs(b - a).max())) + 1
+    t = np.linspace(0.0, 1.0, steps)[None, :, None]
+    points = (a[:, None] + (b - a)[:, None] * t).reshape(-1, 2)  # (S*steps, 2)
+    offsets = np.arange(width) - (width - 1) / 2
+    brush = np.stack(np.meshgrid(offsets, offsets), axis=-1).reshape(-1, 2)
+    stamped = (points[:, None] + brush[None]).reshape(-1, 2)
+    cols = np.clip(np.floor(stamped[:, 0]).astype(np.int64), 0, width_px - 1)
+    rows = np.clip(np.floor(stamped[:, 1]).astype(np.int64), 0, height - 1)
+    pixels[rows, cols, :3] = colour
+
+
+def _box_edges(box: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    return corners, np.roll(corners, -1, axis=0)
+
+
+def draw_detections(pixels: np.ndarray, detections: dict[str, Any]) -> np.ndarray:
+    """A copy of (H,W,4) pixels (top row first) with the person box, the skeleton (bones and keypoints)
+    and the hands' boxes of protocol.read_detections drawn in."""
+    out = np.array(pixels, np.float32, copy=True)
+    width = max(2, round(max(out.shape[:2]) * LINE_FRACTION))
+    _draw_segments(out, *_box_edges(detections["person"]["box"]), PERSON_COLOUR, width)
+    points = detections["keypoints"]
+    bones = detections["skeleton"]
+    if bones:
+        _draw_segments(out, np.array([points[a] for a, _ in bones]), np.array([points[b] for _, b in bones]),
+                       SKELETON_COLOUR, width)
+    if points:
+        dots = np.array(list(points.values()))
+        _draw_segments(out, dots, dots, (1.0, 1.0, 1.0), width + 2)  # a keypoint: a dot over its bones
+    for hand in detections["hands"]:
+        _draw_segments(out, *_box_edges(hand["box"]), HAND_COLOURS.get(hand["side"], PERSON_COLOUR), width)
+    return out
+
+
+def write_detection_image(obj: bpy.types.Object, key: str, photo: str, detections: dict[str, Any]) -> str | None:
+    """Our image of the photo with its detections drawn in (results.write_image, what =
+    naming.DETECTIONS_IMAGE); None when the photo cannot be read again. Not yet recorded:
+    results.record_detection_image does that."""
+    pixels = photo_pixels(photo)
+    if pixels is None:
+        return None
+    return results.write_image(obj, key, naming.DETECTIONS_IMAGE, draw_detections(pixels, detections)[::-1])
 
 
 def _cell(image: bpy.types.Image, size: int) -> np.ndarray:

@@ -182,9 +182,12 @@ def main() -> int:
                   render_panel(behind, Path(tmp, "behind.png"), hidden=(prop,)),
                   render_panel(above, Path(tmp, "above.png"), hidden=(body,))]
         save_image(np.concatenate(panels, axis=1), out / "preview.png")
-    # What the panel's result box shows: the photo and the view masks of the body's result.
-    save_image(thumbnails.strip([thumbnails.photo_image(photo), *thumbnails.mask_images(body)]),
-               out / "thumbnails.png")
+    # What the panel's result box shows: the photo with the localizer's detections (the default
+    # localizer's; other localizers report none: the photo itself then) and the view masks of the body's result.
+    pictures = thumbnails.result_images(body)
+    if thumbnails.detection_image(body) is None:
+        pictures.insert(0, thumbnails.photo_image(photo))
+    save_image(thumbnails.strip(pictures), out / "thumbnails.png")
     render_s = time.perf_counter() - start
     interactvlm_blender.unregister()
 

@@ -231,3 +231,55 @@ def test_panel_result_box_draws_results_with_counts_and_operators(bpy, photo):
             ("operator", "interactvlm.select_result"), ("operator", "interactvlm.weight_paint_result"),
             ("operator", "interactvlm.remove_results")} <= set(calls)
     assert sum(1 for c in calls if c[0] == "icon") >= len(results.read_record(body)[""]["images"])
+
+
+def test_default_localizer_result_shows_the_photo_with_its_detections(bpy):
+    """The first thumbnail: the photo with the person box, skeleton and hands the default localizer
+    reported, drawn into our own image, recorded, and gone with Remove Results (the user's image of
+    the same name stays)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from interactvlm_blender import api, naming, panel, results, thumbnails
+    from test_blender_addon import RecordingLayout
+
+    photo = Path(__file__).resolve().parents[1] / "data" / "anny_sit.jpg"
+    body = add_body(bpy)
+    title, tag = naming.image_names(body.name, "", naming.DETECTIONS_IMAGE)
+    users = bpy.data.images.new(title, 4, 4)  # the user's own image with our image's name
+    before = snapshot(bpy)
+    out = api.estimate_contact(image=str(photo), body=body.name, localizer="default", resolution=RESOLUTION)
+    found = out["summary"]["localizer_report"]["detections"]
+    image = bpy.data.images[results.read_record(body)[""]["detection_image"]]
+    assert image != users and image.get(results.IMAGE_OWNER_KEY) == tag and image.name.startswith(title)
+    assert thumbnails.result_images(body) == [image, *thumbnails.mask_images(body)]
+    assert len(thumbnails.mask_images(body)) >= 4
+
+    # Drawn into the photo's own pixels (320 px: not scaled), top row first after the flip.
+    width, height = image.size
+    drawn = np.empty(width * height * 4, np.float32)
+    image.pixels.foreach_get(drawn)
+    drawn = drawn.reshape(height, width, 4)[::-1, :, :3]
+    source = np.asarray(Image.open(photo).convert("RGB"), np.float32) / 255.0
+    assert drawn.shape == source.shape
+    x0, y0, x1, y1 = found["person"]["box"]
+    top, middle = int(y0 * height), int((x0 + x1) / 2 * width)
+    colour = np.array(thumbnails.PERSON_COLOUR)
+    assert np.abs(drawn[top, middle] - colour).max() <= 1 / 255  # the box's top edge
+    assert np.abs(source[top, middle] - colour).max() > 0.1  # ...where the photo is not that colour
+    edge = np.abs(drawn[top, int(x0 * width):int(x1 * width)] - colour).max(axis=1) <= 1 / 255
+    assert edge.mean() > 0.9  # the whole edge (a bone or a dot may cross it)
+    assert np.abs(drawn[:top - 3] - source[:top - 3]).max() < 0.05  # above the box: the photo itself
+    wrist = np.array(found["keypoints"]["left_wrist"]) * (width, height)
+    assert np.abs(drawn[int(wrist[1]), int(wrist[0])] - 1.0).max() <= 1 / 255  # a keypoint's white dot
+
+    calls = []
+    panel.VIEW3D_PT_interactvlm.draw(type("P", (), {"layout": RecordingLayout(bpy, calls)})(), bpy.context)
+    icons, pictures = [value for kind, value in calls if kind == "icon"], thumbnails.result_images(body)
+    assert icons[-len(pictures):] == [thumbnails.icon_id(picture) for picture in pictures]
+
+    body.select_set(True)
+    assert bpy.ops.interactvlm.remove_results("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert tag not in [i.get(results.IMAGE_OWNER_KEY) for i in bpy.data.images]
+    assert snapshot(bpy) == before and users.name in bpy.data.images
