@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 # Smaller photos carry too little for any localizer.
 MIN_SIDE = 16
+# Longest side of the photo copy in an estimate's result (`photo`): what the add-on draws the localizer's
+# detections over, in the orientation the backend read (Blender ignores EXIF orientation), ~0.3 MB, and
+# no full-size decode on Blender's main thread (a 12 Mpx JPEG costs ~0.4 s there).
+THUMBNAIL_PX = 384
 MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".avif")
 FORMATS_TEXT = "PNG, JPEG, WebP, BMP, TIFF, GIF or AVIF (8- or 16-bit, greyscale, colour or palette; alpha ignored)"
@@ -96,3 +100,15 @@ def load_image(path: str | Path) -> np.ndarray:
     if min(rgb.shape[:2]) < MIN_SIDE:
         raise ImageError(f"{path} is only {rgb.shape[1]}x{rgb.shape[0]} pixels; need at least {MIN_SIDE} per side")
     return rgb
+
+
+def thumbnail(rgb: np.ndarray, longest: int = THUMBNAIL_PX) -> np.ndarray:
+    """(h,w,3) uint8: the photo scaled (area-averaged) so its longest side is at most `longest`."""
+    height, width = rgb.shape[:2]
+    scale = longest / max(height, width)
+    if scale >= 1.0:
+        return np.ascontiguousarray(rgb)
+    from PIL import Image
+
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.BOX))

@@ -17,7 +17,7 @@ from backend.bodies.correspondence import Surface, transfer_rule, transfer_score
 from backend.contact_parts import parts_in_contact
 from backend.cameras import body_rig, object_rig
 from backend.estimate_inputs import EstimateInputs, resolve_inputs
-from backend.images import load_image
+from backend.images import load_image, thumbnail
 from backend.jobs import (ESTIMATE_STAGE_STARTS, Cancelled, JobResult, MayCommit, Progress, ShouldStop, Stages,
                           commit_npz)
 from backend.lift import ALL_PIXELS, LiftRule, lift, project
@@ -109,7 +109,7 @@ def run_estimate(request: EstimateRequest, cache: LocalizerCache, out_path: str 
     stages.enter("load", "reading the photo and meshes")
     image = load_image(request.image)
     inputs = resolve_inputs(request, cache, progress)
-    done = _write(estimate(image, inputs, stages), inputs, Path(out_path), stages, may_commit)
+    done = _write(estimate(image, inputs, stages), image, inputs, Path(out_path), stages, may_commit)
     done.summary["provenance"] = request_provenance(request, inputs)
     return done
 
@@ -135,15 +135,15 @@ def estimate_image(image_path: str | Path, inputs: EstimateInputs, out_path: str
     stages = Stages(ESTIMATE_STAGE_STARTS, progress, should_stop)
     stages.enter("load", "reading the photo")
     image = load_image(image_path)
-    return _write(estimate(image, inputs, stages), inputs, Path(out_path), stages, may_commit)
+    return _write(estimate(image, inputs, stages), image, inputs, Path(out_path), stages, may_commit)
 
 
-def _write(result: Estimate, inputs: EstimateInputs, out_path: Path, stages: Stages,
+def _write(result: Estimate, image: np.ndarray, inputs: EstimateInputs, out_path: Path, stages: Stages,
            may_commit: MayCommit | None) -> JobResult:
     stages.enter("write", "writing the result")
     arrays = {"scores": result.scores.astype(np.float32), "seen": result.seen.astype(np.int32),
               "masks": np.round(result.masks * 255.0).astype(np.uint8), "views": result.views.shaded,
-              "view_names": np.array([c.name for c in result.views.cameras])}
+              "view_names": np.array([c.name for c in result.views.cameras]), "photo": thumbnail(image)}
     if inputs.on_body:
         arrays["parts"] = inputs.surface.parts.astype(np.int16)
     fitted = result.output.fitted_body

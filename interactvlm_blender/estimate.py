@@ -139,7 +139,7 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
     (no images when params.masks is off); each step yields the fraction written. Sets job.report."""
     obj = live_mesh(job.target)
     try:
-        arrays = protocol.read_result("estimate", job.result_path, ("scores", "masks", "view_names")
+        arrays = protocol.read_result("estimate", job.result_path, ("scores", "masks", "view_names", "photo")
                                       if job.params.masks else ("scores",))
     except protocol.ResultError as error:
         raise JobError(str(error)) from None
@@ -167,17 +167,23 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
         job.report.images.append(results.write_mask_image(obj, key, mask, view))
         yield (index + 2) / total
     results.record_images(obj, key, job.report.images)
-    _write_detection_image(job, obj, key, found)
+    _write_detection_image(job, obj, key, found, arrays.get("photo"))
     if found is not None:
         yield 1.0
 
 
-def _write_detection_image(job: EstimateJob, obj: bpy.types.Object, key: str, found: dict | None) -> None:
+def _write_detection_image(job: EstimateJob, obj: bpy.types.Object, key: str, found: dict | None,
+                           photo: Any) -> None:
     """The photo with the localizer's detections (thumbnails.py), where its report has them; an older
     picture of ours under this key goes when this result has none (it would show another photo)."""
-    name = thumbnails.write_detection_image(obj, key, job.photo, found) if found else None
-    if found and name is None:
-        job.notes.append("the photo could not be read again for the detection picture")
+    name = None
+    if found is not None and photo is None:
+        job.notes.append("the detection picture was left out: the result has no photo (update the backend)")
+    elif found is not None:
+        try:
+            name = thumbnails.write_detection_image(obj, key, photo, found)
+        except ValueError as error:
+            job.notes.append(f"the detection picture was left out: {error}")
     if name is None:
         results.remove_image(obj, key, naming.DETECTIONS_IMAGE)
     results.record_detection_image(obj, key, name)

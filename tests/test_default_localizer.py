@@ -149,6 +149,10 @@ def test_detections_are_reported_in_photo_coordinates(localizer, anny_body, body
         hand_box = np.array(hand["box"])
         assert hand["side"] in ("left", "right") and 0 < hand["score"] <= 1
         assert np.all((hand_box >= 0) & (hand_box <= 1)) and np.all(hand_box[:2] < hand_box[2:])
+    # The add-on's reader of them (interactvlm_blender/protocol.py) takes them as they are.
+    from interactvlm_blender.protocol import read_detections
+
+    assert read_detections({"localizer_report": report}) == found
     # Object contact reads the same photo: its report carries the same detections.
     box_mesh = trimesh.creation.box(extents=(0.4, 0.4, 0.45))
     views = render(np.asarray(box_mesh.vertices), np.asarray(box_mesh.faces), object_rig(box_mesh.vertices, 32))

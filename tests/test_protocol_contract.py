@@ -187,3 +187,21 @@ def test_every_event_of_a_real_worker_session_passes_the_addon_reader(addon_work
     with pytest.raises(protocol.ResultError, match="lacks scores"):
         protocol.read_result("estimate", protocol.write_mesh_npz(tmp_path / "not_a_result.npz", np.zeros((3, 3)),
                                                                  np.zeros((1, 3))))
+
+
+def test_the_addon_reads_detections_and_names_a_malformed_one():
+    """backend/PROTOCOL.md `localizer_report.detections`: absent for localizers without them; each bad
+    field named (the real default localizer's pass: tests/test_default_localizer.py)."""
+    good = {"person": {"box": [0.1, 0.2, 0.8, 0.9], "box_from": "mask", "confidence": 0.5},
+            "keypoints": {"left_hip": [0.4, 0.5], "left_knee": [0.4, 0.7]}, "skeleton": [["left_hip", "left_knee"]],
+            "hands": [{"side": "left", "score": 0.9, "box": [0.3, 0.4, 0.35, 0.45]}]}
+    assert protocol.read_detections({"localizer_report": {"detections": good}}) == good
+    assert protocol.read_detections({"localizer_report": {"model": "x"}}) is None
+    assert protocol.read_detections({}) is None
+    for bad, named in ((dict(good, person={"box": [0.1, 0.2, 1.5, 0.9]}), "person box"),
+                       (dict(good, keypoints={"left_hip": [0.4]}), "keypoint left_hip"),
+                       (dict(good, skeleton=[["left_hip", "nose"]]), "bone"),
+                       (dict(good, hands=[{"side": "left", "box": [0.3, 0.4, 0.35]}]), "hand box"),
+                       ({"keypoints": {}}, "no person")):
+        with pytest.raises(protocol.ResultError, match=named):
+            protocol.read_detections({"localizer_report": {"detections": bad}})
