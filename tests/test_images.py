@@ -93,3 +93,20 @@ def test_an_oversized_jpeg_is_decoded_reduced(tmp_path):
     Image.new("L", (width, height), 90).save(tmp_path / "big.jpg", quality=50)
     rgb = load_image(tmp_path / "big.jpg")
     assert rgb.shape == (height // 2, width // 2, 3) and abs(int(rgb.mean()) - 90) <= 2
+
+
+def test_the_result_photo_copy_is_scaled_and_keeps_the_exif_orientation(tmp_path):
+    """The estimate's `photo` (backend/images.py thumbnail): <= THUMBNAIL_PX a side, aspect kept, in the
+    orientation the localizer saw (a portrait stored sideways with EXIF orientation 6 stands upright)."""
+    from backend.images import THUMBNAIL_PX, thumbnail
+
+    stored = np.zeros((300, 800, 3), np.uint8)  # landscape pixels, left half red
+    stored[:, :400, 0] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    Image.fromarray(stored).save(tmp_path / "portrait.jpg", exif=exif, quality=95)
+    small = thumbnail(load_image(tmp_path / "portrait.jpg"))
+    assert small.dtype == np.uint8 and small.shape == (THUMBNAIL_PX, round(300 * THUMBNAIL_PX / 800), 3)
+    assert small[: THUMBNAIL_PX // 2 - 4, :, 0].min() > 200 and small[THUMBNAIL_PX // 2 + 4:, :, 0].max() < 50
+    little = np.arange(20 * 30 * 3, dtype=np.uint8).reshape(20, 30, 3)
+    np.testing.assert_array_equal(thumbnail(little), little)  # small photos as they are

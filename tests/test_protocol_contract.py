@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from backend import protocol as backend_protocol
+from backend.images import load_image
 from interactvlm_blender import protocol
 
 LOCALIZER = "testing-lowest"
@@ -170,6 +171,8 @@ def test_every_event_of_a_real_worker_session_passes_the_addon_reader(addon_work
         assert set(stages) <= set(protocol.STAGES if op == "estimate" else protocol.SCENE_STAGES), stages
         arrays = protocol.read_result(op, events[-1]["path"])
         assert set(protocol.RESULT_KEYS[op]) <= set(arrays)
+        if op == "estimate":  # the photo copy the add-on draws detections over (small photos as they are)
+            np.testing.assert_array_equal(arrays["photo"], load_image(photo))
     estimate = requests["estimate"]
     run("estimate", {**estimate, "label": "sleep:1"}, cancel_after=0.3)  # cancelled
     run("estimate", {**estimate, "label": "raise"})  # internal
