@@ -205,6 +205,7 @@ def test_result_thumbnails_are_the_mask_images(bpy, photo):
     estimate(bpy, photo, body="Body")
     masks = thumbnails.mask_images(body)
     assert len(masks) == len(results.read_record(body)[""]["images"]) >= 4
+    assert thumbnails.detection_image(body) is None and thumbnails.result_images(body) == masks  # none reported
     sheet = thumbnails.strip([thumbnails.photo_image(str(photo)), *masks], size=64)
     assert sheet.shape == (64, 64 * (1 + len(masks)), 4)
     for index, image in enumerate(masks, start=1):
@@ -282,6 +283,13 @@ def test_default_localizer_result_shows_the_photo_with_its_detections(bpy):
     assert sum(1 for kind, _ in calls if kind == "icon") == len(thumbnails.result_images(body))
     assert image.preview is not None
 
+    # A later result without detections takes the old picture away (it would show another photo's).
+    api.estimate_contact(image=str(photo), body=body.name, localizer=LOCALIZER, resolution=RESOLUTION)
+    assert thumbnails.detection_image(body) is None and "detection_image" not in results.read_record(body)[""]
+    assert tag not in [i.get(results.IMAGE_OWNER_KEY) for i in bpy.data.images] and users.name in bpy.data.images
+
+    api.estimate_contact(image=str(photo), body=body.name, localizer="default", resolution=RESOLUTION)
+    assert thumbnails.detection_image(body) is not None
     body.select_set(True)
     assert bpy.ops.interactvlm.remove_results("EXEC_DEFAULT", True) == {"FINISHED"}
     assert tag not in [i.get(results.IMAGE_OWNER_KEY) for i in bpy.data.images]
