@@ -155,11 +155,8 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
         yield 1.0
         return
     masks = arrays["masks"]
-    try:
-        found = protocol.read_detections(job.summary)
-    except protocol.ResultError as error:
-        found = None
-        job.notes.append(f"the detection picture was left out: {error}")
+    found, notes = thumbnails.result_detections(job.summary)
+    job.notes += notes
     total = 1 + len(masks) + (found is not None)
     yield 1 / total
     for index, (mask, view) in enumerate(zip(masks, results.mask_view_names(masks, [str(v) for v in
@@ -167,26 +164,9 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
         job.report.images.append(results.write_mask_image(obj, key, mask, view))
         yield (index + 2) / total
     results.record_images(obj, key, job.report.images)
-    _write_detection_image(job, obj, key, found, arrays.get("photo"))
+    job.notes += thumbnails.update_detection_image(obj, key, found, arrays.get("photo"))
     if found is not None:
         yield 1.0
-
-
-def _write_detection_image(job: EstimateJob, obj: bpy.types.Object, key: str, found: dict | None,
-                           photo: Any) -> None:
-    """The photo with the localizer's detections (thumbnails.py), where its report has them; an older
-    picture of ours under this key goes when this result has none (it would show another photo)."""
-    name = None
-    if found is not None and photo is None:
-        job.notes.append("the detection picture was left out: the result has no photo (update the backend)")
-    elif found is not None:
-        try:
-            name = thumbnails.write_detection_image(obj, key, photo, found)
-        except ValueError as error:
-            job.notes.append(f"the detection picture was left out: {error}")
-    if name is None:
-        results.remove_image(obj, key, naming.DETECTIONS_IMAGE)
-    results.record_detection_image(obj, key, name)
 
 
 def outcome_text(job: EstimateJob) -> str:

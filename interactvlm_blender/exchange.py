@@ -23,7 +23,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import naming, protocol, results
+from . import naming, protocol, results, thumbnails
 from .runner import JobError
 
 GLTF_PREFIX = "_"  # glTF's rule for application-specific attributes
@@ -115,4 +115,6 @@ def import_result(obj: bpy.types.Object, path: str | Path, task: str = "human_co
         for mask, view in zip(arrays["masks"], results.mask_view_names(arrays["masks"], view_names)):
             report.images.append(results.write_mask_image(obj, key, mask, view))
         results.record_images(obj, key, report.images)
+        found, _notes = thumbnails.result_detections(sidecar)  # the sidecar is the result's summary
+        thumbnails.update_detection_image(obj, key, found, arrays.get("photo"))
     return report

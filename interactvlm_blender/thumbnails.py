@@ -18,7 +18,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import naming, results
+from . import naming, protocol, results
 
 THUMB_PX = 128  # the strip's cell size; the panel scales icons itself
 # Drawing colours (RGB, 0..1). Lines are LINE_FRACTION of the longest side thick (3 px at 384), so they
@@ -111,14 +111,42 @@ def draw_detections(pixels: np.ndarray, detections: dict[str, Any]) -> np.ndarra
 
 def write_detection_image(obj: bpy.types.Object, key: str, photo: np.ndarray, detections: dict[str, Any]) -> str:
     """Our image of the photo with its detections drawn in (results.write_image, what =
-    naming.DETECTIONS_IMAGE); `photo` is the result's (h,w,3) uint8 copy of it, top row first. Not yet
-    recorded: results.record_detection_image does that. Returns the image's name."""
+    naming.DETECTIONS_IMAGE); `photo` is the result's (h,w,3) uint8 copy of it, top row first; not
+    recorded (update_detection_image records it). Returns the image's name."""
     photo = np.asarray(photo)
     if photo.ndim != 3 or photo.shape[2] != 3 or min(photo.shape[:2]) == 0:
         raise ValueError(f"the result's photo has shape {photo.shape}, expected (h, w, 3)")
     pixels = np.ones((*photo.shape[:2], 4), np.float32)
     pixels[..., :3] = photo / np.float32(255.0)
     return results.write_image(obj, key, naming.DETECTIONS_IMAGE, draw_detections(pixels, detections)[::-1])
+
+
+def result_detections(summary: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    """The detections of a result's summary (protocol.read_detections) and the notes for the report: a
+    malformed one is left out, with a note, the result itself is still written."""
+    try:
+        return protocol.read_detections(summary), []
+    except protocol.ResultError as error:
+        return None, [f"the detection picture was left out: {error}"]
+
+
+def update_detection_image(obj: bpy.types.Object, key: str, found: dict[str, Any] | None,
+                           photo: np.ndarray | None) -> list[str]:
+    """Write and record our photo-with-detections image of result `key` (found: result_detections;
+    photo: the result npz's `photo`), or take an older one of ours away when this result has none (it
+    would show another photo). Returns notes for the report."""
+    name, notes = None, []
+    if found is not None and photo is None:
+        notes.append("the detection picture was left out: the result has no photo (update the backend)")
+    elif found is not None:
+        try:
+            name = write_detection_image(obj, key, photo, found)
+        except ValueError as error:
+            notes.append(f"the detection picture was left out: {error}")
+    if name is None:
+        results.remove_image(obj, key, naming.DETECTIONS_IMAGE)
+    results.record_detection_image(obj, key, name)
+    return notes
 
 
 def _cell(image: bpy.types.Image, size: int) -> np.ndarray:
