@@ -8,7 +8,8 @@ the mask images under `images` (results.write_mask_image), the photo with its de
 into the pixels of the result's `photo`, the backend's own copy of the photo at <= 384 px, so the
 detections sit where the localizer saw them: EXIF orientation applied, no full-size decode on the main
 thread). Only localizers that report `detections` (backend/PROTOCOL.md; the default one) get that
-picture; Remove Results removes it with the masks. Drawing costs ~2-5 ms at 384 px (2-core machine).
+picture; Remove Results removes it with the masks; imported batch results get it from their sidecar.
+Measured at 384 px on the 2-core machine: drawing 1.5 ms, the whole main-thread step (draw + image) 7 ms.
 """
 from __future__ import annotations
 
