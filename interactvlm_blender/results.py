@@ -152,9 +152,9 @@ def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores
         except BaseException:
             _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
             raise
-        before_entry = record.get(key) if isinstance(record.get(key), dict) else {}
-        kept = {k: before_entry[k] for k in ("detection_image",) if k in before_entry}
-        record[key] = {**names, **settings, "images": before_entry.get("images", []), **kept, "marks": marks}
+        earlier = record.get(key) if isinstance(record.get(key), dict) else {}
+        images = {k: earlier[k] for k in ("images", "detection_image") if k in earlier}  # until rewritten
+        record[key] = {**names, **settings, "images": [], **images, "marks": marks}
         _write_record(obj, record)
     return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
                        renamed=renamed, names=names)
