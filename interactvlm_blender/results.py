@@ -28,7 +28,8 @@ from .modes import mesh_data
 from .runner import JobError
 
 RECORD_KEY = "ivlm_results"
-IMAGE_OWNER_KEY = "ivlm_owner"
+IMAGE_OWNER_KEY = "ivlm_owner"  # the tag of a datablock we made (mask images, the stored fitted body)
+KEPT_FIELDS = ("images", "fitted")  # record fields a new result under the same key keeps (write_result)
 
 
 @dataclass
@@ -51,7 +52,8 @@ def read_record(obj: bpy.types.Object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _write_record(obj: bpy.types.Object, record: dict[str, dict[str, Any]]) -> None:
+def write_record(obj: bpy.types.Object, record: dict[str, dict[str, Any]]) -> None:
+    """Store the ownership record (the one writer of the custom property)."""
     obj[RECORD_KEY] = json.dumps(record, sort_keys=True)
 
 
@@ -151,9 +153,12 @@ def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores
         except BaseException:
             _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
             raise
-        images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
-        record[key] = {**names, **settings, "images": images, "marks": marks}
-        _write_record(obj, record)
+        previous = record.get(key) if isinstance(record.get(key), dict) else {}
+        # what later steps of the same result rewrite (mask images) or what earlier ones added to the
+        # scene (fitted bodies, fitted_body.py) stays recorded, so Remove Results still finds it
+        kept = {item: previous[item] for item in KEPT_FIELDS if item in previous}
+        record[key] = {**names, **settings, "images": [], **kept, "marks": marks}
+        write_record(obj, record)
     return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
                        renamed=renamed, names=names)
 
@@ -191,7 +196,7 @@ def record_images(obj: bpy.types.Object, key: str, names: list[str]) -> None:
     record = read_record(obj)
     if key in record:
         record[key]["images"] = list(names)
-        _write_record(obj, record)
+        write_record(obj, record)
 
 
 def write_mask_image(obj: bpy.types.Object, key: str, mask: np.ndarray, view: str) -> str:
@@ -267,7 +272,7 @@ def apply_threshold(obj: bpy.types.Object, threshold: float, key: str | None = N
             entry["marks"] = {**marks, "group": ownership.group_mark(scores, threshold)}
             updated += 1
     if updated:
-        _write_record(obj, record)
+        write_record(obj, record)
     return updated
 
 
