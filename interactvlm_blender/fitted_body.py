@@ -90,6 +90,8 @@ def store(obj: bpy.types.Object, key: str, arrays: dict[str, np.ndarray]) -> boo
     fitted, mesh = _fitted(entry), _stored(entry)
     objects = [str(name) for name in fitted.get("objects") or []]
     if not all(name in arrays for name in protocol.FITTED_BODY_KEYS):
+        if not fitted:
+            return False  # nothing kept before either: the record stays as written
         if mesh is not None:
             bpy.data.meshes.remove(mesh)  # it was the replaced result's pose, not this one's
         if objects:

@@ -142,3 +142,16 @@ def test_an_imported_result_brings_its_fitted_body(bpy, fitted_blend, tmp_path):
     assert results.read_record(body)[""]["fitted"]["serial"] == 1
     added = api.add_fitted_body(body, "")
     np.testing.assert_array_equal(geometry(added)[1], arrays["fitted_faces"])
+
+
+def test_the_fitted_body_keeps_its_size_in_a_scene_of_other_units(bpy, fitted_blend):
+    from interactvlm_blender import api, fitted_body
+
+    body, arrays = open_result(bpy, fitted_blend)
+    bpy.context.scene.unit_settings.scale_length = 0.01  # 1 scene unit = 1 cm
+    added = api.add_fitted_body(body)
+    assert tuple(added.scale) == pytest.approx((100.0, 100.0, 100.0))
+    low, high = world_box(bpy, added)
+    height = np.ptp(arrays["fitted_vertices"][:, 2])
+    assert high[2] - low[2] == pytest.approx(100.0 * height, rel=1e-5)  # the same metres, in centimetres
+    assert low[0] == pytest.approx(world_box(bpy, body)[1][0] + 100.0 * fitted_body.GAP_M, abs=1e-3)
