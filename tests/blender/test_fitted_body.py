@@ -148,8 +148,12 @@ def test_the_fitted_body_keeps_its_size_in_a_scene_of_other_units(bpy, fitted_bl
     from interactvlm_blender import api, fitted_body
 
     body, arrays = open_result(bpy, fitted_blend)
-    bpy.context.scene.unit_settings.scale_length = 0.01  # 1 scene unit = 1 cm
-    added = api.add_fitted_body(body)
+    units = bpy.context.scene.unit_settings
+    units.scale_length = 0.01  # 1 scene unit = 1 cm
+    try:
+        added = api.add_fitted_body(body)
+    finally:
+        units.scale_length = 1.0  # the scene lives on into later tests
     assert tuple(added.scale) == pytest.approx((100.0, 100.0, 100.0))
     low, high = world_box(bpy, added)
     height = np.ptp(arrays["fitted_vertices"][:, 2])
