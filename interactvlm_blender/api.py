@@ -8,6 +8,7 @@
     api.export_gltf("/out/body.glb", [bpy.data.objects["Body"]])   # scores as _ivlm_contact
     api.import_result(bpy.data.objects["Body"], "/batch/out/item.npz")  # a CLI / Ray result
     api.heat_map_material(bpy.data.objects["Body"])   # a material that renders the heat map
+    api.add_fitted_body(bpy.data.objects["Body"])     # the posed body the contact was reasoned on
 
 Each call blocks until the backend answers (one worker is reused for the whole batch) and writes
 the result like the operator does (the same job through runner.run(), so a job the UI started
@@ -21,7 +22,7 @@ from typing import Any, Callable, Iterable
 import bpy
 import numpy as np
 
-from . import batch, client, estimate, exchange, results, runner, viewport
+from . import batch, client, estimate, exchange, fitted_body, results, runner, viewport
 from .runner import JobError
 
 EstimateError = JobError  # the name scripts written for 0.1 catch
@@ -37,6 +38,7 @@ __all__ = [
     "contact_scores",
     "stop_backend",
     "heat_map_material",
+    "add_fitted_body",
 ]
 
 
@@ -96,6 +98,13 @@ def contact_scores(obj: bpy.types.Object, label: str = "") -> np.ndarray | None:
 def heat_map_material(obj: bpy.types.Object) -> bpy.types.Material:
     """A material showing our colour attribute, added to obj as a new slot (viewport.heat_map_material)."""
     return viewport.heat_map_material(obj)
+
+
+def add_fitted_body(obj: bpy.types.Object, label: str | None = None,
+                    context: bpy.types.Context | None = None) -> bpy.types.Object:
+    """A new mesh object of the posed body obj's latest result (or result `label`, "" for plain contact)
+    was reasoned on, beside obj; JobError when the result has none (e.g. the interactvlm localizer's)."""
+    return fitted_body.add_to_scene(context or bpy.context, obj, label)
 
 
 def export_gltf(path: str, objects: Iterable[bpy.types.Object] = ()) -> str:

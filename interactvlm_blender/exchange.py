@@ -10,7 +10,8 @@ user's own attribute of that name is left alone and exported as it is.
 Import: a result npz written by the backend's CLI, batch or Ray executor (the same arrays as the
 worker's) goes onto a mesh with the same vertex count through results.write_result, the one writer,
 as an estimate's result: same attribute, group, heat map, record (with the sidecar <id>.json's
-provenance and photo when it is there), and optionally the view-mask images.
+provenance and photo when it is there), the fitted body when the result carries one, and optionally
+the view-mask images.
 
 PLY and DAMON-style npz exports are the backend's (`python -m backend export`, backend/exports.py).
 """
@@ -23,7 +24,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import naming, protocol, results, thumbnails
+from . import fitted_body, naming, protocol, results, thumbnails
 from .runner import JobError
 
 GLTF_PREFIX = "_"  # glTF's rule for application-specific attributes
@@ -110,6 +111,7 @@ def import_result(obj: bpy.types.Object, path: str | Path, task: str = "human_co
         settings={"threshold": float(threshold), "task": task, "label": label,
                   "image": str(Path(image).resolve()) if image else "", "provenance": sidecar.get("provenance"),
                   "imported_from": str(path)})
+    fitted_body.store(obj, key, arrays)  # the posed body, when the result carries one (Add Fitted Body)
     if masks:
         view_names = [str(v) for v in arrays["view_names"]]
         for mask, view in zip(arrays["masks"], results.mask_view_names(arrays["masks"], view_names)):

@@ -5,7 +5,8 @@ contact (several labels live side by side), SCENE_CONTACT_KEY for scene contact.
 a float point attribute, a vertex group and a colour attribute (scene contact also a depth
 attribute). A wanted name that the user already uses for their own data is never taken: ours gets
 the name plus SUFFIX (groups) or ATTRIBUTE_SUFFIX (attributes), then numbered. A result's images (one
-per view mask, one of the photo with its detections) are titled and tagged by image_names().
+per view mask, one of the photo with its detections) are titled and tagged by image_names(). Objects
+we add (Add Fitted Body) are new every time: new_object_name() never reuses a name, ours or the user's.
 """
 from __future__ import annotations
 
@@ -67,3 +68,23 @@ def claim(wanted: dict[str, str], groups: set[str], attributes: set[str],
             else free_name(name, attributes, owned.get(kind, set()), ATTRIBUTE_SUFFIX)
             for kind, name in wanted.items()}
     return used, [f"{wanted[k]} -> {v}" for k, v in used.items() if v != wanted[k]]
+
+
+FITTED_BODY = "Fitted Body"
+
+
+def fitted_body_name(body: str, key: str) -> str:
+    """The name an added fitted body wants: "<body> Fitted Body" (+ " <label>" for a labelled result)."""
+    return f"{body} {FITTED_BODY}" + (f" {key}" if key else "")
+
+
+def new_object_name(wanted: str, users: set[str], ours: set[str]) -> str:
+    """A name for a new object of ours that replaces nothing: `wanted`, or wanted+SUFFIX when the user
+    already has `wanted`; numbered as Blender numbers (.001) past every name taken (ours: earlier adds)."""
+    base = wanted + SUFFIX if wanted in users else wanted
+    taken = users | ours
+    candidate, n = base, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}.{n:03d}"
+    return candidate

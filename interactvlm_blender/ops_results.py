@@ -1,13 +1,14 @@
-"""Operators on stored results: Weight Paint on our group, select a result's vertices, Remove
-Results; and the menu entries that make every operator findable (Object menu, vertex-group
+"""Operators on stored results: Weight Paint on our group, select a result's vertices, Add Fitted
+Body (fitted_body.py), Remove Results; and the menu entries that make every operator findable (Object menu, vertex-group
 specials menu; F3 search finds what a menu shows)."""
 from __future__ import annotations
 
 import bpy
-from bpy.props import StringProperty
+from bpy.props import BoolProperty, StringProperty
 
-from . import ownership, results, viewport
+from . import fitted_body, ownership, results, viewport
 from .ops_job import tell
+from .runner import JobError
 
 
 def _mesh_with_record(context: bpy.types.Context, name: str) -> bpy.types.Object | None:
@@ -82,6 +83,35 @@ class INTERACTVLM_OT_select_result(_ResultOperator, bpy.types.Operator):
         return {"FINISHED"}
 
 
+class INTERACTVLM_OT_add_fitted_body(bpy.types.Operator):
+    """Add the body pose the contact was reasoned on as a mesh beside the body"""
+
+    bl_idname = "interactvlm.add_fitted_body"
+    bl_label = "Add Fitted Body"
+    bl_options = {"REGISTER", "UNDO"}
+
+    object: StringProperty(name="Object", description="Mesh object holding the result (empty: the active object)")
+    key: StringProperty(name="Result", description="The result's label (empty: plain contact), used when Latest is off")
+    latest: BoolProperty(name="Latest", default=True, description="Use the latest result that has a fitted body")
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:  # the active mesh, or the panel's body (its result box)
+        return any(o is not None and o.type == "MESH" for o in (context.active_object, context.scene.interactvlm.body))
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        # No mode switch: a new object is linked to a collection in any mode, the user's mode and
+        # selection stay as they are.
+        body = bpy.data.objects.get(self.object) if self.object else context.active_object
+        try:
+            added = fitted_body.add_to_scene(context, body, None if self.latest else self.key)
+        except JobError as error:
+            tell(self, "ERROR", f"InteractVLM: {error}")
+            return {"CANCELLED"}
+        tell(self, "INFO", f"InteractVLM: added {added.name!r} ({len(added.data.vertices)} vertices), the pose the "
+                           f"contact on {body.name!r} was reasoned on")
+        return {"FINISHED"}
+
+
 class INTERACTVLM_OT_remove_results(bpy.types.Operator):
     """Remove everything InteractVLM wrote on the selected objects (your own data stays)"""
 
@@ -102,6 +132,7 @@ class INTERACTVLM_OT_remove_results(bpy.types.Operator):
         removed = 0
         for obj in targets:
             viewport.remove_heat_material(obj)
+            removed += len(fitted_body.remove_added(obj))  # before the record that lists them goes
             removed += len(results.remove_results(obj))
         if not any(results.read_record(o) for o in context.scene.objects if o.type == "MESH"):
             context.scene.interactvlm.show_heat_map = False  # nothing left to show: the user's shading back
@@ -112,10 +143,11 @@ class INTERACTVLM_OT_remove_results(bpy.types.Operator):
 # Every operator of the add-on, in the order an artist uses them (tests check that each is here).
 MENU_OPERATORS = ("interactvlm.estimate_contact", "interactvlm.estimate_selected", "interactvlm.cancel_job",
                   "interactvlm.apply_threshold", "interactvlm.weight_paint_result", "interactvlm.select_result",
-                  "interactvlm.remove_results", "interactvlm.import_result", "interactvlm.export_gltf",
-                  "interactvlm.scene_contact", "interactvlm.place_object", "interactvlm.check_backend",
-                  "interactvlm.setup_backend", "interactvlm.remove_backend", "interactvlm.open_setup_log")
-_SEPARATORS_BEFORE = (3, 7, 9, 11)  # results; import/export; scene; set-up
+                  "interactvlm.add_fitted_body", "interactvlm.remove_results", "interactvlm.import_result",
+                  "interactvlm.export_gltf", "interactvlm.scene_contact", "interactvlm.place_object",
+                  "interactvlm.check_backend", "interactvlm.setup_backend", "interactvlm.remove_backend",
+                  "interactvlm.open_setup_log")
+_SEPARATORS_BEFORE = (3, 8, 10, 12)  # results; import/export; scene; set-up
 
 
 class VIEW3D_MT_interactvlm(bpy.types.Menu):
@@ -158,4 +190,4 @@ def unregister_menus() -> None:
 
 
 CLASSES = (VIEW3D_MT_interactvlm, INTERACTVLM_OT_weight_paint_result, INTERACTVLM_OT_select_result,
-           INTERACTVLM_OT_remove_results)
+           INTERACTVLM_OT_add_fitted_body, INTERACTVLM_OT_remove_results)

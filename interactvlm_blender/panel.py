@@ -5,7 +5,7 @@ from pathlib import Path
 
 import bpy
 
-from . import results, runner, thumbnails
+from . import fitted_body, results, runner, thumbnails
 
 _previews = None  # bpy.utils.previews collection for the photo thumbnail (created at register)
 
@@ -82,7 +82,8 @@ class VIEW3D_PT_interactvlm(bpy.types.Panel):
 
 
 def draw_results(layout: bpy.types.UILayout, settings, body: bpy.types.Object) -> None:
-    """The result box: each result with its count and parts; show, select, weight-paint, remove."""
+    """The result box: each result with its count and parts; show, select, weight-paint, add the
+    fitted body, remove."""
     record = results.estimate_entries(results.read_record(body))
     if not record:
         return
@@ -99,6 +100,9 @@ def draw_results(layout: bpy.types.UILayout, settings, body: bpy.types.Object) -
         select.object, select.key = body.name, key
         paint = row.operator("interactvlm.weight_paint_result", text="", icon="WPAINT_HLT")
         paint.object, paint.key = body.name, key
+        if fitted_body.has_fitted_body(entry):  # the pose this result was reasoned on
+            add = row.operator("interactvlm.add_fitted_body", text="", icon="OUTLINER_OB_ARMATURE")
+            add.object, add.key, add.latest = body.name, key, False
         parts = entry.get("parts") or []
         if parts:
             box.label(text="Parts: " + ", ".join(parts[:6]) + (" …" if len(parts) > 6 else ""))
@@ -107,6 +111,8 @@ def draw_results(layout: bpy.types.UILayout, settings, body: bpy.types.Object) -
             grid = box.grid_flow(columns=len(pictures), align=True)
             for image in pictures:
                 grid.template_icon(icon_value=thumbnails.icon_id(image), scale=3.0)
+    if any(fitted_body.has_fitted_body(entry) for entry in record.values()):
+        box.operator("interactvlm.add_fitted_body", icon="OUTLINER_OB_ARMATURE").object = body.name
     box.operator("interactvlm.remove_results", icon="TRASH")
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "HUNG_AFTER_S",
     "TERMINAL_EVENTS",
     "RESULT_KEYS",
+    "FITTED_BODY_KEYS",
     # requests
     "hello_request",
     "estimate_request",
@@ -93,6 +94,9 @@ RESULT_KEYS: dict[str, tuple[str, ...]] = {
     "scene_contact": ("body_score", "body_depth", "object_score", "object_depth"),
     "place": ("transform",),
 }
+# An estimate's optional arrays: the posed body the localizer reasoned on (metres, Z up, on z = 0), present
+# when its localizer returns one (the default does; `interactvlm` and results of older backends do not).
+FITTED_BODY_KEYS: tuple[str, ...] = ("fitted_vertices", "fitted_faces")
 
 # event -> {field: accepted types}; events not listed (added by later protocol versions' ops) pass
 # with the envelope check only, so a newer backend op does not break this reader.
@@ -246,10 +250,28 @@ def worker_died_event(request_id: str, why: str, hint: str) -> dict[str, Any]:
             "message": f"{why}; the job was lost", "hint": hint, "synthetic": True}
 
 
+def _check_fitted_body(arrays: dict[str, np.ndarray]) -> None:
+    """ResultError unless the fitted body's arrays, where read, are both there and make a mesh."""
+    present = [k for k in FITTED_BODY_KEYS if k in arrays]
+    if not present:
+        return
+    if len(present) != len(FITTED_BODY_KEYS):
+        raise ResultError(f"the backend's result has {present[0]} without the other fitted-body array; run it again")
+    vertices, faces = arrays["fitted_vertices"], arrays["fitted_faces"]
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) < 3 or not np.isfinite(vertices).all():
+        raise ResultError(f"the backend's fitted body has vertices of shape {vertices.shape} (or non-finite ones), "
+                          "expected (M,3); run it again")
+    if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0 or faces.dtype.kind not in "iu" \
+            or faces.min() < 0 or faces.max() >= len(vertices):
+        raise ResultError(f"the backend's fitted body has faces of shape {faces.shape} that do not index its "
+                          f"{len(vertices)} vertices; run it again")
+
+
 def read_result(op: str, path: str | Path, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """The arrays of an op's result npz (read without pickles), holding at least RESULT_KEYS[op];
     with `keys`, only those that are present (an estimate's rendered views are ~12 MB at 1024 px
-    that the add-on never shows: reading only what is written saves their decompression)."""
+    that the add-on never shows: reading only what is written saves their decompression). The
+    optional FITTED_BODY_KEYS, where read, are checked to make a mesh (ResultError otherwise)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files if keys is None or k in keys}
@@ -260,6 +282,7 @@ def read_result(op: str, path: str | Path, keys: tuple[str, ...] | None = None) 
         raise ResultError(
             f"the backend's result lacks {', '.join(missing)}; update the backend to this add-on's release"
         )
+    _check_fitted_body(arrays)
     return arrays
 
 

@@ -29,7 +29,9 @@ from .modes import mesh_data
 from .runner import JobError
 
 RECORD_KEY = "ivlm_results"
-IMAGE_OWNER_KEY = "ivlm_owner"
+IMAGE_OWNER_KEY = "ivlm_owner"  # the tag of a datablock we made (mask images, the stored fitted body)
+# record fields a new result under the same key keeps (write_result)
+KEPT_FIELDS = ("images", "detection_image", "fitted")
 
 
 @dataclass
@@ -52,7 +54,8 @@ def read_record(obj: bpy.types.Object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _write_record(obj: bpy.types.Object, record: dict[str, dict[str, Any]]) -> None:
+def write_record(obj: bpy.types.Object, record: dict[str, dict[str, Any]]) -> None:
+    """Store the ownership record (the one writer of the custom property)."""
     obj[RECORD_KEY] = json.dumps(record, sort_keys=True)
 
 
@@ -152,10 +155,12 @@ def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores
         except BaseException:
             _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
             raise
-        earlier = record.get(key) if isinstance(record.get(key), dict) else {}
-        images = {k: earlier[k] for k in ("images", "detection_image") if k in earlier}  # until rewritten
-        record[key] = {**names, **settings, "images": [], **images, "marks": marks}
-        _write_record(obj, record)
+        previous = record.get(key) if isinstance(record.get(key), dict) else {}
+        # what later steps of the same result rewrite (mask images) or what earlier ones added to the
+        # scene (fitted bodies, fitted_body.py) stays recorded, so Remove Results still finds it
+        kept = {item: previous[item] for item in KEPT_FIELDS if item in previous}
+        record[key] = {**names, **settings, "images": [], **kept, "marks": marks}
+        write_record(obj, record)
     return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
                        renamed=renamed, names=names)
 
@@ -193,7 +198,7 @@ def record_images(obj: bpy.types.Object, key: str, names: list[str]) -> None:
     record = read_record(obj)
     if key in record:
         record[key]["images"] = list(names)
-        _write_record(obj, record)
+        write_record(obj, record)
 
 
 def record_detection_image(obj: bpy.types.Object, key: str, name: str | None) -> None:
@@ -203,7 +208,7 @@ def record_detection_image(obj: bpy.types.Object, key: str, name: str | None) ->
         record[key].pop("detection_image", None)
         if name:
             record[key]["detection_image"] = name
-        _write_record(obj, record)
+        write_record(obj, record)
 
 
 def _our_image(tag: str) -> bpy.types.Image | None:
@@ -295,7 +300,7 @@ def apply_threshold(obj: bpy.types.Object, threshold: float, key: str | None = N
             entry["marks"] = {**marks, "group": ownership.group_mark(scores, threshold)}
             updated += 1
     if updated:
-        _write_record(obj, record)
+        write_record(obj, record)
     return updated
 
 

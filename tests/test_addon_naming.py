@@ -40,3 +40,12 @@ def test_heat_colors_follow_the_stops():
     np.testing.assert_array_equal(colors[:5, :3], HEAT_RGB)
     np.testing.assert_array_equal(colors[5:7, :3], HEAT_RGB[[0, -1]])  # clipped to [0, 1]
     np.testing.assert_allclose(colors[7, :3], [0.0, 0.5, 1.0])  # halfway from blue to cyan
+
+
+def test_an_added_object_replaces_no_name():
+    wanted = naming.fitted_body_name("Body", "")
+    assert wanted == "Body Fitted Body" and naming.fitted_body_name("Body", "chair") == "Body Fitted Body chair"
+    assert naming.new_object_name(wanted, {"Cube"}, set()) == wanted
+    assert naming.new_object_name(wanted, set(), {wanted}) == wanted + ".001"  # a second add: Blender's numbering
+    assert naming.new_object_name(wanted, {wanted}, set()) == wanted + naming.SUFFIX  # the user's name
+    assert naming.new_object_name(wanted, {wanted}, {wanted + naming.SUFFIX}) == wanted + naming.SUFFIX + ".001"

@@ -208,3 +208,26 @@ def test_the_addon_reads_detections_and_names_a_malformed_one():
                        ({"keypoints": {}}, "no person")):
         with pytest.raises(protocol.ResultError, match=named):
             protocol.read_detections({"localizer_report": {"detections": bad}})
+
+
+def test_the_addon_reads_the_backends_fitted_body_and_refuses_a_broken_one(tmp_path, photo, anny_body):
+    from backend.bodies.correspondence import surface_of
+    from tests.test_localizer_contract import _estimate, _ScoresLocalizer
+
+    _summary, written = _estimate(tmp_path, photo, anny_body, _ScoresLocalizer(surface_of(anny_body)))
+    path = tmp_path / "result.npz"
+    arrays = protocol.read_result("estimate", path, ("scores",) + protocol.FITTED_BODY_KEYS)
+    assert set(arrays) == {"scores", *protocol.FITTED_BODY_KEYS}  # the backend writes what the add-on reads
+    np.testing.assert_array_equal(arrays["fitted_faces"], anny_body.faces)
+    vertices, faces = written["fitted_vertices"], written["fitted_faces"]
+    base = {k: written[k] for k in protocol.RESULT_KEYS["estimate"]}
+    n = len(vertices)
+    for broken, match in (({"fitted_vertices": vertices}, "without the other"),
+                          ({"fitted_vertices": vertices[:, :2], "fitted_faces": faces}, rf"shape \({n}, 2\)"),
+                          ({"fitted_vertices": vertices, "fitted_faces": faces + 1}, f"do not index its {n}"),
+                          ({"fitted_vertices": vertices * np.nan, "fitted_faces": faces}, "non-finite")):
+        np.savez(tmp_path / "broken.npz", **base, **broken)
+        with pytest.raises(protocol.ResultError, match=match):
+            protocol.read_result("estimate", tmp_path / "broken.npz")
+    np.savez(tmp_path / "old.npz", **base)  # a result without one (older backends, interactvlm): read as before
+    assert not set(protocol.FITTED_BODY_KEYS) & set(protocol.read_result("estimate", tmp_path / "old.npz"))

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from blender_helpers import LOCALIZER, RESOLUTION, clear_scene  # noqa: E402
+from blender_helpers import LOCALIZER, RESOLUTION, add_body, clear_scene  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +58,22 @@ def bpy(addon, bpy_module):
 
     runner.discard_active()
     clear_scene(bpy_module)
+
+
+@pytest.fixture(scope="session")
+def fitted_blend(addon, bpy_module, tmp_path_factory):
+    """A .blend with the add-on's test body ("Body") holding one default-localizer estimate of a
+    standing person, whose fitted body the estimate kept; (path, the result's arrays). Run once per
+    session (~7 s); tests open the file, so they also see what survives save and reopen."""
+    from test_blender_addon import run_job
+
+    bpy = bpy_module
+    clear_scene(bpy)
+    add_body(bpy)
+    folder = tmp_path_factory.mktemp("fitted_blend")
+    _report, arrays, _steps = run_job(bpy, ROOT / "tests" / "data" / "anny_stand.jpg", folder, localizer="default",
+                                      masks=False)
+    path = folder / "fitted.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    clear_scene(bpy)
+    return path, arrays

@@ -85,6 +85,26 @@ def test_every_operator_from_every_mode(bpy, addon, photo):
         assert outcomes[mode, "cancel_job"] == {"REFUSED"}
 
 
+def test_add_fitted_body_from_every_mode(bpy, fitted_blend):
+    """The loop above meets only results without a fitted body (a refusal); from the default localizer's
+    result it adds the body in every mode, the user's mode and active object kept."""
+    from interactvlm_blender import fitted_body
+
+    bpy.ops.wm.open_mainfile(filepath=str(fitted_blend[0]))
+    body = bpy.data.objects["Body"]
+    added = []
+    for mode in MODES:
+        bpy.context.view_layer.objects.active = body
+        bpy.ops.object.mode_set(mode=mode)
+        assert bpy.ops.interactvlm.add_fitted_body() == {"FINISHED"}, mode
+        assert body.mode == mode and bpy.context.view_layer.objects.active == body, mode
+        new = [o for o in bpy.data.objects if o.name.startswith("Body Fitted Body") and o not in added]
+        assert len(new) == 1 and fitted_body.is_ours(new[0]), mode
+        added += new
+        bpy.ops.object.mode_set(mode="OBJECT")
+    assert len({o.name for o in added}) == len(MODES)
+
+
 def test_estimate_in_edit_mode_sees_the_edits(bpy, photo):
     from interactvlm_blender import results
 
