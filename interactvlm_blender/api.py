@@ -79,7 +79,8 @@ def estimate_batch(items: Iterable[dict[str, Any]], stop_on_error: bool = False,
     progress(row) after each item (default: a printed line with an ETA in background mode);
     save_every=N saves the .blend every N items and at the end (to save_path, a copy, or the open
     file); skip_done skips an item whose result for the same photo, task and label is already
-    recorded on its object; masks=False leaves out the view-mask images (the per-item overhead).
+    recorded on its object; masks=False leaves out the view-mask images, the detection picture and the
+    fitted body (the per-item overhead).
     Failures become rows with status "failed" unless stop_on_error."""
     return batch.run_batch(list(items), estimate_contact, stop_on_error=stop_on_error, progress=progress,
                            save_every=save_every, save_path=save_path, skip_done=skip_done, masks=masks)

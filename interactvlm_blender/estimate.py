@@ -36,7 +36,9 @@ class EstimateParams:
     threshold: float = 0.5  # score cut-off of the Contact group
     pose: str = "WORLD"
     resolution: int = protocol.DEFAULT_RESOLUTION
-    masks: bool = True  # write the view-mask images (batches skip them: ~10 ms each at 1024 px, 4 per item)
+    # write the per-result extras: the view-mask images, the detection picture and the fitted body
+    # (batches skip them: ~10 ms per mask at 1024 px, 4 per item; ~0.7 MB of .blend per fitted body)
+    masks: bool = True
 
 
 @dataclass(kw_only=True)
@@ -136,12 +138,12 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
 def apply_steps(job: EstimateJob) -> Iterator[float]:
     """Write a DONE job's result in short main-thread steps: the mesh data first (checked before
     anything is written), then the fitted body the localizer returned, if any (fitted_body.store), then
-    one mask image per step, then the photo with the localizer's detections (no images when
+    one mask image per step, then the photo with the localizer's detections (none of these extras when
     params.masks is off); each step yields the fraction written. Sets job.report."""
     obj = live_mesh(job.target)
-    wanted = ("scores", "masks", "view_names", "photo") if job.params.masks else ("scores",)
+    wanted = ("scores", "masks", "view_names", "photo", *protocol.FITTED_BODY_KEYS) if job.params.masks else ("scores",)
     try:
-        arrays = protocol.read_result("estimate", job.result_path, wanted + protocol.FITTED_BODY_KEYS)
+        arrays = protocol.read_result("estimate", job.result_path, wanted)
     except protocol.ResultError as error:
         raise JobError(str(error)) from None
     task, label = job.params.task, job.params.label or None
