@@ -72,7 +72,7 @@ def fitted_blend(addon, bpy_module, tmp_path_factory):
     add_body(bpy)
     folder = tmp_path_factory.mktemp("fitted_blend")
     _report, arrays, _steps = run_job(bpy, ROOT / "tests" / "data" / "anny_stand.jpg", folder, localizer="default",
-                                      masks=False)
+                                      masks=True)
     path = folder / "fitted.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
     clear_scene(bpy)

@@ -3,10 +3,12 @@ the result through save and reopen, added beside the body as our own mesh in one
 user's object, refused with what to do when a result has none, removed again by Remove Results."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from blender_helpers import LOCALIZER, RESOLUTION, add_body
+from blender_helpers import LOCALIZER, RESOLUTION, add_body, clear_scene
 
 
 def open_result(bpy, fitted_blend):
@@ -159,3 +161,19 @@ def test_the_fitted_body_keeps_its_size_in_a_scene_of_other_units(bpy, fitted_bl
     height = np.ptp(arrays["fitted_vertices"][:, 2])
     assert high[2] - low[2] == pytest.approx(100.0 * height, rel=1e-5)  # the same metres, in centimetres
     assert low[0] == pytest.approx(world_box(bpy, body)[1][0] + 100.0 * fitted_body.GAP_M, abs=1e-3)
+
+
+def test_a_batch_estimate_without_the_extras_keeps_no_fitted_body(bpy, addon, tmp_path):
+    """masks=False (what batches use) leaves out the ~0.7 MB fitted body per item, as it leaves out the
+    mask images; a result holding one replaces nothing of it (there is none)."""
+    from test_blender_addon import run_job
+
+    from interactvlm_blender import naming, results
+
+    clear_scene(bpy)
+    body = add_body(bpy)
+    _report, arrays, _steps = run_job(bpy, Path(__file__).resolve().parents[1] / "data" / "anny_stand.jpg", tmp_path,
+                                      localizer="default", masks=False)
+    assert "fitted_vertices" in arrays  # the backend sent one: the add-on chose not to keep it
+    entry = results.read_record(body)[naming.result_key("human_contact", None)]
+    assert "fitted" not in entry and not any(m.get("ivlm_owner") for m in bpy.data.meshes if m is not body.data)
