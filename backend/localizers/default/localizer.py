@@ -15,6 +15,7 @@ from backend.localizers.default import detect as K
 from backend.localizers.default.cues import classify_pose, hand_cues
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose
+from backend.localizers.default.hand_patch import hand_scores
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, HANDS, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
@@ -22,7 +23,6 @@ from backend.localizers.default.supports import Supports, find_supports
 from backend.render import RenderedViews
 
 NAME = "default"
-_HAND_PARTS = {side: part_ids((f"{side}_palm", f"{side}_fingers")) for side in ("left", "right")}
 
 
 class DefaultLocalizer(Localizer):
@@ -74,13 +74,8 @@ class DefaultLocalizer(Localizer):
                                  legs_seen=bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
                                  feet_seen={"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
                                             "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])})
-        hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
-        scores = supports.scores.copy()
-        for side, cue in hands.items():
-            on = np.isin(parts, _HAND_PARTS[side])
-            scores[on] = np.maximum(scores[on], cue["score"])
-            back = parts == PART_ID[f"{side}_hand"]
-            scores[back] = np.maximum(scores[back], HANDS["back_of_hand"] * cue["score"])
+        hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
+        scores = np.maximum(supports.scores, hand_contact)
         contact = scores
         if query.task == "semantic_contact":
             contact = semantic_vertex_scores(label_key, scores, supports, parts)
@@ -137,6 +132,13 @@ _MODEL = "mediapipe pose_landmark_full + hand_landmark_lite (CPU, bundled in the
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in timings.items()}
+
+
+def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarray,
+                  supports: Supports) -> tuple[dict, np.ndarray]:
+    """Per side the hand evidence (the report's `hands`), and the (N,) hand contact on the fitted body."""
+    hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
+    return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 
 
 def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,

@@ -94,8 +94,24 @@ HANDS = {
     # Parts painted for a hand in contact (palm and fingers grip; the back of the hand less so).
     "palm": 1.0,
     "fingers": 1.0,
-    # The back of the hand rarely carries the contact (a hint only, below 0.5).
+    # The back of the hand rarely carries the contact (a hint only, below 0.5); the same hint covers
+    # the palm and fingers outside the patch below.
     "back_of_hand": 0.45,
+    # The patch a claimed hand touches (hand_patch.py). Holding: the grasp centre lies grasp_offset_m
+    # out from the palm's centre along its normal (the axis of a ~3 cm-radius handle or cup) and the
+    # palm/finger vertices within grasp_radius_m of it touch (on the true posed bodies of the tuning
+    # seed's hold/hold_small/behind images: F1 within the hand 0.79-0.85 at 3 cm / 8 cm, against
+    # 0.56-0.69 for the whole palm + fingers; 7 cm: 0.71-0.75, 9 cm: 0.74-0.84).
+    "grasp_offset_m": 0.03,
+    "grasp_radius_m": 0.08,
+    # Carrying: a forearm within hanging_deg of straight down carries a hanging load on its hooked
+    # fingers (the fitted forearms of the tuning seed's carry images, truly hanging, read 15-52 deg from
+    # down: MediaPipe's depth of a hanging arm is poor; held-out forearms read 70-100 deg)
+    # fingers: the lowest hang_band_m of the fingers (F1 within the hand 0.86 at 3 cm on the true
+    # bodies of the carry images, 0.83 at 2 cm, 0.71 at 4 cm; the whole hand 0.30) and the palm's
+    # distal half.
+    "hanging_deg": 55.0,
+    "hang_band_m": 0.03,
     # A hand less than this above the floor under the fitted body (lying, sitting on the ground)
     # borders that support; the colour cue there fires on its edge (the tuning seed's lying and
     # floor-sitting images claimed whole hands): only a grasp makes it a claim.
