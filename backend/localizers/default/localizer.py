@@ -143,18 +143,22 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
 
 def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,
                              supports: Supports) -> dict[str, dict[str, float]]:
-    """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) sits
-    at the edge of what carries the body, whose colour the object cue then takes for an object: its
+    """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) or
+    within HANDS['near_seat_m'] of a seat's height (a seated body's hands beside the thighs) sits at
+    the edge of what carries the body, whose colour the object cue then takes for an object: its
     claim there needs a grasp (the support's own contact already covers a hand resting on it)."""
     height = vertices @ supports.up
     floor = float(height.min())
+    seats = [s["height_m"] for s in supports.found if s["name"] == "seat"]
     out = {}
     for side, cue in hands.items():
         cue = dict(cue)
-        palm = parts == PART_ID[f"{side}_palm"]
-        cue["height_m"] = round(float(height[palm].min() - floor), 3)
-        if cue["height_m"] < HANDS["near_support_m"] and cue["finger_curl"] < HANDS["curl_grasp"]:
+        hand = np.isin(parts, (PART_ID[f"{side}_palm"], PART_ID[f"{side}_fingers"]))
+        cue["height_m"] = round(float(height[hand].min() - floor), 3)
+        on_seat = any(abs(cue["height_m"] - seat) < HANDS["near_seat_m"] for seat in seats)
+        if (cue["height_m"] < HANDS["near_support_m"] or on_seat) and cue["finger_curl"] < HANDS["curl_grasp"]:
             cue["score"] = min(cue["score"], 0.45)
+            cue["explained_by"] = "seat" if on_seat else "floor"
         out[side] = cue
     return out
 

@@ -112,10 +112,16 @@ HANDS = {
     # distal half.
     "hanging_deg": 55.0,
     "hang_band_m": 0.03,
-    # A hand less than this above the floor under the fitted body (lying, sitting on the ground)
-    # borders that support; the colour cue there fires on its edge (the tuning seed's lying and
-    # floor-sitting images claimed whole hands): only a grasp makes it a claim.
-    "near_support_m": 0.15,
+    # A hand (its lowest palm/finger point) less than this above the floor under the fitted body
+    # (lying, sitting on the ground) borders that support or rests on the body lying on it (a supine
+    # torso is ~20-25 cm deep); the colour cue there fires on the support's edge (the tuning seed's
+    # lying, kneeling and floor-sitting images claimed hands at 0.0-0.21 m; no true hold there was
+    # below 0.37 m): only a grasp makes it a claim.
+    "near_support_m": 0.25,
+    # Likewise a hand within this of a seat's height: a seated body's hands rest beside the thighs on
+    # the seat's edge (tuning seed: 6 false hand claims of sitting images at 0.01-0.08 m, the true
+    # hands of the table images at >= 0.11 m).
+    "near_seat_m": 0.1,
 }
 
 # Semantic contact: which parts usually touch an object of this label (from how people use it).
