@@ -34,15 +34,23 @@ def palm_frame(vertices: np.ndarray, parts: np.ndarray, side: str) -> tuple[np.n
     return centre, normal / max(float(np.linalg.norm(normal)), 1e-9)
 
 
-def is_hanging(joints: dict[str, np.ndarray], side: str, up: np.ndarray) -> bool:
-    """The forearm (elbow -> wrist of the fit) points within HANDS['hanging_deg'] of straight down."""
+def forearm_from_down(joints: dict[str, np.ndarray], side: str, up: np.ndarray) -> float:
+    """Degrees between the fitted forearm (elbow -> wrist) and straight down; 0 without the joints."""
     key = _JOINT_SIDE[side]
     elbow, wrist = joints.get(f"elbow.{key}"), joints.get(f"wrist.{key}")
     if elbow is None or wrist is None:
-        return False
+        return 0.0
     forearm = np.asarray(wrist) - np.asarray(elbow)
     cos_down = float(-forearm @ up) / max(float(np.linalg.norm(forearm)), 1e-9)
-    return cos_down >= np.cos(np.radians(HANDS["hanging_deg"]))
+    return float(np.degrees(np.arccos(np.clip(cos_down, -1.0, 1.0))))
+
+
+def is_hanging(joints: dict[str, np.ndarray], side: str, up: np.ndarray) -> bool:
+    """The forearm (elbow -> wrist of the fit) points within HANDS['hanging_deg'] of straight down."""
+    key = _JOINT_SIDE[side]
+    if f"elbow.{key}" not in joints or f"wrist.{key}" not in joints:
+        return False
+    return forearm_from_down(joints, side, up) <= HANDS["hanging_deg"]
 
 
 def hand_patch(vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray, side: str, up: np.ndarray,

@@ -12,12 +12,12 @@ import numpy as np
 from backend.bodies.parts import PART_ID, PARTS, part_ids
 from backend.localizers.base import NO_STEPS, FittedBody, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
 from backend.localizers.default import detect as K
-from backend.localizers.default.cues import classify_pose, hand_cues
+from backend.localizers.default.cues import classify_pose
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose
-from backend.localizers.default.hand_patch import hand_scores
+from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.object_rule import object_masks
-from backend.localizers.default.priors import DETECT, HANDS, LABEL_PARTS, SEMANTIC, SEAT_LABELS
+from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
 from backend.localizers.default.supports import Supports, find_supports
 from backend.render import RenderedViews
@@ -132,53 +132,6 @@ _MODEL = "mediapipe pose_landmark_full + hand_landmark_lite (CPU, bundled in the
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in timings.items()}
-
-
-def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarray,
-                  supports: Supports) -> tuple[dict, np.ndarray]:
-    """Per side the hand evidence (the report's `hands`), and the (N,) hand contact on the fitted body."""
-    hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
-    return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
-
-
-def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,
-                             supports: Supports) -> dict[str, dict[str, float]]:
-    """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) or
-    within HANDS['near_seat_m'] of a seat's height (a seated body's hands beside the thighs) sits at
-    the edge of what carries the body, whose colour the object cue then takes for an object: its
-    claim there needs a grasp (the support's own contact already covers a hand resting on it)."""
-    height = vertices @ supports.up
-    floor = float(height.min())
-    seats = [s["height_m"] for s in supports.found if s["name"] == "seat"]
-    out = {}
-    for side, cue in hands.items():
-        cue = dict(cue)
-        hand = np.isin(parts, (PART_ID[f"{side}_palm"], PART_ID[f"{side}_fingers"]))
-        cue["height_m"] = round(float(height[hand].min() - floor), 3)
-        on_seat = any(abs(cue["height_m"] - seat) < HANDS["near_seat_m"] for seat in seats)
-        if (cue["height_m"] < HANDS["near_support_m"] or on_seat) and cue["finger_curl"] < HANDS["curl_grasp"]:
-            cue["score"] = min(cue["score"], 0.45)
-            cue["explained_by"] = "seat" if on_seat else "floor"
-        out[side] = cue
-    return out
-
-
-def _one_hand_unless_both(hands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Both hands in contact only when both show object evidence or a grasp; otherwise the weaker
-    hand stays a hint (one-handed objects came out on both hands, issue 17)."""
-    claims = [s for s, c in hands.items() if c["score"] >= 0.5]
-    if len(claims) < 2:
-        return hands
-    evident = [s for s in claims if hands[s]["object_near"] >= HANDS["object_min"]
-               or hands[s]["finger_curl"] >= HANDS["curl_grasp"]]
-    if len(evident) == 2:
-        return hands
-    keep = evident[0] if evident else max(claims, key=lambda s: hands[s]["score"])
-    out = {s: dict(c) for s, c in hands.items()}
-    for side in claims:
-        if side != keep:
-            out[side]["score"] = min(out[side]["score"], 0.45)
-    return out
 
 
 def semantic_vertex_scores(label_key: str | None, scores: np.ndarray, supports: Supports,
