@@ -12,6 +12,7 @@ import numpy as np
 from backend.bodies.parts import PART_ID, PARTS, part_ids
 from backend.localizers.base import NO_STEPS, FittedBody, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
 from backend.localizers.default import detect as K
+from backend.localizers.default.carried import carried_scores
 from backend.localizers.default.cues import classify_pose
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose
@@ -76,9 +77,13 @@ class DefaultLocalizer(Localizer):
                                             "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])})
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
         scores = np.maximum(supports.scores, hand_contact)
-        contact = scores
+        contact, strap_on = scores, None
         if query.task == "semantic_contact":
             contact = semantic_vertex_scores(label_key, scores, supports, parts)
+            straps = carried_scores(label_key, fit.vertices, parts, fit.joints, supports.up)
+            if straps is not None:
+                contact = np.maximum(contact, straps)
+                strap_on = (straps >= 0.5) & (supports.scores < 0.5)
         timings["contact"] = time.perf_counter() - start
         contact = np.clip(contact, 0.0, 1.0).astype(np.float32)
         masks = None
@@ -87,7 +92,8 @@ class DefaultLocalizer(Localizer):
 
             masks = np.clip(project(views, contact), 0.0, 1.0)
         steps(1.0, "contact found")
-        report = self._report(obs, fit, supports, hands, contact, parts, pose_class, angles, label_key, timings)
+        report = self._report(obs, fit, supports, hands, contact, parts, pose_class, angles, label_key, timings,
+                              strap_on)
         return LocalizerOutput(masks=masks, report=report, surface_scores=SurfaceScores(self._surface, contact),
                                fitted_body=FittedBody(_upright(fit.vertices, supports.up), self._surface.faces))
 
@@ -95,8 +101,9 @@ class DefaultLocalizer(Localizer):
     @staticmethod
     def _report(obs: Observation, fit: Fit, supports: Supports, hands: dict, contact: np.ndarray,
                 parts: np.ndarray, pose_class: str, angles: dict, label_key: str | None,
-                timings: dict[str, float]) -> dict[str, Any]:
+                timings: dict[str, float], strap_on: np.ndarray | None = None) -> dict[str, Any]:
         on = contact >= 0.5
+        strap_parts = set(parts[on & strap_on].tolist()) if strap_on is not None else set()
         counts = np.bincount(parts[on], minlength=len(PARTS))
         order = np.argsort(-counts, kind="stable")
         evidence = {}
@@ -105,6 +112,8 @@ class DefaultLocalizer(Localizer):
                 continue
             name = PARTS[i]
             why = "hand evidence" if name.endswith(("palm", "fingers", "_hand")) else "support"
+            if i in strap_parts:
+                why = f"{label_key} straps (named by the label)"
             evidence[name] = {"vertices": int(counts[i]), "why": why,
                               "uncertain": name in fit.uncertain}
         return {

@@ -197,6 +197,21 @@ SEMANTIC = {
     "unknown_scale": 0.9,
 }
 
+CARRIED = {
+    # Objects carried on straps (carried.py), claimed only when the label names them: the score of
+    # the strap patch (a claim: the user named the object, and a backpack is carried on both straps).
+    "strap_labels": {"backpack": 0.6},
+    # The strap crosses the shoulder this fraction of the way from the shoulder joint to the middle
+    # of the shoulders (on Anny the joint sits ~16 cm from the middle, the neck's side ~7 cm: a strap
+    # lies on the trapezius between them), ...
+    "strap_inset": 0.35,
+    # ...is ~5 cm wide (half-width 4 cm leaves ~1.5 cm for the fit's error across the shoulder)...
+    "strap_half_width_m": 0.04,
+    # ...and runs from the shoulder's top down the chest and the back to the backpack's top or the
+    # armpit (~25 cm on an adult).
+    "strap_drop_m": 0.25,
+}
+
 OBJECT = {
     # With the body in the object's frame: object points within near_m of the body are touched;
     # the score falls linearly to 0 at near_m (5 cm covers soft contact and fitting error).
