@@ -245,3 +245,24 @@ def test_masks_follow_the_part_labels_pixel_for_pixel(localizer, anny_body, body
     nearest = pixel_vertices(body_views)
     buttocks = (nearest >= 0) & (anny_body.parts[np.clip(nearest, 0, None)] == PART_ID["buttocks"])
     assert buttocks.any() and np.all(masks[buttocks] == np.float32(0.9)) and np.all(masks[~buttocks] == 0)
+
+
+def test_a_backpack_label_puts_its_straps_on_the_shoulders(localizer, anny_body, body_views):
+    """Issue 17: a backpack's straps were never found. With the label, both shoulders' tops carry a
+    strap-wide band; without it (human contact) nothing is claimed there."""
+    asked = Query(vertex_parts=anny_body.parts, task="semantic_contact", label="backpack")
+    out = localizer.localize(photo("anny_stand.jpg"), body_views, asked)
+    scores = out.surface_scores.scores
+    v, parts = anny_body.canonical_vertices, anny_body.parts
+    # The front and top (the label's prior already adds the whole back, where the pack itself lies).
+    torso = np.isin(parts, [PART_ID[n] for n in ("chest", "left_upper_arm", "right_upper_arm")])
+    strap = torso & (scores >= 0.5)
+    assert strap.sum() >= 20  # both straps, a band each
+    assert (v[strap, 0] > 0).any() and (v[strap, 0] < 0).any()  # on both shoulders
+    top = v[torso, 2].max()
+    assert v[strap, 2].min() > top - 0.3  # the shoulders' tops and the straps' runs, not the waist
+    assert strap.sum() < 0.25 * torso.sum()  # a band, not the whole chest and arms
+    evidence = out.report["part_evidence"]
+    assert any("straps" in e["why"] for e in evidence.values()), evidence
+    plain = localizer.localize(photo("anny_stand.jpg"), body_views, Query(vertex_parts=parts, task="human_contact"))
+    assert not (torso & (plain.surface_scores.scores >= 0.5)).any()

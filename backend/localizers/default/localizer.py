@@ -12,17 +12,18 @@ import numpy as np
 from backend.bodies.parts import PART_ID, PARTS, part_ids
 from backend.localizers.base import NO_STEPS, FittedBody, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
 from backend.localizers.default import detect as K
-from backend.localizers.default.cues import classify_pose, hand_cues
+from backend.localizers.default.carried import carried_scores
+from backend.localizers.default.cues import classify_pose
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose
+from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.object_rule import object_masks
-from backend.localizers.default.priors import DETECT, HANDS, LABEL_PARTS, SEMANTIC, SEAT_LABELS
+from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
 from backend.localizers.default.supports import Supports, find_supports
 from backend.render import RenderedViews
 
 NAME = "default"
-_HAND_PARTS = {side: part_ids((f"{side}_palm", f"{side}_fingers")) for side in ("left", "right")}
 
 
 class DefaultLocalizer(Localizer):
@@ -74,16 +75,15 @@ class DefaultLocalizer(Localizer):
                                  legs_seen=bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
                                  feet_seen={"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
                                             "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])})
-        hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
-        scores = supports.scores.copy()
-        for side, cue in hands.items():
-            on = np.isin(parts, _HAND_PARTS[side])
-            scores[on] = np.maximum(scores[on], cue["score"])
-            back = parts == PART_ID[f"{side}_hand"]
-            scores[back] = np.maximum(scores[back], HANDS["back_of_hand"] * cue["score"])
-        contact = scores
+        hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
+        scores = np.maximum(supports.scores, hand_contact)
+        contact, strap_on = scores, None
         if query.task == "semantic_contact":
             contact = semantic_vertex_scores(label_key, scores, supports, parts)
+            straps = carried_scores(label_key, fit.vertices, parts, fit.joints, supports.up)
+            if straps is not None:
+                contact = np.maximum(contact, straps)
+                strap_on = (straps >= 0.5) & (supports.scores < 0.5)
         timings["contact"] = time.perf_counter() - start
         contact = np.clip(contact, 0.0, 1.0).astype(np.float32)
         masks = None
@@ -92,7 +92,8 @@ class DefaultLocalizer(Localizer):
 
             masks = np.clip(project(views, contact), 0.0, 1.0)
         steps(1.0, "contact found")
-        report = self._report(obs, fit, supports, hands, contact, parts, pose_class, angles, label_key, timings)
+        report = self._report(obs, fit, supports, hands, contact, parts, pose_class, angles, label_key, timings,
+                              strap_on)
         return LocalizerOutput(masks=masks, report=report, surface_scores=SurfaceScores(self._surface, contact),
                                fitted_body=FittedBody(_upright(fit.vertices, supports.up), self._surface.faces))
 
@@ -100,8 +101,9 @@ class DefaultLocalizer(Localizer):
     @staticmethod
     def _report(obs: Observation, fit: Fit, supports: Supports, hands: dict, contact: np.ndarray,
                 parts: np.ndarray, pose_class: str, angles: dict, label_key: str | None,
-                timings: dict[str, float]) -> dict[str, Any]:
+                timings: dict[str, float], strap_on: np.ndarray | None = None) -> dict[str, Any]:
         on = contact >= 0.5
+        strap_parts = set(parts[on & strap_on].tolist()) if strap_on is not None else set()
         counts = np.bincount(parts[on], minlength=len(PARTS))
         order = np.argsort(-counts, kind="stable")
         evidence = {}
@@ -110,6 +112,8 @@ class DefaultLocalizer(Localizer):
                 continue
             name = PARTS[i]
             why = "hand evidence" if name.endswith(("palm", "fingers", "_hand")) else "support"
+            if i in strap_parts:
+                why = f"{label_key} straps (named by the label)"
             evidence[name] = {"vertices": int(counts[i]), "why": why,
                               "uncertain": name in fit.uncertain}
         return {
@@ -138,42 +142,6 @@ _MODEL = "mediapipe pose_landmark_full + hand_landmark_lite (CPU, bundled in the
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in timings.items()}
-
-
-def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,
-                             supports: Supports) -> dict[str, dict[str, float]]:
-    """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) sits
-    at the edge of what carries the body, whose colour the object cue then takes for an object: its
-    claim there needs a grasp (the support's own contact already covers a hand resting on it)."""
-    height = vertices @ supports.up
-    floor = float(height.min())
-    out = {}
-    for side, cue in hands.items():
-        cue = dict(cue)
-        palm = parts == PART_ID[f"{side}_palm"]
-        cue["height_m"] = round(float(height[palm].min() - floor), 3)
-        if cue["height_m"] < HANDS["near_support_m"] and cue["finger_curl"] < HANDS["curl_grasp"]:
-            cue["score"] = min(cue["score"], 0.45)
-        out[side] = cue
-    return out
-
-
-def _one_hand_unless_both(hands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Both hands in contact only when both show object evidence or a grasp; otherwise the weaker
-    hand stays a hint (one-handed objects came out on both hands, issue 17)."""
-    claims = [s for s, c in hands.items() if c["score"] >= 0.5]
-    if len(claims) < 2:
-        return hands
-    evident = [s for s in claims if hands[s]["object_near"] >= HANDS["object_min"]
-               or hands[s]["finger_curl"] >= HANDS["curl_grasp"]]
-    if len(evident) == 2:
-        return hands
-    keep = evident[0] if evident else max(claims, key=lambda s: hands[s]["score"])
-    out = {s: dict(c) for s, c in hands.items()}
-    for side in claims:
-        if side != keep:
-            out[side]["score"] = min(out[side]["score"], 0.45)
-    return out
 
 
 def semantic_vertex_scores(label_key: str | None, scores: np.ndarray, supports: Supports,

@@ -94,12 +94,45 @@ HANDS = {
     # Parts painted for a hand in contact (palm and fingers grip; the back of the hand less so).
     "palm": 1.0,
     "fingers": 1.0,
-    # The back of the hand rarely carries the contact (a hint only, below 0.5).
+    # The back of the hand rarely carries the contact (a hint only, below 0.5); the same hint covers
+    # the palm and fingers outside the patch below.
     "back_of_hand": 0.45,
-    # A hand less than this above the floor under the fitted body (lying, sitting on the ground)
-    # borders that support; the colour cue there fires on its edge (the tuning seed's lying and
-    # floor-sitting images claimed whole hands): only a grasp makes it a claim.
-    "near_support_m": 0.15,
+    # The patch a claimed hand touches (hand_patch.py). Holding: the grasp centre lies grasp_offset_m
+    # out from the palm's centre along its normal (the axis of a ~3 cm-radius handle or cup) and the
+    # palm/finger vertices within grasp_radius_m of it touch (on the true posed bodies of the tuning
+    # seed's hold/hold_small/behind images: F1 within the hand 0.79-0.85 at 3 cm / 8 cm, against
+    # 0.56-0.69 for the whole palm + fingers; 7 cm: 0.71-0.75, 9 cm: 0.74-0.84).
+    "grasp_offset_m": 0.03,
+    "grasp_radius_m": 0.08,
+    # Carrying: a forearm within hanging_deg of straight down carries a hanging load on its hooked
+    # fingers (the fitted forearms of the tuning seed's carry images, truly hanging, read 15-52 deg from
+    # down: MediaPipe's depth of a hanging arm is poor; held-out forearms read 70-100 deg)
+    # fingers: the lowest hang_band_m of the fingers (F1 within the hand 0.86 at 3 cm on the true
+    # bodies of the carry images, 0.83 at 2 cm, 0.71 at 4 cm; the whole hand 0.30) and the palm's
+    # distal half.
+    "hanging_deg": 55.0,
+    # Holding out (hand_claims._held_out): a forearm at least held_out_deg from hanging (at or above
+    # level) while the other forearm is held_out_gap_deg lower is the pose of holding something up
+    # (a cup, a phone, a handle); with object evidence >= held_out_object_min at that hand (and more
+    # than at the other) it is a claim at held_out_score. Tuning seed: the hands claimed rightly went
+    # from 17 to 25 (of 45 true hand contacts), no false one added (still 8): F1 0.451 -> 0.462, geo
+    # unchanged. The margin is thin: the empty raised hands it must reject had evidence up to 0.118,
+    # the true ones from 0.119 (at 0.10 two empty hands were claimed: geo +1.2 cm).
+    "held_out_deg": 80.0,
+    "held_out_gap_deg": 40.0,
+    "held_out_object_min": 0.12,
+    "held_out_score": 0.6,
+    "hang_band_m": 0.03,
+    # A hand (its lowest palm/finger point) less than this above the floor under the fitted body
+    # (lying, sitting on the ground) borders that support or rests on the body lying on it (a supine
+    # torso is ~20-25 cm deep); the colour cue there fires on the support's edge (the tuning seed's
+    # lying, kneeling and floor-sitting images claimed hands at 0.0-0.21 m; no true hold there was
+    # below 0.37 m): only a grasp makes it a claim.
+    "near_support_m": 0.25,
+    # Likewise a hand within this of a seat's height: a seated body's hands rest beside the thighs on
+    # the seat's edge (tuning seed: 6 false hand claims of sitting images at 0.01-0.08 m, the true
+    # hands of the table images at >= 0.11 m).
+    "near_seat_m": 0.1,
 }
 
 # Semantic contact: which parts usually touch an object of this label (from how people use it).
@@ -162,6 +195,21 @@ SEMANTIC = {
     # Unknown label: keep the image's contacts except the support the floor explains (soles when
     # standing), scaled down because we cannot tell which object the photo's contacts belong to.
     "unknown_scale": 0.9,
+}
+
+CARRIED = {
+    # Objects carried on straps (carried.py), claimed only when the label names them: the score of
+    # the strap patch (a claim: the user named the object, and a backpack is carried on both straps).
+    "strap_labels": {"backpack": 0.6},
+    # The strap crosses the shoulder this fraction of the way from the shoulder joint to the middle
+    # of the shoulders (on Anny the joint sits ~16 cm from the middle, the neck's side ~7 cm: a strap
+    # lies on the trapezius between them), ...
+    "strap_inset": 0.35,
+    # ...is ~5 cm wide (half-width 4 cm leaves ~1.5 cm for the fit's error across the shoulder)...
+    "strap_half_width_m": 0.04,
+    # ...and runs from the shoulder's top down the chest and the back to the backpack's top or the
+    # armpit (~25 cm on an adult).
+    "strap_drop_m": 0.25,
 }
 
 OBJECT = {

@@ -1,0 +1,99 @@
+"""Which hands the default localizer claims, and where: the evidence per side (the report's `hands`)
+and the hand contact on the fitted body (hand_patch.py decides the patch).
+
+Evidence, in order: the colour cue and the finger curl (cues.hand_cues); a forearm held out while
+the other hangs (the arm's pose); a support that explains the colour (floor, seat); one hand unless
+both show evidence.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.bodies.parts import PART_ID
+from backend.localizers.default.cues import hand_cues
+from backend.localizers.default.detect import Observation
+from backend.localizers.default.fit import Fit
+from backend.localizers.default.hand_patch import forearm_from_down, hand_scores
+from backend.localizers.default.priors import HANDS, POSE
+from backend.localizers.default.supports import Supports
+
+_OTHER = {"left": "right", "right": "left"}
+
+
+def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarray,
+                  supports: Supports) -> tuple[dict, np.ndarray]:
+    """Per side the hand evidence (the report's `hands`), and the (N,) hand contact on the fitted body."""
+    hands = _held_out(hand_cues(obs), fit, supports.up)
+    hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
+    return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
+
+
+def _held_out(hands: dict[str, dict], fit: Fit, up: np.ndarray) -> dict[str, dict]:
+    """One forearm held out at or above level (HANDS['held_out_deg'] from hanging) while the other
+    hangs at least HANDS['held_out_gap_deg'] lower: the pose of holding a cup, a phone, a handle. It
+    is a claim only with some object evidence at that hand (HANDS['held_out_object_min']), more than
+    at the other hand, and never for a lying body (its forearms' angle to gravity says nothing)."""
+    angles = {side: forearm_from_down(fit.joints, side, up) for side in hands}
+    lying = _torso_from_up(fit.joints, up) >= POSE["torso_lying_min"]
+    out = {}
+    for side, cue in hands.items():
+        cue = dict(cue)
+        cue["forearm_deg"] = round(angles[side], 1)
+        other = _OTHER[side]
+        if (not lying and other in hands and angles[side] >= HANDS["held_out_deg"]
+                and angles[side] - angles[other] >= HANDS["held_out_gap_deg"]
+                and cue["object_near"] >= HANDS["held_out_object_min"]
+                and cue["object_near"] > hands[other]["object_near"]):
+            cue["score"] = max(cue["score"], HANDS["held_out_score"])
+            cue["held_out"] = True
+        out[side] = cue
+    return out
+
+
+def _torso_from_up(joints: dict[str, np.ndarray], up: np.ndarray) -> float:
+    """Degrees between the fitted torso (mid-hips -> mid-shoulders) and up; 0 without the joints."""
+    if not all(k in joints for k in ("hip.L", "hip.R", "shoulder.L", "shoulder.R")):
+        return 0.0
+    torso = (joints["shoulder.L"] + joints["shoulder.R"]) / 2 - (joints["hip.L"] + joints["hip.R"]) / 2
+    cos = float(torso @ up) / max(float(np.linalg.norm(torso)), 1e-9)
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,
+                             supports: Supports) -> dict[str, dict[str, float]]:
+    """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) or
+    within HANDS['near_seat_m'] of a seat's height (a seated body's hands beside the thighs) sits at
+    the edge of what carries the body, whose colour the object cue then takes for an object: its
+    claim there needs a grasp (the support's own contact already covers a hand resting on it)."""
+    height = vertices @ supports.up
+    floor = float(height.min())
+    seats = [s["height_m"] for s in supports.found if s["name"] == "seat"]
+    out = {}
+    for side, cue in hands.items():
+        cue = dict(cue)
+        hand = np.isin(parts, (PART_ID[f"{side}_palm"], PART_ID[f"{side}_fingers"]))
+        cue["height_m"] = round(float(height[hand].min() - floor), 3)
+        on_seat = any(abs(cue["height_m"] - seat) < HANDS["near_seat_m"] for seat in seats)
+        if (cue["height_m"] < HANDS["near_support_m"] or on_seat) and cue["finger_curl"] < HANDS["curl_grasp"]:
+            cue["score"] = min(cue["score"], 0.45)
+            cue["explained_by"] = "seat" if on_seat else "floor"
+        out[side] = cue
+    return out
+
+
+def _one_hand_unless_both(hands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Both hands in contact only when both show object evidence or a grasp; otherwise the weaker
+    hand stays a hint (one-handed objects came out on both hands, issue 17)."""
+    claims = [s for s, c in hands.items() if c["score"] >= 0.5]
+    if len(claims) < 2:
+        return hands
+    evident = [s for s in claims if hands[s]["object_near"] >= HANDS["object_min"]
+               or hands[s]["finger_curl"] >= HANDS["curl_grasp"]]
+    if len(evident) == 2:
+        return hands
+    keep = evident[0] if evident else max(claims, key=lambda s: hands[s]["score"])
+    out = {s: dict(c) for s, c in hands.items()}
+    for side in claims:
+        if side != keep:
+            out[side]["score"] = min(out[side]["score"], 0.45)
+    return out
