@@ -1,5 +1,11 @@
-"""Scene meshes -> the protocol's mesh arrays (coordinates and triangles read with foreach_get;
-vertex groups, which bpy cannot read in bulk, in one pass over the vertices, see dominant_groups).
+"""Scene meshes -> the protocol's mesh arrays, in short main-thread steps (read_steps) or in one go
+(read_mesh: the same steps run to their end).
+
+Coordinates and the corner->vertex map are read as attributes (`position`, `.corner_vert`: bulk
+copies), the triangles computed from them with Blender's own rule (see _triangles); vertex groups,
+which bpy cannot read in bulk, are read by a loop over the vertices split into steps (see
+dominant_groups). Why steps: at 1M vertices the one-go read held Blender's main thread for 0.96 s
+(more with groups); each step now stays well under the 100 ms target (bench/README.md).
 
 Results are stored on the object's own mesh, so the arrays must follow its vertex order: the
 evaluated mesh (modifiers applied) is used when its vertex count equals the original's
@@ -10,13 +16,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generator
 
 import bpy
 import numpy as np
 
 from . import protocol
 from .modes import flush_edits
-from .runner import JobError
+from .runner import JobError, Work, finish
+
+# Estimated main-thread seconds of one read step (runner.Work); ops_job adds steps to a tick while
+# they fit in its 30 ms budget, so a tick stays under 100 ms even on a loaded machine.
+STEP_S = 0.02
+# The vertex-group loop: 3.7-5.9 us per vertex in 2 groups, 1M vertices on the 2-core machine
+# (2026-12-01), read in blocks of GROUP_BLOCK vertices.
+GROUP_VERTEX_S = 5e-6
+GROUP_BLOCK = 1000
 
 
 @dataclass
@@ -29,15 +44,68 @@ class MeshArrays:
 
 
 def _coords(mesh: bpy.types.Mesh) -> np.ndarray:
+    # The `position` attribute is a bulk copy: 22 ms for 1M vertices, vertices' "co" took 150 ms.
     co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.vertices.foreach_get("co", co)
+    mesh.attributes["position"].data.foreach_get("vector", co)
     return co.reshape(-1, 3)
 
 
-def _triangles(mesh: bpy.types.Mesh) -> np.ndarray:
+@dataclass
+class _Topology:
+    """What the triangles are computed from, copied out of a mesh that may not outlive the step."""
+    corner_vert: np.ndarray  # (L,) int32
+    face_start: np.ndarray | None  # (P,) int32; None when every face has `size` corners
+    size: int  # 3 or 4 when all faces have that many corners, else 0
+    ngon_triangles: np.ndarray | None  # Blender's own triangles when some face has > 4 corners
+
+
+def _topology(mesh: bpy.types.Mesh) -> _Topology:
+    loops, faces = len(mesh.loops), len(mesh.polygons)
+    corner_vert = np.empty(loops, dtype=np.int32)
+    mesh.attributes[".corner_vert"].data.foreach_get("value", corner_vert)
+    if loops in (3 * faces, 4 * faces):  # all triangles or all quads: no face offsets to read
+        return _Topology(corner_vert, None, loops // faces, None)
+    face_start = np.empty(faces, dtype=np.int32)
+    mesh.polygons.foreach_get("loop_start", face_start)
+    sizes = np.diff(np.append(face_start, loops))
+    if sizes.max() <= 4:
+        return _Topology(corner_vert, face_start, 0, None)
+    # n-gons: Blender's polyfill + beautify is not repeated here; its triangles are read (slow: ~0.4 us
+    # per triangle through RNA, one step).
     tris = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int32)
     mesh.loop_triangles.foreach_get("vertices", tris)
-    return tris.reshape(-1, 3)
+    return _Topology(corner_vert, face_start, 0, tris.reshape(-1, 3))
+
+
+def _triangles(topology: _Topology, co: np.ndarray) -> np.ndarray:
+    """Mesh.loop_triangles' vertices, in their order, computed in bulk (loop_triangles.foreach_get
+    goes through RNA per triangle: 0.45-0.83 s for 2M triangles). Triangles are kept; a quad is split
+    as Blender's tessellation does (is_quad_flip_v3_first_third_fast: along 1-3 when corners 2 and 4
+    lie on the same side of the 1-3 diagonal, else along 0-2; checked against loop_triangles in
+    tests/blender/test_main_thread_steps.py)."""
+    if topology.ngon_triangles is not None:
+        return topology.ngon_triangles
+    corner_vert = topology.corner_vert
+    if topology.size == 3:
+        return corner_vert.reshape(-1, 3)
+    if topology.size == 4:
+        starts = np.arange(0, len(corner_vert), 4)
+        sizes = np.full(len(starts), 4)
+    else:
+        starts = topology.face_start
+        sizes = np.diff(np.append(starts, len(corner_vert)))
+    first = np.concatenate([[0], np.cumsum(sizes - 2)[:-1]])  # each face's first triangle
+    out = np.empty((int((sizes - 2).sum()), 3), dtype=np.int32)
+    tri = sizes == 3
+    out[first[tri]] = corner_vert[starts[tri, None] + np.arange(3)]
+    quad_starts, quad_first = starts[~tri], first[~tri]
+    corners = corner_vert[quad_starts[:, None] + np.arange(4)]
+    p = co[corners]
+    d13 = p[:, 2] - p[:, 0]
+    flip = np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], d13), np.cross(p[:, 3] - p[:, 0], d13)) > 0
+    out[quad_first] = np.where(flip[:, None], corners[:, [0, 1, 3]], corners[:, [0, 1, 2]])
+    out[quad_first + 1] = np.where(flip[:, None], corners[:, [1, 2, 3]], corners[:, [0, 2, 3]])
+    return out
 
 
 def _to_world(co: np.ndarray, matrix) -> np.ndarray:
@@ -45,36 +113,62 @@ def _to_world(co: np.ndarray, matrix) -> np.ndarray:
     return (co.astype(np.float64) @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
 
 
-def dominant_groups(obj: bpy.types.Object, skip: set[str]) -> tuple[list[str], np.ndarray]:
-    """Each vertex's strongest vertex group (rig names let the backend infer body parts).
+def _live(name: str, count: int) -> bpy.types.Object:
+    """The object being read, looked up again each step (the user may edit or delete it between
+    steps; a stale reference into its vertices would not be safe)."""
+    obj = bpy.data.objects.get(name)
+    if obj is None or obj.type != "MESH" or len(obj.data.vertices) != count:
+        raise JobError(f"{name!r} was removed or its mesh changed while it was read; nothing was changed: "
+                       "run it again")
+    return obj
+
+
+def group_steps(obj: bpy.types.Object, skip: set[str],
+                work: Work | None = None) -> Generator[float, None, tuple[list[str], np.ndarray]]:
+    """Each vertex's strongest vertex group (rig names let the backend infer body parts), in steps.
 
     bpy 5.0 has no bulk accessor for deform weights (no foreach_get; vertex groups are not among
-    mesh.attributes, not even on an evaluated mesh), so this walks the vertices once: about 30 ms
-    for 10k vertices in 55 groups. Copying each group into an attribute with Geometry Nodes on a
-    temporary object measured 70-100 ms there (building the node tree dominates), so the loop
-    stays. Skipped for objects without vertex groups; groups in `skip` (our results) are left out.
+    mesh.attributes, not even on an evaluated mesh), so this walks the vertices: 3.7-5.9 us per
+    vertex, i.e. seconds for 1M vertices, split into steps of about STEP_S (yields the fraction done).
+    Copying each group into an attribute with Geometry Nodes on a temporary object measured 70-100 ms
+    at 10k vertices (building the node tree dominates), so the loop stays. Skipped for objects without
+    vertex groups; groups in `skip` (our results) are left out.
     """
-    mesh = obj.data
+    work = work or Work(STEP_S)
+    name, count = obj.name, len(obj.data.vertices)
     names = [g.name for g in obj.vertex_groups]
-    index = np.full(len(mesh.vertices), -1, dtype=np.int32)
+    index = np.full(count, -1, dtype=np.int32)
     keep = [g.index for g in obj.vertex_groups if g.name not in skip]
     if not keep:
         return [], index
     keep_set = set(keep)
-    for vertex in mesh.vertices:
-        best, best_weight = -1, 0.0
-        for element in vertex.groups:
-            if element.group in keep_set and element.weight > best_weight:
-                best, best_weight = element.group, element.weight
-        index[vertex.index] = best
+    for begin in range(0, count, GROUP_BLOCK):
+        vertices = _live(name, count).data.vertices[begin:begin + GROUP_BLOCK]
+        for at, vertex in enumerate(vertices, begin):
+            best, best_weight = -1, 0.0
+            for element in vertex.groups:
+                weight = element.weight
+                if weight > best_weight and element.group in keep_set:
+                    best, best_weight = element.group, weight
+            index[at] = best
+        if work.spend(GROUP_VERTEX_S * len(vertices)) and begin + GROUP_BLOCK < count:
+            yield (begin + GROUP_BLOCK) / count
     remap = np.full(len(names) + 1, -1, dtype=np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
     return [names[i] for i in keep], remap[index]
 
 
-def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str = "WORLD",
-              with_groups: bool = False, skip_groups: set[str] | None = None) -> MeshArrays:
-    """The arrays the backend needs for one mesh object; JobError when it cannot be used."""
+def dominant_groups(obj: bpy.types.Object, skip: set[str]) -> tuple[list[str], np.ndarray]:
+    """group_steps in one go."""
+    return finish(group_steps(obj, skip))
+
+
+def read_steps(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str = "WORLD",
+               with_groups: bool = False, skip_groups: set[str] | None = None
+               ) -> Generator[float, None, MeshArrays]:
+    """The arrays the backend needs for one mesh object, in short main-thread steps (each yields the
+    fraction read; the generator returns the MeshArrays); JobError when it cannot be used. The checks
+    run before the first yield. Drive it with runner.finish() to read in one go (read_mesh)."""
     if obj is None or obj.type != "MESH":
         raise JobError(f"{getattr(obj, 'name', obj)!r} is not a mesh object; pick a mesh")
     if pose not in ("WORLD", "REST"):
@@ -84,26 +178,53 @@ def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str =
     if len(original.vertices) == 0 or len(original.polygons) == 0:
         raise JobError(f"object {obj.name!r} has no faces ({len(original.vertices)} vertices, "
                         f"{len(original.polygons)} faces); contact needs a surface: pick a mesh with faces")
+    name, count = obj.name, len(original.vertices)
+    yield 0.0
+    obj = _live(name, count)
     note = ""
     evaluated = obj.evaluated_get(depsgraph)
     mesh = evaluated.to_mesh()
     try:
-        if len(mesh.vertices) == len(original.vertices) and len(mesh.loop_triangles) > 0:
-            posed, faces = _coords(mesh), _triangles(mesh)
+        if len(mesh.vertices) == count and len(mesh.polygons) > 0:
+            posed, topology = _coords(mesh), _topology(mesh)
         else:
             changed = [m.name for m in obj.modifiers if m.show_viewport]
             note = (f"modifiers of {obj.name!r} ({', '.join(changed) or 'none'}) change its vertex count; "
                     "the mesh without modifiers was used")
-            posed, faces = _coords(original), _triangles(original)
+            posed = None
     finally:
         evaluated.to_mesh_clear()
+    yield 0.1
+    if posed is None:
+        original = _live(name, count).data
+        posed, topology = _coords(original), _topology(original)
+        yield 0.15
+    faces = _triangles(topology, posed)
+    yield 0.2
+    obj = _live(name, count)
     # REST: the mesh's own coordinates (object space, no modifiers): an imported character's rest pose.
-    vertices = _to_world(posed, obj.matrix_world) if pose == "WORLD" else _coords(original)
+    vertices = _to_world(posed, obj.matrix_world) if pose == "WORLD" else _coords(obj.data)
     if not np.isfinite(vertices).all():
-        raise JobError(f"object {obj.name!r} has non-finite vertex coordinates; fix the mesh first")
-    names, index = (dominant_groups(obj, skip_groups or set()) if with_groups
-                    else ([], np.full(len(vertices), -1, np.int32)))
+        raise JobError(f"object {name!r} has non-finite vertex coordinates; fix the mesh first")
+    if not with_groups:
+        return MeshArrays(vertices=vertices, faces=faces, group_names=[], group_index=np.full(count, -1, np.int32),
+                          note=note)
+    yield 0.3
+    groups = group_steps(obj, skip_groups or set())
+    while True:
+        try:
+            done = next(groups)
+        except StopIteration as end:
+            names, index = end.value
+            break
+        yield 0.3 + 0.7 * done
     return MeshArrays(vertices=vertices, faces=faces, group_names=names, group_index=index, note=note)
+
+
+def read_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str = "WORLD",
+              with_groups: bool = False, skip_groups: set[str] | None = None) -> MeshArrays:
+    """read_steps in one go (scripts, the blocking path)."""
+    return finish(read_steps(obj, depsgraph, pose, with_groups, skip_groups))
 
 
 def write_request_mesh(path: Path | str, arrays: MeshArrays, contact: np.ndarray | None = None) -> Path:

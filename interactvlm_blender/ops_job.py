@@ -3,7 +3,8 @@
     class INTERACTVLM_OT_x(JobOperator, bpy.types.Operator):
         bl_idname = "interactvlm.x"
         bl_options = {"UNDO"}                       # FINISHED then pushes one undo step
-        def job_start(self, context) -> runner.Job: ...            # build and start it, or raise JobError
+        def job_start(self, context) -> runner.Job: ...            # build and start it (or return the steps
+                                                                   # that do, runner.Preparation), or raise JobError
         def job_apply(self, context, job) -> Iterable[None]: ...   # apply a DONE job's result, step by step
         def job_report(self, context, job) -> tuple[str, str]: ... # (level, text) once applied
 
@@ -14,7 +15,8 @@ updates the status bar and the panels' progress only when they changed; the job 
 (runner.start: one job at a time, one "busy" message); the reports; and undo: FINISHED (one undo
 step) only when the scene may have changed, CANCELLED otherwise. A concrete subclass (one with a
 bl_idname) that forgets a hook is refused when its class is created. Optional hook:
-job_told(context, level, text) also shows each report elsewhere (a panel's last result).
+job_told(context, level, text) also shows each report elsewhere (a panel's last result); `job_what`
+names the job while its preparation steps run.
 Any exception in a hook ends the run (the slot is freed, the job's files removed) and is
 reported as an internal error.
 """
@@ -73,6 +75,8 @@ def progress_text(job: runner.Job) -> str:
 class JobOperator:
     """Mix-in for every operator that runs a job; see the module docstring."""
 
+    job_what = "job"
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "bl_idname" not in cls.__dict__:  # an intermediate mix-in (e.g. shared properties)
@@ -123,7 +127,7 @@ class JobOperator:
             self._stop_modal(context)
             return {"CANCELLED"}
         if event.type == "ESC":
-            current.job.cancel()  # a request; a no-op once the job has finished (its result is being written)
+            current.cancel()  # a request; once the result is committed to the scene, the writing completes
             return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
@@ -141,7 +145,8 @@ class JobOperator:
     # -- internals ------------------------------------------------------------------------------
     def _begin(self, context: bpy.types.Context) -> runner.Run | None:
         try:
-            return runner.start(lambda: self.job_start(context), lambda job: self.job_apply(context, job))
+            return runner.start(lambda: self.job_start(context), lambda job: self.job_apply(context, job),
+                                what=self.job_what)
         except (runner.JobError, client.WorkerError) as error:
             self._tell(context, "ERROR", f"InteractVLM: {error}")
         except Exception as error:  # noqa: BLE001 - reported; nothing was started
@@ -151,7 +156,7 @@ class JobOperator:
     def _end(self, context: bpy.types.Context, current: runner.Run) -> set[str]:
         """Report the outcome; FINISHED (one undo step) only when the scene may have changed."""
         job = current.job
-        if not current.applied:  # failed or cancelled before anything was written
+        if not current.applied or current.withdrawn:  # failed or cancelled before anything was written
             level = "WARNING" if job.state == runner.CANCELLED else "ERROR"
             self._tell(context, level, job.message or f"InteractVLM: the {job.what} ended {job.state}")
             return {"CANCELLED"}

@@ -16,8 +16,9 @@ distinct name (e.g. `Contact (InteractVLM)`); WriteReport.renamed says so.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generator
 
 import bpy
 import numpy as np
@@ -25,10 +26,17 @@ import numpy as np
 from . import naming, ownership, protocol
 from .heat_map import heat_colors
 from .modes import mesh_data
-from .runner import JobError
+from .runner import JobError, Revocable, Work, finish
 
 RECORD_KEY = "ivlm_results"
 IMAGE_OWNER_KEY = "ivlm_owner"
+# Estimated main-thread seconds per writing step (runner.Work), and the costs it is estimated from,
+# measured at 1M vertices on the 2-core machine (2026-12-01): VertexGroup.add ~5.7 us per call (97k
+# distinct weights: 0.55 s), foreach_set ~16 ms per 1M floats.
+WRITE_STEP_S = 0.02
+ADD_CALL_S = 6e-6
+ADD_VERTEX_S = 5e-8
+ARRAY_VALUE_S = 2e-8
 
 
 @dataclass
@@ -94,16 +102,11 @@ def set_group_weights(group: bpy.types.VertexGroup, scores: np.ndarray, threshol
     VertexGroup.add takes one weight per call, so vertices are batched by distinct score: one call
     per distinct value, not per vertex.
     """
-    n = len(scores)
-    group.remove(list(range(n)))
-    members = np.flatnonzero(scores >= threshold)
-    if len(members) == 0:
-        return 0
-    values, inverse, counts = np.unique(scores[members], return_inverse=True, return_counts=True)
-    order = members[np.argsort(inverse, kind="stable")]
-    for value, batch in zip(values, np.split(order, np.cumsum(counts)[:-1])):
+    group.remove(list(range(len(scores))))
+    batches = weight_batches(np.asarray(scores, dtype=np.float32).reshape(-1), threshold)
+    for value, batch in batches:
         group.add(batch.tolist(), float(value), "REPLACE")
-    return int(len(members))
+    return int(sum(len(batch) for _, batch in batches))
 
 
 def set_point_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values: np.ndarray, prop: str):
@@ -133,50 +136,109 @@ def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray, ours
 def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores: np.ndarray,
                  group_values: np.ndarray, group_threshold: float, settings: dict[str, Any],
                  extra: dict[str, np.ndarray] | None = None) -> WriteReport:
-    """Write one result (the one writer of every kind of result): the scores as attribute
-    wanted["attribute"], the `extra` float attributes (kind -> values, names in `wanted`), the heat
-    map wanted["color"] of the scores, the vertex group wanted["group"] with weight = group_values
-    where >= group_threshold; then record the names used and `settings` under `key`. Bulk array
-    writes only. JobError (nothing written) when an array does not match the mesh."""
+    """write_steps in one go (the one writer of every kind of result; see write_steps)."""
+    return finish(write_steps(obj, key, wanted, scores, group_values, group_threshold, settings, extra))
+
+
+def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores: np.ndarray,
+                group_values: np.ndarray, group_threshold: float, settings: dict[str, Any],
+                extra: dict[str, np.ndarray] | None = None) -> Generator[float, None, WriteReport]:
+    """Write one result in short main-thread steps (yields the fraction written; returns the
+    WriteReport): the scores as attribute wanted["attribute"], the `extra` float attributes (kind ->
+    values, names in `wanted`), the heat map wanted["color"] of the scores, the vertex group
+    wanted["group"] with weight = group_values where >= group_threshold; then record the names used
+    and `settings` under `key`. Bulk array writes, and VertexGroup.add batched by weight.
+
+    Why steps: at 1M vertices the group alone is ~0.5 s of VertexGroup.add calls (one per distinct
+    weight). Everything is written into new hidden data (`.ivlm_writing_*`) first; the last step swaps
+    it in for our earlier data (remove, rename: microseconds) and records it. So until that step the
+    mesh is as it was, and a failure or a close (a cancel) removes what was written. JobError (nothing
+    written) when an array does not match the mesh or the mesh changes between steps."""
+    name, work = obj.name, Work(WRITE_STEP_S)
     with mesh_data(obj):
         scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
         extra = extra or {}
         check_counts(obj, scores, group_values, *extra.values())
+        count = len(scores)
         record = read_record(obj)
         names, renamed = claim_names(obj, wanted, record)
         before = ({a.name for a in obj.data.attributes}, {g.name for g in obj.vertex_groups})
         ours = ownership.proven_names(obj, record, "color")
+        temp = {kind: f".ivlm_writing_{kind}_{secrets.token_hex(4)}" for kind in names}
         try:
-            count, marks = _write_arrays(obj, names, scores, group_values, group_threshold, extra, ours)
+            marks: dict[str, Any] = {}
+            for kind, values in {"attribute": scores, **extra}.items():
+                set_point_attribute(_live(name, count).data, temp[kind], "FLOAT", values, "value")
+                marks[kind] = ownership.array_mark(values)
+                if work.spend(ARRAY_VALUE_S * count):
+                    yield Revocable(0.1)
+            colors = write_heat_colors(_live(name, count), temp["color"], scores, ours | {names["color"]})
+            marks["color"] = ownership.array_mark(colors)
+            if work.spend(5 * ARRAY_VALUE_S * count):
+                yield Revocable(0.2)
+            weights = np.asarray(group_values, dtype=np.float32).reshape(-1)
+            batches = weight_batches(weights, group_threshold)
+            _live(name, count).vertex_groups.new(name=temp["group"])
+            for done, (value, batch) in enumerate(batches, 1):
+                _live(name, count).vertex_groups[temp["group"]].add(batch.tolist(), float(value), "REPLACE")
+                if work.spend(ADD_CALL_S + ADD_VERTEX_S * len(batch)) and done < len(batches):
+                    yield Revocable(0.3 + 0.7 * done / len(batches))
+            marks["group"] = ownership.group_mark(weights, group_threshold)
+            _commit(_live(name, count), names, temp)
         except BaseException:
-            _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
+            _remove_new(bpy.data.objects.get(name), *before)  # a failure or cancel leaves nothing of this result
             raise
         images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
         record[key] = {**names, **settings, "images": images, "marks": marks}
         _write_record(obj, record)
-    return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
-                       renamed=renamed, names=names)
+    return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"],
+                       contact_count=int(sum(len(batch) for _, batch in batches)), renamed=renamed, names=names)
 
 
-def _write_arrays(obj: bpy.types.Object, names: dict[str, str], scores: np.ndarray, group_values: np.ndarray,
-                  group_threshold: float, extra: dict[str, np.ndarray], ours: set[str]) -> tuple[int, dict[str, Any]]:
-    """Write the data; returns the group's member count and the mark of each piece (ownership.py)."""
+def weight_batches(weights: np.ndarray, threshold: float) -> list[tuple[float, np.ndarray]]:
+    """(weight, vertex indices) per distinct weight >= threshold: VertexGroup.add takes one weight per
+    call, so a group is written with one call per distinct value, not per vertex."""
+    members = np.flatnonzero(weights >= threshold)
+    if len(members) == 0:
+        return []
+    values, inverse, counts = np.unique(weights[members], return_inverse=True, return_counts=True)
+    order = members[np.argsort(inverse, kind="stable")]
+    return list(zip(values.tolist(), np.split(order, np.cumsum(counts)[:-1])))
+
+
+def _live(name: str, count: int) -> bpy.types.Object:
+    """The object written to, looked up again each step (the user may change it between steps)."""
+    obj = bpy.data.objects.get(name)
+    if obj is None or obj.type != "MESH" or len(obj.data.vertices) != count:
+        raise JobError(f"{name!r} was removed or its mesh changed while the result was written; nothing was "
+                       "changed: run it again")
+    return obj
+
+
+def _commit(obj: bpy.types.Object, names: dict[str, str], temp: dict[str, str]) -> None:
+    """Swap the written data in under its names (claim_names made each free or ours)."""
     mesh = obj.data
-    set_point_attribute(mesh, names["attribute"], "FLOAT", scores, "value")
-    marks = {"attribute": ownership.array_mark(scores)}
-    for kind, values in extra.items():
-        set_point_attribute(mesh, names[kind], "FLOAT", values, "value")
-        marks[kind] = ownership.array_mark(values)
-    marks["color"] = ownership.array_mark(write_heat_colors(obj, names["color"], scores, ours))
-    group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
-    weights = np.asarray(group_values, dtype=np.float32).reshape(-1)
-    count = set_group_weights(group, weights, group_threshold)
-    marks["group"] = ownership.group_mark(weights, group_threshold)
+    colors = mesh.color_attributes
+    make_active = colors.active_color is not None and colors.active_color.name == temp["color"]
+    for kind, final in names.items():
+        if kind == "group":
+            old = obj.vertex_groups.get(final)
+            if old is not None:
+                obj.vertex_groups.remove(old)
+            obj.vertex_groups[temp[kind]].name = final
+        else:
+            old = mesh.attributes.get(final)
+            if old is not None:
+                mesh.attributes.remove(old)
+            mesh.attributes[temp[kind]].name = final
+    if make_active:
+        colors.active_color_name = names["color"]
     mesh.update()
-    return count, marks
 
 
-def _remove_new(obj: bpy.types.Object, attributes: set[str], groups: set[str]) -> None:
+def _remove_new(obj: bpy.types.Object | None, attributes: set[str], groups: set[str]) -> None:
+    if obj is None or obj.type != "MESH":
+        return
     for attribute in [a for a in obj.data.attributes if a.name not in attributes]:
         obj.data.attributes.remove(attribute)
     for group in [g for g in obj.vertex_groups if g.name not in groups]:
