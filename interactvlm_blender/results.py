@@ -150,9 +150,10 @@ def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores:
     and `settings` under `key`. Bulk array writes, and VertexGroup.add batched by weight.
 
     Why steps: at 1M vertices the group alone is ~0.5 s of VertexGroup.add calls (one per distinct
-    weight). Everything is written into new hidden data (`.ivlm_writing_*`) first; the last step swaps
-    it in for our earlier data (remove, rename: microseconds) and records it. So until that step the
-    mesh is as it was, and a failure or a close (a cancel) removes what was written. JobError (nothing
+    weight). Everything is written into new data (`ivlm_writing_*`; not dot-named: Blender refuses to
+    remove such attributes) first; the last step swaps it in for our earlier data (remove, rename:
+    microseconds) and records it. So until that step the mesh is as it was, and a failure or a close
+    (a cancel) removes what was written. JobError (nothing
     written) when an array does not match the mesh or the mesh changes between steps."""
     name, work = obj.name, Work(WRITE_STEP_S)
     with mesh_data(obj):
@@ -162,9 +163,8 @@ def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores:
         count = len(scores)
         record = read_record(obj)
         names, renamed = claim_names(obj, wanted, record)
-        before = ({a.name for a in obj.data.attributes}, {g.name for g in obj.vertex_groups})
         ours = ownership.proven_names(obj, record, "color")
-        temp = {kind: f".ivlm_writing_{kind}_{secrets.token_hex(4)}" for kind in names}
+        temp = {kind: f"ivlm_writing_{kind}_{secrets.token_hex(4)}" for kind in names}
         try:
             marks: dict[str, Any] = {}
             for kind, values in {"attribute": scores, **extra}.items():
@@ -186,7 +186,7 @@ def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores:
             marks["group"] = ownership.group_mark(weights, group_threshold)
             _commit(_live(name, count), names, temp)
         except BaseException:
-            _remove_new(bpy.data.objects.get(name), *before)  # a failure or cancel leaves nothing of this result
+            _remove_written(bpy.data.objects.get(name), set(temp.values()))  # a failure or cancel: nothing of it stays
             raise
         images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
         record[key] = {**names, **settings, "images": images, "marks": marks}
@@ -236,13 +236,17 @@ def _commit(obj: bpy.types.Object, names: dict[str, str], temp: dict[str, str]) 
     mesh.update()
 
 
-def _remove_new(obj: bpy.types.Object | None, attributes: set[str], groups: set[str]) -> None:
+def _remove_written(obj: bpy.types.Object | None, names: set[str]) -> None:
+    """Remove the data write_steps made (its `ivlm_writing_*` names), before it was swapped in."""
     if obj is None or obj.type != "MESH":
         return
-    for attribute in [a for a in obj.data.attributes if a.name not in attributes]:
-        obj.data.attributes.remove(attribute)
-    for group in [g for g in obj.vertex_groups if g.name not in groups]:
-        obj.vertex_groups.remove(group)
+    for written in names:  # looked up one at a time: a removal moves the others (stale references)
+        attribute = obj.data.attributes.get(written)
+        if attribute is not None:
+            obj.data.attributes.remove(attribute)
+        group = obj.vertex_groups.get(written)
+        if group is not None:
+            obj.vertex_groups.remove(group)
 
 
 def mask_view_names(masks: np.ndarray, view_names: list[str] | None) -> list[str]:

@@ -109,7 +109,7 @@ def _params(photo, **overrides):
 def _job_dirs() -> set:
     from interactvlm_blender import client
 
-    return set(client.private_dir().iterdir())
+    return set(client.private_dir().glob("estimate-*"))
 
 
 def test_a_cancel_while_the_mesh_is_read_frees_the_slot_and_changes_nothing(bpy, photo, monkeypatch):
@@ -178,8 +178,8 @@ def test_a_cancel_while_the_result_is_written_leaves_the_mesh_as_it_was(bpy, pho
         time.sleep(0.01)
     for _ in range(4):
         assert not current.step() and current.revocable
-    assert any(a.name.startswith(".ivlm_writing_") for a in body.data.attributes)  # written, not yet swapped in
-    assert any(g.name.startswith(".ivlm_writing_") for g in body.vertex_groups)
+    assert any(a.name.startswith("ivlm_writing_") for a in body.data.attributes)  # written, not yet swapped in
+    assert any(g.name.startswith("ivlm_writing_") for g in body.vertex_groups)
     assert runner.cancel_active()
     assert current.ended and current.withdrawn and current.job.state == runner.CANCELLED
     assert "cancelled; nothing was changed" in current.job.message and runner.active_job() is None
