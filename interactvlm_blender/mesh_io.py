@@ -2,7 +2,7 @@
 (read_mesh: the same steps run to their end).
 
 Coordinates and the corner->vertex map are read as attributes (`position`, `.corner_vert`: bulk
-copies), the triangles computed from them with Blender's own rule (see _triangles); vertex groups,
+copies), the triangles computed from them with Blender's own rule (see triangle_steps); vertex groups,
 which bpy cannot read in bulk, are read by a loop over the vertices split into steps (see
 dominant_groups). Why steps: at 1M vertices the one-go read held Blender's main thread for 0.96 s
 (more with groups); each step now stays well under the 100 ms target (bench/README.md).
@@ -32,6 +32,10 @@ STEP_S = 0.02
 # (2026-12-01), read in blocks of GROUP_BLOCK vertices.
 GROUP_VERTEX_S = 5e-6
 GROUP_BLOCK = 1000
+# Triangles from the faces: 0.5-0.6 us per face (1M faces in 0.5-0.63 s in one go); world coordinates:
+# ~0.1 us per vertex (1M: 103 ms in one go).
+FACE_S, FACE_BLOCK = 6e-7, 16384
+WORLD_S, WORLD_BLOCK = 1e-7, 65536
 
 
 @dataclass
@@ -77,17 +81,19 @@ def _topology(mesh: bpy.types.Mesh) -> _Topology:
     return _Topology(corner_vert, face_start, 0, tris.reshape(-1, 3))
 
 
-def _triangles(topology: _Topology, co: np.ndarray) -> np.ndarray:
+def triangle_steps(topology: _Topology, co: np.ndarray,
+                   work: Work | None = None) -> Generator[float, None, np.ndarray]:
     """Mesh.loop_triangles' vertices, in their order, computed in bulk (loop_triangles.foreach_get
-    goes through RNA per triangle: 0.45-0.83 s for 2M triangles). Triangles are kept; a quad is split
-    as Blender's tessellation does (is_quad_flip_v3_first_third_fast: along 1-3 when corners 2 and 4
-    lie on the same side of the 1-3 diagonal, else along 0-2; checked against loop_triangles in
-    tests/blender/test_main_thread_steps.py)."""
+    goes through RNA per triangle: 0.45-0.83 s for 2M triangles), FACE_BLOCK faces per step. Triangles
+    are kept; a quad is split as Blender's tessellation does (is_quad_flip_v3_first_third_fast: along
+    1-3 when corners 2 and 4 lie on the same side of the 0-2 diagonal, else along 0-2; checked against
+    loop_triangles in tests/blender/test_main_thread_steps.py)."""
     if topology.ngon_triangles is not None:
         return topology.ngon_triangles
     corner_vert = topology.corner_vert
     if topology.size == 3:
         return corner_vert.reshape(-1, 3)
+    work = work or Work(STEP_S)
     if topology.size == 4:
         starts = np.arange(0, len(corner_vert), 4)
         sizes = np.full(len(starts), 4)
@@ -96,21 +102,37 @@ def _triangles(topology: _Topology, co: np.ndarray) -> np.ndarray:
         sizes = np.diff(np.append(starts, len(corner_vert)))
     first = np.concatenate([[0], np.cumsum(sizes - 2)[:-1]])  # each face's first triangle
     out = np.empty((int((sizes - 2).sum()), 3), dtype=np.int32)
-    tri = sizes == 3
-    out[first[tri]] = corner_vert[starts[tri, None] + np.arange(3)]
-    quad_starts, quad_first = starts[~tri], first[~tri]
-    corners = corner_vert[quad_starts[:, None] + np.arange(4)]
-    p = co[corners]
-    d13 = p[:, 2] - p[:, 0]
-    flip = np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], d13), np.cross(p[:, 3] - p[:, 0], d13)) > 0
-    out[quad_first] = np.where(flip[:, None], corners[:, [0, 1, 3]], corners[:, [0, 1, 2]])
-    out[quad_first + 1] = np.where(flip[:, None], corners[:, [1, 2, 3]], corners[:, [0, 2, 3]])
+    for begin in range(0, len(starts), FACE_BLOCK):
+        block = slice(begin, begin + FACE_BLOCK)
+        block_starts, block_first, tri = starts[block], first[block], sizes[block] == 3
+        out[block_first[tri]] = corner_vert[block_starts[tri, None] + np.arange(3)]
+        quad_starts, quad_first = block_starts[~tri], block_first[~tri]
+        corners = corner_vert[quad_starts[:, None] + np.arange(4)]
+        p = co[corners]
+        d13 = p[:, 2] - p[:, 0]
+        flip = np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], d13), np.cross(p[:, 3] - p[:, 0], d13)) > 0
+        out[quad_first] = np.where(flip[:, None], corners[:, [0, 1, 3]], corners[:, [0, 1, 2]])
+        out[quad_first + 1] = np.where(flip[:, None], corners[:, [1, 2, 3]], corners[:, [0, 2, 3]])
+        if work.spend(FACE_S * len(block_starts)) and begin + FACE_BLOCK < len(starts):
+            yield (begin + FACE_BLOCK) / len(starts)
     return out
 
 
 def _to_world(co: np.ndarray, matrix) -> np.ndarray:
+    """World coordinates in float64 (then float32), WORLD_BLOCK vertices at a time (see world_steps)."""
+    return finish(world_steps(co, matrix))
+
+
+def world_steps(co: np.ndarray, matrix, work: Work | None = None) -> Generator[float, None, np.ndarray]:
     m = np.array(matrix, dtype=np.float64)
-    return (co.astype(np.float64) @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
+    work = work or Work(STEP_S)
+    out = np.empty_like(co, dtype=np.float32)
+    for begin in range(0, len(co), WORLD_BLOCK):
+        block = co[begin:begin + WORLD_BLOCK].astype(np.float64)
+        out[begin:begin + WORLD_BLOCK] = block @ m[:3, :3].T + m[:3, 3]
+        if work.spend(WORLD_S * len(block)) and begin + WORLD_BLOCK < len(co):
+            yield (begin + WORLD_BLOCK) / len(co)
+    return out
 
 
 def _live(name: str, count: int) -> bpy.types.Object:
@@ -181,36 +203,42 @@ def read_steps(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str 
     name, count = obj.name, len(original.vertices)
     yield 0.0
     obj = _live(name, count)
-    note = ""
-    evaluated = obj.evaluated_get(depsgraph)
-    mesh = evaluated.to_mesh()
-    try:
-        if len(mesh.vertices) == count and len(mesh.polygons) > 0:
-            posed, topology = _coords(mesh), _topology(mesh)
-        else:
-            changed = [m.name for m in obj.modifiers if m.show_viewport]
-            note = (f"modifiers of {obj.name!r} ({', '.join(changed) or 'none'}) change its vertex count; "
-                    "the mesh without modifiers was used")
-            posed = None
-    finally:
-        evaluated.to_mesh_clear()
-    yield 0.1
+    note, posed = "", None
+    if obj.modifiers or obj.data.shape_keys is not None:
+        # The evaluated mesh lives only within this step: positions and topology in one step
+        # (1M vertices: ~0.1 s); without modifiers or shape keys the mesh itself is read over steps.
+        evaluated = obj.evaluated_get(depsgraph)
+        mesh = evaluated.to_mesh()
+        try:
+            if len(mesh.vertices) == count and len(mesh.polygons) > 0:
+                posed, topology = _coords(mesh), _topology(mesh)
+            else:
+                changed = [m.name for m in obj.modifiers if m.show_viewport]
+                note = (f"modifiers of {obj.name!r} ({', '.join(changed) or 'none'}) change its vertex count; "
+                        "the mesh without modifiers was used")
+        finally:
+            evaluated.to_mesh_clear()
+        yield 0.1
     if posed is None:
-        original = _live(name, count).data
-        posed, topology = _coords(original), _topology(original)
+        posed = _coords(_live(name, count).data)
+        yield 0.1
+        topology = _topology(_live(name, count).data)
         yield 0.15
-    faces = _triangles(topology, posed)
+    faces = yield from triangle_steps(topology, posed)
     yield 0.2
     obj = _live(name, count)
     # REST: the mesh's own coordinates (object space, no modifiers): an imported character's rest pose.
-    vertices = _to_world(posed, obj.matrix_world) if pose == "WORLD" else _coords(obj.data)
+    if pose == "WORLD":
+        vertices = yield from world_steps(posed, obj.matrix_world)
+    else:
+        vertices = _coords(obj.data)
     if not np.isfinite(vertices).all():
         raise JobError(f"object {name!r} has non-finite vertex coordinates; fix the mesh first")
     if not with_groups:
         return MeshArrays(vertices=vertices, faces=faces, group_names=[], group_index=np.full(count, -1, np.int32),
                           note=note)
     yield 0.3
-    groups = group_steps(obj, skip_groups or set())
+    groups = group_steps(_live(name, count), skip_groups or set())
     while True:
         try:
             done = next(groups)

@@ -37,6 +37,7 @@ WRITE_STEP_S = 0.02
 ADD_CALL_S = 6e-6
 ADD_VERTEX_S = 5e-8
 ARRAY_VALUE_S = 2e-8
+REMOVE_VALUE_S = 1e-7  # removing a vertex group or attribute, per vertex
 
 
 @dataclass
@@ -77,11 +78,13 @@ def our_names(obj: bpy.types.Object, kind: str) -> set[str]:
 
 
 def claim_names(
-    obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any]
+    obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any], proven: dict[str, set[str]] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """naming.claim against the names on obj and those proven ours."""
-    return naming.claim(wanted, {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes},
-                        {kind: ownership.proven_names(obj, record, kind) for kind in wanted})
+    """naming.claim against the names on obj and those proven ours (`proven`: kind -> names, when
+    already found)."""
+    if proven is None:
+        proven = {kind: ownership.proven_names(obj, record, kind) for kind in wanted}
+    return naming.claim(wanted, {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes}, proven)
 
 
 def _check_count(obj: bpy.types.Object, count: int) -> None:
@@ -103,10 +106,10 @@ def set_group_weights(group: bpy.types.VertexGroup, scores: np.ndarray, threshol
     per distinct value, not per vertex.
     """
     group.remove(list(range(len(scores))))
-    batches = weight_batches(np.asarray(scores, dtype=np.float32).reshape(-1), threshold)
-    for value, batch in batches:
-        group.add(batch.tolist(), float(value), "REPLACE")
-    return int(sum(len(batch) for _, batch in batches))
+    values, order, bounds = weight_batches(np.asarray(scores, dtype=np.float32).reshape(-1), threshold)
+    for at, value in enumerate(values):
+        group.add(order[bounds[at]:bounds[at + 1]].tolist(), float(value), "REPLACE")
+    return int(len(order))
 
 
 def set_point_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values: np.ndarray, prop: str):
@@ -162,8 +165,12 @@ def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores:
         check_counts(obj, scores, group_values, *extra.values())
         count = len(scores)
         record = read_record(obj)
-        names, renamed = claim_names(obj, wanted, record)
-        ours = ownership.proven_names(obj, record, "color")
+        proven: dict[str, set[str]] = {}
+        for kind in wanted:  # each proof hashes our earlier data: ~20-40 ms per kind at 1M vertices
+            proven[kind] = ownership.proven_names(_live(name, count), record, kind)
+            if work.spend(4 * ARRAY_VALUE_S * count):
+                yield Revocable(0.05)
+        names, renamed = claim_names(_live(name, count), wanted, record, proven)
         temp = {kind: f"ivlm_writing_{kind}_{secrets.token_hex(4)}" for kind in names}
         try:
             marks: dict[str, Any] = {}
@@ -172,38 +179,57 @@ def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores:
                 marks[kind] = ownership.array_mark(values)
                 if work.spend(ARRAY_VALUE_S * count):
                     yield Revocable(0.1)
-            colors = write_heat_colors(_live(name, count), temp["color"], scores, ours | {names["color"]})
+            colors = write_heat_colors(_live(name, count), temp["color"], scores, proven["color"] | {names["color"]})
+            if work.spend(4 * ARRAY_VALUE_S * count):
+                yield Revocable(0.15)
             marks["color"] = ownership.array_mark(colors)
-            if work.spend(5 * ARRAY_VALUE_S * count):
-                yield Revocable(0.2)
             weights = np.asarray(group_values, dtype=np.float32).reshape(-1)
-            batches = weight_batches(weights, group_threshold)
-            _live(name, count).vertex_groups.new(name=temp["group"])
-            for done, (value, batch) in enumerate(batches, 1):
-                _live(name, count).vertex_groups[temp["group"]].add(batch.tolist(), float(value), "REPLACE")
-                if work.spend(ADD_CALL_S + ADD_VERTEX_S * len(batch)) and done < len(batches):
-                    yield Revocable(0.3 + 0.7 * done / len(batches))
+            values, order, bounds = weight_batches(weights, group_threshold)
+            if work.spend(4 * ARRAY_VALUE_S * count):
+                yield Revocable(0.2)
+            group = _live(name, count).vertex_groups.new(name=temp["group"])
+            for at, value in enumerate(values):
+                batch = order[bounds[at]:bounds[at + 1]]
+                group.add(batch.tolist(), float(value), "REPLACE")
+                if work.spend(ADD_CALL_S + ADD_VERTEX_S * len(batch)) and at + 1 < len(values):
+                    yield Revocable(0.2 + 0.7 * (at + 1) / len(values))
+                    group = _live(name, count).vertex_groups[temp["group"]]  # looked up again after a step
             marks["group"] = ownership.group_mark(weights, group_threshold)
-            _commit(_live(name, count), names, temp)
+            if work.spend(ARRAY_VALUE_S * count):
+                yield Revocable(0.9)
+            replaced = _swap_in(_live(name, count), names, temp)
         except BaseException:
             _remove_written(bpy.data.objects.get(name), set(temp.values()))  # a failure or cancel: nothing of it stays
             raise
         images = record.get(key, {}).get("images", []) if isinstance(record.get(key), dict) else []
         record[key] = {**names, **settings, "images": images, "marks": marks}
         _write_record(obj, record)
+        try:  # the result is in; our replaced data goes, one piece per step (a group: ~0.1 s at 1M)
+            for piece in list(replaced):
+                if work.spend(REMOVE_VALUE_S * count):
+                    yield 0.95
+                _remove_written(bpy.data.objects.get(name), {piece})
+                replaced.remove(piece)
+            if work.spend(REMOVE_VALUE_S * count):
+                yield 0.98
+            _live(name, count).data.update()
+        finally:
+            _remove_written(bpy.data.objects.get(name), set(replaced))
     return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"],
-                       contact_count=int(sum(len(batch) for _, batch in batches)), renamed=renamed, names=names)
+                       contact_count=int(len(order)), renamed=renamed, names=names)
 
 
-def weight_batches(weights: np.ndarray, threshold: float) -> list[tuple[float, np.ndarray]]:
-    """(weight, vertex indices) per distinct weight >= threshold: VertexGroup.add takes one weight per
-    call, so a group is written with one call per distinct value, not per vertex."""
+def weight_batches(weights: np.ndarray, threshold: float) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """The members (weights >= threshold) sorted by weight: (distinct weights, member indices, bounds),
+    batch i = indices[bounds[i]:bounds[i + 1]]. VertexGroup.add takes one weight per call, so a group
+    is written with one call per distinct value, not per vertex (slices, not np.split: 485k distinct
+    weights took 1.6 s to split)."""
     members = np.flatnonzero(weights >= threshold)
-    if len(members) == 0:
-        return []
-    values, inverse, counts = np.unique(weights[members], return_inverse=True, return_counts=True)
-    order = members[np.argsort(inverse, kind="stable")]
-    return list(zip(values.tolist(), np.split(order, np.cumsum(counts)[:-1])))
+    order = members[np.argsort(weights[members], kind="stable")]
+    ordered = weights[order]
+    changes = np.flatnonzero(np.diff(ordered)) + 1
+    bounds = np.concatenate([[0], changes, [len(order)]]) if len(order) else np.zeros(1, np.int64)
+    return ordered[bounds[:-1]].tolist(), order, bounds
 
 
 def _live(name: str, count: int) -> bpy.types.Object:
@@ -215,25 +241,24 @@ def _live(name: str, count: int) -> bpy.types.Object:
     return obj
 
 
-def _commit(obj: bpy.types.Object, names: dict[str, str], temp: dict[str, str]) -> None:
-    """Swap the written data in under its names (claim_names made each free or ours)."""
+def _swap_in(obj: bpy.types.Object, names: dict[str, str], temp: dict[str, str]) -> list[str]:
+    """Put the written data under its names (claim_names made each free or ours): our earlier data is
+    renamed away (renames are microseconds; removing a 1M-vertex group is not), and its new names are
+    returned for removal."""
     mesh = obj.data
     colors = mesh.color_attributes
     make_active = colors.active_color is not None and colors.active_color.name == temp["color"]
+    replaced = []
     for kind, final in names.items():
-        if kind == "group":
-            old = obj.vertex_groups.get(final)
-            if old is not None:
-                obj.vertex_groups.remove(old)
-            obj.vertex_groups[temp[kind]].name = final
-        else:
-            old = mesh.attributes.get(final)
-            if old is not None:
-                mesh.attributes.remove(old)
-            mesh.attributes[temp[kind]].name = final
+        store = obj.vertex_groups if kind == "group" else mesh.attributes
+        old = store.get(final)
+        if old is not None:
+            old.name = f"ivlm_replaced_{kind}_{secrets.token_hex(4)}"
+            replaced.append(old.name)
+        store[temp[kind]].name = final
     if make_active:
         colors.active_color_name = names["color"]
-    mesh.update()
+    return replaced
 
 
 def _remove_written(obj: bpy.types.Object | None, names: set[str]) -> None:
