@@ -23,7 +23,7 @@ import numpy as np
 
 from . import protocol
 from .modes import flush_edits
-from .runner import JobError, Work, finish
+from .runner import Alone, JobError, Work, finish
 
 # Estimated main-thread seconds of one read step (runner.Work); ops_job adds steps to a tick while
 # they fit in its 30 ms budget, so a tick stays under 100 ms even on a loaded machine.
@@ -245,7 +245,7 @@ def read_steps(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str 
     if not with_groups:
         return MeshArrays(vertices=vertices, faces=faces, group_names=[], group_index=np.full(count, -1, np.int32),
                           note=note)
-    yield 0.3
+    yield Alone(0.3)
     # The first read of a vertex's groups after a depsgraph evaluation costs Blender 65-117 ms at 1M
     # vertices (up to ~220 ms on the loaded machine): it copies the deform weights the evaluated mesh
     # shares (one allocation per vertex), which no Python call can split. A step of its own.

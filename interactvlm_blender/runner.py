@@ -35,7 +35,8 @@ is split the same way: make_job may return a generator that yields after each sh
 returns the Job (a *preparation*, see Preparation); its first step (the checks) runs in start(),
 the others one per tick, and a cancel closes it (its `finally`/`request_folder` clean up). A
 result writer that can undo its writing yields Revocable fractions until the scene holds the whole
-result: a cancel then closes it (nothing written); at other steps the writing completes. `Work` splits a
+result: a cancel then closes it (nothing written); at other steps the writing completes. A step
+yields Alone (or Revocable(..., alone=True)) before a step that is long by itself. `Work` splits a
 loop into steps of a stated cost, the same steps whether the run is modal or blocking.
 """
 from __future__ import annotations
@@ -48,7 +49,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator
 
 from . import client, protocol
 
-__all__ = ["RUNNING", "DONE", "FAILED", "CANCELLED", "Revocable", "JobError", "Job", "BackendJob",
+__all__ = ["RUNNING", "DONE", "FAILED", "CANCELLED", "Revocable", "Alone", "JobError", "Job", "BackendJob",
            "Preparation", "Work", "Run", "start", "run", "wait", "finish", "active_job", "active_run", "cancel_active",
            "discard_active", "request_folder"]
 
@@ -58,7 +59,23 @@ WAIT_INTERVAL_S = 0.02  # blocking waits poll this often (a poll only drains a q
 
 class Revocable(float):
     """A fraction written that a result writer yields while closing it still removes all it wrote
-    (see Run.cancel); a plain float means the scene already holds (part of) the result."""
+    (see Run.cancel); a plain float means the scene already holds (part of) the result. alone: as
+    for Alone."""
+
+    alone = False
+
+    def __new__(cls, value: float, alone: bool = False) -> "Revocable":
+        step = super().__new__(cls, value)
+        step.alone = alone
+        return step
+
+
+class Alone(float):
+    """A fraction a step yields when the next step is long by itself (Blender's own work that Python
+    cannot split, e.g. copying 1M vertices' deform weights): Run.step_for ends the tick there, so that
+    step gets a tick of its own instead of following others within the budget."""
+
+    alone = True
 
 
 class JobError(RuntimeError):
@@ -222,12 +239,14 @@ class Preparation(Job):
     steps: Steps
     built: Job | None = None
     stage: str = "reading"
+    alone: bool = False  # the last step yielded Alone
 
     def tick(self) -> str:
         if self.finished:
             return self.state
         try:
             done = next(self.steps)
+            self.alone = bool(getattr(done, "alone", False))
             if isinstance(done, float):
                 self.fraction = min(max(done, 0.0), 1.0)
         except StopIteration as end:
@@ -267,6 +286,7 @@ class Run:
         self.ended = False
         self.revocable = False
         self.withdrawn = False
+        self.alone = False  # the last step yielded Alone: step_for ends the tick
 
     @property
     def writing(self) -> bool:
@@ -302,6 +322,7 @@ class Run:
                 job = self.job
                 if isinstance(job, Preparation):
                     if job.tick() == RUNNING:
+                        self.alone = job.alone
                         return False
                     if job.state != DONE:
                         return self._end()
@@ -318,6 +339,7 @@ class Run:
                 job.stage, job.fraction, job.message = "writing", 0.0, ""
             done = next(self._writer)
             self.revocable = isinstance(done, Revocable)
+            self.alone = bool(getattr(done, "alone", False))
             if isinstance(done, float):  # a step may say how much of the writing is done
                 self.job.fraction = min(max(done, 0.0), 1.0)
             self.steps += 1
@@ -337,7 +359,8 @@ class Run:
         at ops_job.TIMER_S). True once the run has ended."""
         start = time.perf_counter()
         ended = self.step()
-        while not ended and (self.writing or self.preparing) and time.perf_counter() - start < budget_s:
+        while (not ended and (self.writing or self.preparing) and not self.alone
+               and time.perf_counter() - start < budget_s):
             ended = self.step()
         return ended
 
