@@ -128,16 +128,16 @@ def start_steps(context: bpy.types.Context, params: EstimateParams) -> Generator
             # object_contact uses the body only for its placement next to the object: world space.
             pose = "WORLD" if obj is not None else params.pose
             arrays = yield from mesh_io.read_steps(body, depsgraph, pose, with_groups=True, skip_groups=own_groups)
-            yield 0.0
-            body_npz = mesh_io.write_request_mesh(job_dir / "body.npz", arrays)
+            yield runner.Alone(1.0)
+            body_npz = yield from mesh_io.request_mesh_steps(job_dir / "body.npz", arrays)
             notes += [arrays.note] if arrays.note else []
-            yield 0.0
+            yield runner.Alone(1.0)
         if obj is not None:
             arrays = yield from mesh_io.read_steps(obj, depsgraph, "WORLD")
-            yield 0.0
-            object_npz = mesh_io.write_request_mesh(job_dir / "object.npz", arrays)
+            yield runner.Alone(1.0)
+            object_npz = yield from mesh_io.request_mesh_steps(job_dir / "object.npz", arrays)
             notes += [arrays.note] if arrays.note else []
-            yield 0.0
+            yield runner.Alone(1.0)
         fields = protocol.estimate_request(
             image=_image_file(params, job_dir, context.scene), out_dir=job_dir / "out", task=params.task,
             label=params.label, body_npz=body_npz, smplx_dir=smplx_dir, gender=params.gender,
@@ -157,6 +157,8 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
                                       if job.params.masks else ("scores",))
     except protocol.ResultError as error:
         raise JobError(str(error)) from None
+    if runner.Work(results.WRITE_STEP_S).spend(5 * results.ARRAY_VALUE_S * len(arrays["scores"])):
+        yield runner.Revocable(0.0)  # a 1M-vertex result: reading it is a step (nothing written yet)
     task, label = job.params.task, job.params.label or None
     key = naming.result_key(task, label)
     # The mesh data in steps (results.write_steps: a 1M-vertex result is ~1 s of writing); until it is
