@@ -158,7 +158,7 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
     except protocol.ResultError as error:
         raise JobError(str(error)) from None
     if runner.Work(results.WRITE_STEP_S).spend(5 * results.ARRAY_VALUE_S * len(arrays["scores"])):
-        yield runner.Revocable(0.0)  # a 1M-vertex result: reading it is a step (nothing written yet)
+        yield runner.Revocable(0.0, alone=True)  # a 1M-vertex result: reading it is a step (nothing written yet)
     task, label = job.params.task, job.params.label or None
     key = naming.result_key(task, label)
     # The mesh data in steps (results.write_steps: a 1M-vertex result is ~1 s of writing); until it is

@@ -246,7 +246,7 @@ def read_steps(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph, pose: str 
         posed = _coords(_live(name, count).data)
         yield 0.1
         corner_vert = _corner_verts(_live(name, count).data)
-        yield 0.12
+        yield Alone(0.12)  # face offsets of 1M mixed faces: ~55 ms through RNA
         topology = _topology(_live(name, count).data, corner_vert)
         yield 0.15
     faces = yield from triangle_steps(topology, posed)

@@ -112,6 +112,9 @@ class ResultError(ValueError):
     """A result file the add-on cannot use; str() says what and what to do."""
 
 
+NPZ_CHUNK_BYTES = 8 << 20  # mesh npz bytes written per step (mesh_npz_steps)
+
+
 # -- requests -----------------------------------------------------------------------------------
 def _common(out_dir: str | Path, device: str, checkpoint_dir: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"out_dir": str(out_dir), "device": device}
@@ -220,7 +223,12 @@ def mesh_npz_steps(path: str | Path, vertices: np.ndarray, faces: np.ndarray, *,
                 if index:
                     yield
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, array, allow_pickle=False)
+                    np.lib.format.write_array_header_1_0(member, np.lib.format.header_data_from_array_1_0(array))
+                    data = memoryview(array.reshape(-1)).cast("B") if array.dtype.kind != "U" else array.tobytes()
+                    for begin in range(0, len(data), NPZ_CHUNK_BYTES):
+                        if begin:
+                            yield
+                        member.write(data[begin:begin + NPZ_CHUNK_BYTES])
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -174,7 +174,7 @@ def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores:
         for kind in wanted:  # each proof hashes our earlier data: ~20-40 ms per kind at 1M vertices
             proven[kind] = ownership.proven_names(_live(name, count), record, kind)
             if work.spend(4 * ARRAY_VALUE_S * count):
-                yield Revocable(0.05)
+                yield Revocable(0.05, alone=True)  # the next proof may hash 16 MB of colours: ~50-90 ms
         names, renamed = claim_names(_live(name, count), wanted, record, proven)
         temp = {kind: f"ivlm_writing_{kind}_{secrets.token_hex(4)}" for kind in names}
         try:
@@ -189,6 +189,8 @@ def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores:
                 colors[begin:begin + COLOR_BLOCK] = heat_colors(scores[begin:begin + COLOR_BLOCK])
                 if work.spend(COLOR_VALUE_S * len(colors[begin:begin + COLOR_BLOCK])):
                     yield Revocable(0.12)
+            if work.spend(ARRAY_VALUE_S * count):
+                yield Revocable(0.14, alone=True)  # writing and hashing the 16 MB of colours: ~65 ms
             write_heat_colors(_live(name, count), temp["color"], scores, proven["color"] | {names["color"]}, colors)
             if work.spend(4 * ARRAY_VALUE_S * count):
                 yield Revocable(0.15)

@@ -198,3 +198,27 @@ def test_a_cancel_while_the_result_is_written_leaves_the_mesh_as_it_was(bpy, pho
     scores = results.stored_scores(body)
     np.testing.assert_array_equal(results.group_weights(body, "Contact"), np.where(scores >= 0.2, scores, 0))
     assert done.job.report.contact_count == int((scores >= 0.2).sum())
+
+
+def test_the_request_npz_written_in_steps_is_what_np_savez_writes(tmp_path, monkeypatch):
+    from interactvlm_blender import protocol
+
+    rng = np.random.default_rng(2)
+    vertices, faces = rng.random((5000, 3)).astype(np.float32), rng.integers(0, 5000, (9000, 3)).astype(np.int32)
+    names, index = ["pelvis", "spine01"], (np.arange(5000) % 3 - 1).astype(np.int32)
+    monkeypatch.setattr(protocol, "NPZ_CHUNK_BYTES", 4096)  # many steps per array
+    steps = protocol.mesh_npz_steps(tmp_path / "body.npz", vertices, faces, group_names=names, group_index=index)
+    path, count = _stepped(steps)
+    assert count > 20
+    np.savez(tmp_path / "reference.npz", vertices=vertices, faces=faces, vertex_group_names=np.array(names),
+             vertex_group_index=index)
+    with np.load(path) as written, np.load(tmp_path / "reference.npz") as reference:
+        assert written.files == reference.files
+        for key in reference.files:
+            assert written[key].dtype == reference[key].dtype
+            np.testing.assert_array_equal(written[key], reference[key])
+    closed = protocol.mesh_npz_steps(tmp_path / "partial.npz", vertices, faces)
+    for _ in range(3):
+        next(closed)
+    closed.close()  # a cancel while the request is written
+    assert not (tmp_path / "partial.npz").exists()
