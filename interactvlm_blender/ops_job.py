@@ -31,9 +31,10 @@ from . import client, messages, runner
 
 log = logging.getLogger("interactvlm.ops")
 TIMER_S = 0.1  # a step only drains a queue or writes one piece of a result, so polling this often costs nothing
-# Result-writing steps per tick while they fit (one ~10 ms mask image per tick cost 0.4 s per estimate
-# in idle ticks); a step that starts before the budget ends still runs: a tick is at most 30 ms plus one
-# step (result-writing steps: 55 ms max, bench/README.md), under the 100 ms main-thread target.
+# Preparation and result-writing steps per tick while they fit (one ~10 ms mask image per tick cost 0.4 s
+# per estimate in idle ticks); a step that starts before the budget ends still runs: a tick is at most
+# 30 ms plus one step, or one step that is long by itself (runner.Alone); at 1M vertices the longest tick
+# measured 81 ms (bench/README.md), under the 100 ms main-thread target.
 TICK_BUDGET_S = 0.03
 _HOOKS = ("job_start", "job_apply", "job_report")
 
