@@ -129,6 +129,9 @@ class JobOperator:
             return {"CANCELLED"}
         if event.type == "ESC":
             current.cancel()  # a request; once the result is committed to the scene, the writing completes
+            if current.ended:  # a revocable writer was closed at once: report it now
+                self._stop_modal(context)
+                return self._end(context, current)
             return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
