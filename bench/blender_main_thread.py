@@ -1,16 +1,20 @@
 """How long the add-on holds Blender's main thread while an estimate runs (target: every step < 100 ms).
 
-Usage: python bench/blender_main_thread.py [--subdivisions 6] [--resolution 1024] [--repeats 3]
+Usage: python bench/blender_main_thread.py [--vertices 10000,1000000] [--resolution 1024] [--repeats 2]
 Real headless Blender (the bpy module) with the add-on registered, against the real backend worker,
-on an ellipsoid body (ico sphere; subdivisions 6: 10,242 vertices, SMPL-X size) at --resolution
-px views. The modal operator's work is timed piece by piece, as its timer calls it: the start
-(checks, mesh arrays, request files, submit), every poll tick (runner.Run.step plus the progress
-shown in the panel and status bar, ops_job.show_progress), and every result-writing step.
-Baseline measured in the same run: the same job run blocking (runner.run, what a script call does),
-which holds the main thread for the whole job. Uses the tests-only localizer
-(tests/testing_localizers.py, contact = the lowest surface points): the main thread's share does
-not depend on the localizer. The last line is
-`RESULT longest_step_ms=... start_ms=... poll_max_ms=... write_max_ms=... blocking_s=... vertices=...`.
+on a body-sized ellipsoid of quads (tests/blender/blender_helpers.add_ellipsoid) with 55 rig-like
+vertex groups (each vertex in 2), per size in --vertices (~10k: SMPL-X size; ~1M: a sculpt-level
+mesh) at --resolution px views. The modal operator's work is timed tick by tick, as its timer calls
+it (runner.Run.step_for within ops_job.TICK_BUDGET_S, plus the progress shown in the panel and
+status bar): the start (runner.start: checks and the first step), the ticks reading the mesh and
+its groups and writing the request (preparation), the ticks waiting for the worker, and the ticks
+writing the result (mesh data, then one mask image each).
+Baselines measured in the same run: the same work in one go, as the blocking path (`blender -b`,
+scripts, api.py) does it and as the modal start did before it was split: mesh_io.read_mesh (mesh +
+groups) and results.write_result (attributes, group, heat map); and the whole job run blocking
+(runner.run), which holds the main thread throughout. Uses the tests-only localizer
+(tests/testing_localizers.py, contact = the lowest surface points): the main thread's share does not
+depend on the localizer. The last line is `RESULT longest_step_ms=... (the largest size) ...`.
 """
 from __future__ import annotations
 
@@ -24,7 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "blender"))
 TARGET_S = 0.1
+GROUPS = 55
+PHASES = ("start", "read", "poll", "write")
 
 
 def make_photo(folder: Path) -> Path:
@@ -37,20 +44,22 @@ def make_photo(folder: Path) -> Path:
 
 
 def timed_run(bpy, params) -> dict[str, list[float]]:
-    """One estimate, stepped as the modal operator's timer would: seconds per piece of main-thread work."""
+    """One estimate, ticked as the modal operator's timer ticks it: seconds per tick, by phase."""
     from interactvlm_blender import estimate, ops_job, runner
 
-    start = time.perf_counter()
-    current = runner.start(lambda: estimate.start_job(bpy.context, params), estimate.apply_steps)
-    times = {"start": [time.perf_counter() - start], "poll": [], "write": []}
+    steps = getattr(estimate, "start_steps", estimate.start_job)  # start_job: the code before the split
+    begin = time.perf_counter()
+    current = runner.start(lambda: steps(bpy.context, params), estimate.apply_steps, what="estimate")
+    times: dict[str, list[float]] = {"start": [time.perf_counter() - begin], "read": [], "poll": [], "write": []}
     while True:
+        phase = "read" if getattr(current, "preparing", False) else "write" if current.writing else "poll"
         begin = time.perf_counter()
-        ended = current.step()
+        ended = current.step_for(ops_job.TICK_BUDGET_S)
         if not ended:
             ops_job.show_progress(bpy.context, current.job)
             ops_job.redraw(bpy.context)
         elapsed = time.perf_counter() - begin
-        times["write" if current.applied else "poll"].append(elapsed)
+        times["write" if current.applied else phase].append(elapsed)
         if ended:
             break
         time.sleep(0.01)
@@ -60,63 +69,120 @@ def timed_run(bpy, params) -> dict[str, list[float]]:
     return times
 
 
+def one_go(bpy, body, result_scores) -> tuple[float, float]:
+    """Seconds of the blocking path's read (mesh + groups) and write (the mesh data of a result)."""
+    from interactvlm_blender import mesh_io, naming, results
+
+    begin = time.perf_counter()
+    mesh_io.read_mesh(body, bpy.context.evaluated_depsgraph_get(), "WORLD", with_groups=True,
+                      skip_groups=results.our_names(body, "group"))
+    read = time.perf_counter() - begin
+    begin = time.perf_counter()
+    results.write_result(body, "bench", naming.estimate_names("bench"), result_scores, result_scores, 0.5, {})
+    return read, time.perf_counter() - begin
+
+
+def measure(bpy, wanted: int, photo: Path, resolution: int, repeats: int) -> dict:
+    import numpy as np
+    from blender_helpers import add_ellipsoid, clear_scene
+
+    from interactvlm_blender import estimate, runner, results
+
+    clear_scene(bpy)
+    rings = max(4, int(round((wanted - 2) ** 0.5)))
+    begin = time.perf_counter()
+    body = add_ellipsoid(bpy, rings, rings, groups=GROUPS)
+    built = time.perf_counter() - begin
+    vertices = len(body.data.vertices)
+    params = estimate.EstimateParams(image_path=str(photo), body="Body", localizer="testing-lowest",
+                                     resolution=resolution)
+    blocking, runs, reads, writes = [], [], [], []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        done = runner.run(lambda: estimate.start_job(bpy.context, params), estimate.apply_steps)
+        blocking.append(time.perf_counter() - begin)
+        assert done.job.state == runner.DONE and not done.error, done.job.message or done.error
+        scores = results.stored_scores(body)
+        read, write = one_go(bpy, body, np.ascontiguousarray(scores[::-1]))
+        reads.append(read)
+        writes.append(write)
+        runs.append(timed_run(bpy, params))
+    return {"vertices": vertices, "built_s": built, "blocking": blocking, "runs": runs, "reads": reads,
+            "writes": writes, "repeats": repeats}
+
+
+def report(m: dict) -> float:
+    runs = m["runs"]
+
+    def all_of(phase: str) -> list[float]:
+        return [t for run in runs for t in run[phase]]
+
+    print(f"\nbody: ellipsoid, {m['vertices']:,} vertices, {GROUPS} vertex groups (built in {m['built_s']:.1f} s); "
+          f"{m['repeats']} runs")
+    print("| main-thread work | ticks per run | median ms | max ms |")
+    print("|---|---|---|---|")
+    print(f"| baseline: whole job blocking (runner.run, a script call) | 1 | "
+          f"{statistics.median(m['blocking']) * 1000:.0f} | {max(m['blocking']) * 1000:.0f} |")
+    print(f"| baseline: read mesh + groups in one go (mesh_io.read_mesh) | 1 | "
+          f"{statistics.median(m['reads']) * 1000:.0f} | {max(m['reads']) * 1000:.0f} |")
+    print(f"| baseline: write the result's mesh data in one go (results.write_result) | 1 | "
+          f"{statistics.median(m['writes']) * 1000:.0f} | {max(m['writes']) * 1000:.0f} |")
+    labels = {"start": "modal: start (runner.start: checks, worker, first step)",
+              "read": "modal: preparation tick (mesh, groups, request files, submit)",
+              "poll": "modal: poll tick (step + progress shown)",
+              "write": "modal: result-writing tick (mesh data in steps, then one mask image each)"}
+    longest = 0.0
+    for phase in PHASES:
+        values = all_of(phase)
+        if not values:
+            print(f"| {labels[phase]} | 0 | - | - |")
+            continue
+        longest = max(longest, max(values))
+        print(f"| {labels[phase]} | {len(values) / len(runs):.0f} | {statistics.median(values) * 1000:.1f} | "
+              f"{max(values) * 1000:.1f} |")
+    print(f"longest modal tick {longest * 1000:.1f} ms (target < {TARGET_S * 1000:.0f} ms): "
+          f"{'met' if longest < TARGET_S else 'NOT met'}")
+    return longest
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--subdivisions", type=int, default=6, help="ico sphere subdivisions of the body")
+    parser.add_argument("--vertices", default="10000,1000000", help="comma-separated body sizes (vertices)")
     parser.add_argument("--resolution", type=int, default=1024, help="render size of each view")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
+    sizes = [int(float(v)) for v in args.vertices.split(",")]
     os.environ["INTERACTVLM_EXTRA_LOCALIZERS"] = "tests.testing_localizers"  # inherited by the worker
     import bpy
 
     import interactvlm_blender
+    from blender_helpers import add_ellipsoid, clear_scene
+
     from interactvlm_blender import estimate, prefs, runner
 
     interactvlm_blender.register()
     prefs.get_prefs().backend_python = str(ROOT / ".venv" / "bin" / "python")
+    measured = []
     try:
-        for obj in list(bpy.data.objects):
-            bpy.data.objects.remove(obj)
-        bpy.ops.mesh.primitive_ico_sphere_add(subdivisions=args.subdivisions, radius=1.0, location=(0, 0, 0.85))
-        body = bpy.context.active_object
-        body.name, body.scale = "Body", (0.25, 0.15, 0.85)
-        vertices = len(body.data.vertices)
         with tempfile.TemporaryDirectory() as folder:
-            params = estimate.EstimateParams(image_path=str(make_photo(Path(folder))), body="Body",
-                                             localizer="testing-lowest", resolution=args.resolution)
-            timed_run(bpy, params)  # warm-up: starts the worker, loads the localizer
-            blocking, runs = [], []
-            for _ in range(args.repeats):
-                begin = time.perf_counter()
-                done = runner.run(lambda: estimate.start_job(bpy.context, params), estimate.apply_steps)
-                blocking.append(time.perf_counter() - begin)
-                assert done.job.state == runner.DONE and not done.error, done.job.message or done.error
-                runs.append(timed_run(bpy, params))
+            photo = make_photo(Path(folder))
+            clear_scene(bpy)
+            add_ellipsoid(bpy, 24, 24)  # warm-up: starts the worker, loads the localizer
+            runner.run(lambda: estimate.start_job(bpy.context, estimate.EstimateParams(
+                image_path=str(photo), body="Body", localizer="testing-lowest", resolution=args.resolution)),
+                estimate.apply_steps)
+            for size in sizes:
+                measured.append(measure(bpy, size, photo, args.resolution, args.repeats))
     finally:
         interactvlm_blender.unregister()
-
-    def worst(kind: str) -> float:
-        return max(max(run[kind]) for run in runs)
-
-    polls = [t for run in runs for t in run["poll"]]
-    writes = [t for run in runs for t in run["write"]]
-    print(f"body: ico sphere, {vertices:,} vertices; views {args.resolution} px; {args.repeats} runs after a warm-up")
-    print("| main-thread work | count per run | median ms | max ms |")
-    print("|---|---|---|---|")
-    print(f"| blocking run (baseline: runner.run, a script call) | 1 | {statistics.median(blocking) * 1000:.0f} | "
-          f"{max(blocking) * 1000:.0f} |")
-    print(f"| modal: start (checks, mesh arrays, request files, submit) | 1 | "
-          f"{statistics.median(r['start'][0] for r in runs) * 1000:.1f} | {worst('start') * 1000:.1f} |")
-    print(f"| modal: poll tick (step + progress shown) | {len(polls) // len(runs)} | "
-          f"{statistics.median(polls) * 1000:.2f} | {worst('poll') * 1000:.2f} |")
-    print(f"| modal: result-writing step (mesh data, then one mask image each) | {len(writes) // len(runs)} | "
-          f"{statistics.median(writes) * 1000:.1f} | {worst('write') * 1000:.1f} |")
-    longest = max(worst("start"), worst("poll"), worst("write"))
-    print(f"longest modal step {longest * 1000:.1f} ms (target < {TARGET_S * 1000:.0f} ms): "
-          f"{'met' if longest < TARGET_S else 'NOT met'}")
-    print(f"RESULT longest_step_ms={longest * 1000:.1f} start_ms={worst('start') * 1000:.1f} "
-          f"poll_max_ms={worst('poll') * 1000:.2f} write_max_ms={worst('write') * 1000:.1f} "
-          f"blocking_s={statistics.median(blocking):.3f} vertices={vertices}")
+    print(f"views {args.resolution} px; load average {os.getloadavg()[0]:.1f} at the end")
+    longest = [report(m) for m in measured]
+    big = measured[-1]
+    print(f"RESULT longest_step_ms={longest[-1] * 1000:.1f} vertices={big['vertices']} "
+          f"read_one_go_ms={statistics.median(big['reads']) * 1000:.0f} "
+          f"write_one_go_ms={statistics.median(big['writes']) * 1000:.0f} "
+          f"blocking_s={statistics.median(big['blocking']):.3f} "
+          + " ".join(f"longest_step_ms_{m['vertices']}={t * 1000:.1f}" for m, t in zip(measured[:-1], longest[:-1])))
     return 0
 
 

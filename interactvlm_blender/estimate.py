@@ -1,16 +1,17 @@
 """The estimate job: photo + body (and object) -> per-vertex contact scores written onto a mesh.
 
-start_job() does the main-thread work before the backend runs (checks, mesh arrays, request
-files, submit) and returns the job; apply_steps() writes a DONE job's result in short main-thread
-steps; outcome_text() is the report. Operators run it through ops_job.JobOperator, scripts through
-runner.run(); nothing is written to the scene before apply_steps(), so any failure before it
-leaves the scene as it was.
+start_steps() does the main-thread work before the backend runs (checks, mesh arrays, request
+files, submit) in short steps and returns the job (start_job(): the same steps in one go);
+apply_steps() writes a DONE job's result in short main-thread steps; outcome_text() is the report.
+Operators run it through ops_job.JobOperator, scripts through runner.run(); nothing is written to
+the scene before apply_steps() commits the mesh data, so any failure or cancel before that leaves
+the scene as it was.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import bpy
 
@@ -98,7 +99,15 @@ def _smplx_dir(body: bpy.types.Object, prefs: Any) -> Path:
 
 
 def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob:
-    """Check inputs, write the request files and submit; JobError/WorkerError on problems."""
+    """Check inputs, write the request files and submit, in one go; JobError/WorkerError on problems."""
+    return runner.finish(start_steps(context, params))
+
+
+def start_steps(context: bpy.types.Context, params: EstimateParams) -> Generator[float, None, EstimateJob]:
+    """start_job in short main-thread steps (runner.Preparation: a 1M-vertex body with its groups is
+    seconds of reading): the checks and the worker before the first yield, then the meshes
+    (mesh_io.read_steps), the request files and the submit. Closed early (a cancel), it removes the
+    request folder; nothing is written to the scene either way."""
     if params.task not in protocol.TASKS:
         raise JobError(f"unknown task {params.task!r}; use {', '.join(protocol.TASKS)}")
     if params.task == "semantic_contact" and not params.label.strip():
@@ -110,6 +119,7 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
     prefs = get_prefs(context)
     worker = client.get_worker(prefs)  # WorkerError (e.g. missing Python) before any file is written
     with runner.request_folder("estimate") as job_dir:
+        yield runner.Alone(0.0)  # evaluating the depsgraph after a change: ~85 ms at 1M vertices, a step of its own
         depsgraph = context.evaluated_depsgraph_get()
         notes: list[str] = []
         body_npz = object_npz = smplx_dir = None
@@ -119,13 +129,17 @@ def start_job(context: bpy.types.Context, params: EstimateParams) -> EstimateJob
         elif body is not None:
             # object_contact uses the body only for its placement next to the object: world space.
             pose = "WORLD" if obj is not None else params.pose
-            arrays = mesh_io.read_mesh(body, depsgraph, pose, with_groups=True, skip_groups=own_groups)
-            body_npz = mesh_io.write_request_mesh(job_dir / "body.npz", arrays)
+            arrays = yield from mesh_io.read_steps(body, depsgraph, pose, with_groups=True, skip_groups=own_groups)
+            yield runner.Alone(1.0)
+            body_npz = yield from mesh_io.request_mesh_steps(job_dir / "body.npz", arrays)
             notes += [arrays.note] if arrays.note else []
+            yield runner.Alone(1.0)
         if obj is not None:
-            arrays = mesh_io.read_mesh(obj, depsgraph, "WORLD")
-            object_npz = mesh_io.write_request_mesh(job_dir / "object.npz", arrays)
+            arrays = yield from mesh_io.read_steps(obj, depsgraph, "WORLD")
+            yield runner.Alone(1.0)
+            object_npz = yield from mesh_io.request_mesh_steps(job_dir / "object.npz", arrays)
             notes += [arrays.note] if arrays.note else []
+            yield runner.Alone(1.0)
         fields = protocol.estimate_request(
             image=_image_file(params, job_dir, context.scene), out_dir=job_dir / "out", task=params.task,
             label=params.label, body_npz=body_npz, smplx_dir=smplx_dir, gender=params.gender,
@@ -146,14 +160,18 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
         arrays = protocol.read_result("estimate", job.result_path, wanted)
     except protocol.ResultError as error:
         raise JobError(str(error)) from None
+    if runner.Work(results.WRITE_STEP_S).spend(5 * results.ARRAY_VALUE_S * len(arrays["scores"])):
+        yield runner.Revocable(0.0, alone=True)  # a 1M-vertex result: reading it is a step (nothing written yet)
     task, label = job.params.task, job.params.label or None
     key = naming.result_key(task, label)
-    job.report = results.write_result(obj, key, naming.estimate_names(key), arrays["scores"],
-                                      group_values=arrays["scores"], group_threshold=job.params.threshold,
-                                      settings={"threshold": float(job.params.threshold), "task": task,
-                                                "label": label or "", "image": job.photo,
-                                                "provenance": job.summary.get("provenance"),
-                                                "parts": [str(p) for p in job.summary.get("parts_in_contact") or []]})
+    # The mesh data in steps (results.write_steps: a 1M-vertex result is ~1 s of writing); until it is
+    # in, a cancel leaves the mesh as it was; after it, the fitted body and the images complete the result.
+    job.report = yield from results.write_steps(
+        obj, key, naming.estimate_names(key), arrays["scores"], group_values=arrays["scores"],
+        group_threshold=job.params.threshold,
+        settings={"threshold": float(job.params.threshold), "task": task, "label": label or "", "image": job.photo,
+                  "provenance": job.summary.get("provenance"),
+                  "parts": [str(p) for p in job.summary.get("parts_in_contact") or []]})
     masks = arrays["masks"] if job.params.masks else []
     found = None
     if job.params.masks:

@@ -7,7 +7,7 @@ the job ends. The result is written in one undo step.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Generator, Iterable
 
 import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
@@ -26,6 +26,7 @@ class INTERACTVLM_OT_estimate_contact(JobOperator, bpy.types.Operator):
     # UNDO without REGISTER: one undo step, but no "Adjust Last Operation" panel (a redo there
     # would re-run the whole model while blocking the UI).
     bl_options = {"UNDO"}
+    job_what = "estimate"
 
     # Explicit arguments for scripts; an argument left unset takes the panel's (scene) setting.
     image: StringProperty(name="Photo", subtype="FILE_PATH", description="Reference photo file")
@@ -74,8 +75,8 @@ class INTERACTVLM_OT_estimate_contact(JobOperator, bpy.types.Operator):
             resolution=pick("resolution", settings.resolution),
         )
 
-    def job_start(self, context: bpy.types.Context) -> estimate.EstimateJob:
-        return estimate.start_job(context, self._params(context))
+    def job_start(self, context: bpy.types.Context) -> Generator[float, None, estimate.EstimateJob]:
+        return estimate.start_steps(context, self._params(context))  # a 1M-vertex body is read over several ticks
 
     def job_apply(self, context: bpy.types.Context, job: estimate.EstimateJob) -> Iterable[None]:
         return estimate.apply_steps(job)

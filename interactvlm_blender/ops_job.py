@@ -3,7 +3,8 @@
     class INTERACTVLM_OT_x(JobOperator, bpy.types.Operator):
         bl_idname = "interactvlm.x"
         bl_options = {"UNDO"}                       # FINISHED then pushes one undo step
-        def job_start(self, context) -> runner.Job: ...            # build and start it, or raise JobError
+        def job_start(self, context) -> runner.Job: ...            # build and start it (or return the steps
+                                                                   # that do, runner.Preparation), or raise JobError
         def job_apply(self, context, job) -> Iterable[None]: ...   # apply a DONE job's result, step by step
         def job_report(self, context, job) -> tuple[str, str]: ... # (level, text) once applied
 
@@ -14,7 +15,8 @@ updates the status bar and the panels' progress only when they changed; the job 
 (runner.start: one job at a time, one "busy" message); the reports; and undo: FINISHED (one undo
 step) only when the scene may have changed, CANCELLED otherwise. A concrete subclass (one with a
 bl_idname) that forgets a hook is refused when its class is created. Optional hook:
-job_told(context, level, text) also shows each report elsewhere (a panel's last result).
+job_told(context, level, text) also shows each report elsewhere (a panel's last result); `job_what`
+names the job while its preparation steps run.
 Any exception in a hook ends the run (the slot is freed, the job's files removed) and is
 reported as an internal error.
 """
@@ -29,9 +31,10 @@ from . import client, messages, runner
 
 log = logging.getLogger("interactvlm.ops")
 TIMER_S = 0.1  # a step only drains a queue or writes one piece of a result, so polling this often costs nothing
-# Result-writing steps per tick while they fit (one ~10 ms mask image per tick cost 0.4 s per estimate
-# in idle ticks); a step that starts before the budget ends still runs: a tick is at most 30 ms plus one
-# step (result-writing steps: 55 ms max, bench/README.md), under the 100 ms main-thread target.
+# Preparation and result-writing steps per tick while they fit (one ~10 ms mask image per tick cost 0.4 s
+# per estimate in idle ticks); a step that starts before the budget ends still runs: a tick is at most
+# 30 ms plus one step, or one step that is long by itself (runner.Alone); at 1M vertices the longest tick
+# measured 81 ms (bench/README.md), under the 100 ms main-thread target.
 TICK_BUDGET_S = 0.03
 _HOOKS = ("job_start", "job_apply", "job_report")
 
@@ -72,6 +75,8 @@ def progress_text(job: runner.Job) -> str:
 
 class JobOperator:
     """Mix-in for every operator that runs a job; see the module docstring."""
+
+    job_what = "job"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -123,7 +128,10 @@ class JobOperator:
             self._stop_modal(context)
             return {"CANCELLED"}
         if event.type == "ESC":
-            current.job.cancel()  # a request; a no-op once the job has finished (its result is being written)
+            current.cancel()  # a request; once the result is committed to the scene, the writing completes
+            if current.ended:  # a revocable writer was closed at once: report it now
+                self._stop_modal(context)
+                return self._end(context, current)
             return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
@@ -141,7 +149,8 @@ class JobOperator:
     # -- internals ------------------------------------------------------------------------------
     def _begin(self, context: bpy.types.Context) -> runner.Run | None:
         try:
-            return runner.start(lambda: self.job_start(context), lambda job: self.job_apply(context, job))
+            return runner.start(lambda: self.job_start(context), lambda job: self.job_apply(context, job),
+                                what=self.job_what)
         except (runner.JobError, client.WorkerError) as error:
             self._tell(context, "ERROR", f"InteractVLM: {error}")
         except Exception as error:  # noqa: BLE001 - reported; nothing was started
@@ -151,7 +160,7 @@ class JobOperator:
     def _end(self, context: bpy.types.Context, current: runner.Run) -> set[str]:
         """Report the outcome; FINISHED (one undo step) only when the scene may have changed."""
         job = current.job
-        if not current.applied:  # failed or cancelled before anything was written
+        if not current.applied or current.withdrawn:  # failed or cancelled before anything was written
             level = "WARNING" if job.state == runner.CANCELLED else "ERROR"
             self._tell(context, level, job.message or f"InteractVLM: the {job.what} ended {job.state}")
             return {"CANCELLED"}

@@ -17,8 +17,9 @@ distinct name (e.g. `Contact (InteractVLM)`); WriteReport.renamed says so.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generator
 
 import bpy
 import numpy as np
@@ -26,12 +27,23 @@ import numpy as np
 from . import naming, ownership, protocol
 from .heat_map import heat_colors
 from .modes import mesh_data
-from .runner import JobError
+from .runner import Alone, JobError, Revocable, Work, finish
 
 RECORD_KEY = "ivlm_results"
 IMAGE_OWNER_KEY = "ivlm_owner"  # the tag of a datablock we made (mask images, the stored fitted body)
-# record fields a new result under the same key keeps (write_result)
+# record fields a new result under the same key keeps (write_steps)
 KEPT_FIELDS = ("images", "detection_image", "fitted")
+# Estimated main-thread seconds per writing step (runner.Work), and the costs it is estimated from,
+# measured at 1M vertices on the 2-core machine (2026-12-01): VertexGroup.add ~5.7 us per call (97k
+# distinct weights: 0.55 s), foreach_set ~16 ms per 1M floats.
+WRITE_STEP_S = 0.02
+ADD_CALL_S = 6e-6
+ADD_VERTEX_S = 5e-8
+ARRAY_VALUE_S = 2e-8
+REMOVE_VALUE_S = 9e-8  # removing an attribute or an emptied vertex group, per vertex (1M: ~90 ms)
+COLOR_VALUE_S, COLOR_BLOCK = 7e-8, 131072  # heat_colors per score
+COPY_WEIGHTS_S = 1e-7  # Blender's copy of deform weights shared with the evaluated mesh (1M: 65-117 ms)
+REMOVE_VERTEX_S, REMOVE_BLOCK = 1.6e-6, 10000  # VertexGroup.remove of members: 40-50 ms per 25k
 
 
 @dataclass
@@ -73,11 +85,13 @@ def our_names(obj: bpy.types.Object, kind: str) -> set[str]:
 
 
 def claim_names(
-    obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any]
+    obj: bpy.types.Object, wanted: dict[str, str], record: dict[str, Any], proven: dict[str, set[str]] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """naming.claim against the names on obj and those proven ours."""
-    return naming.claim(wanted, {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes},
-                        {kind: ownership.proven_names(obj, record, kind) for kind in wanted})
+    """naming.claim against the names on obj and those proven ours (`proven`: kind -> names, when
+    already found)."""
+    if proven is None:
+        proven = {kind: ownership.proven_names(obj, record, kind) for kind in wanted}
+    return naming.claim(wanted, {g.name for g in obj.vertex_groups}, {a.name for a in obj.data.attributes}, proven)
 
 
 def _check_count(obj: bpy.types.Object, count: int) -> None:
@@ -98,16 +112,11 @@ def set_group_weights(group: bpy.types.VertexGroup, scores: np.ndarray, threshol
     VertexGroup.add takes one weight per call, so vertices are batched by distinct score: one call
     per distinct value, not per vertex.
     """
-    n = len(scores)
-    group.remove(list(range(n)))
-    members = np.flatnonzero(scores >= threshold)
-    if len(members) == 0:
-        return 0
-    values, inverse, counts = np.unique(scores[members], return_inverse=True, return_counts=True)
-    order = members[np.argsort(inverse, kind="stable")]
-    for value, batch in zip(values, np.split(order, np.cumsum(counts)[:-1])):
-        group.add(batch.tolist(), float(value), "REPLACE")
-    return int(len(members))
+    group.remove(list(range(len(scores))))
+    values, order, bounds = weight_batches(np.asarray(scores, dtype=np.float32).reshape(-1), threshold)
+    for at, value in enumerate(values):
+        group.add(order[bounds[at]:bounds[at + 1]].tolist(), float(value), "REPLACE")
+    return int(len(order))
 
 
 def set_point_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values: np.ndarray, prop: str):
@@ -122,11 +131,13 @@ def set_point_attribute(mesh: bpy.types.Mesh, name: str, data_type: str, values:
     return attribute
 
 
-def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray, ours: set[str]) -> np.ndarray:
-    """Our heat-map colour attribute `name`; made the active colours unless the active ones are the
-    user's (not in `ours`). Returns the colours written."""
+def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray, ours: set[str],
+                      colors: np.ndarray | None = None) -> np.ndarray:
+    """Our heat-map colour attribute `name` (`colors`: heat_colors(scores), when already computed);
+    made the active colours unless the active ones are the user's (not in `ours`). Returns the
+    colours written."""
     mesh = obj.data
-    colors = heat_colors(scores)
+    colors = heat_colors(scores) if colors is None else colors
     set_point_attribute(mesh, name, "FLOAT_COLOR", colors, "color")
     active = mesh.color_attributes.active_color
     if active is None or active.name in ours | {name}:
@@ -137,23 +148,79 @@ def write_heat_colors(obj: bpy.types.Object, name: str, scores: np.ndarray, ours
 def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores: np.ndarray,
                  group_values: np.ndarray, group_threshold: float, settings: dict[str, Any],
                  extra: dict[str, np.ndarray] | None = None) -> WriteReport:
-    """Write one result (the one writer of every kind of result): the scores as attribute
-    wanted["attribute"], the `extra` float attributes (kind -> values, names in `wanted`), the heat
-    map wanted["color"] of the scores, the vertex group wanted["group"] with weight = group_values
-    where >= group_threshold; then record the names used and `settings` under `key`. Bulk array
-    writes only. JobError (nothing written) when an array does not match the mesh."""
+    """write_steps in one go (the one writer of every kind of result; see write_steps)."""
+    return finish(write_steps(obj, key, wanted, scores, group_values, group_threshold, settings, extra))
+
+
+def write_steps(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores: np.ndarray,
+                group_values: np.ndarray, group_threshold: float, settings: dict[str, Any],
+                extra: dict[str, np.ndarray] | None = None) -> Generator[float, None, WriteReport]:
+    """Write one result in short main-thread steps (yields the fraction written; returns the
+    WriteReport): the scores as attribute wanted["attribute"], the `extra` float attributes (kind ->
+    values, names in `wanted`), the heat map wanted["color"] of the scores, the vertex group
+    wanted["group"] with weight = group_values where >= group_threshold; then record the names used
+    and `settings` under `key`. Bulk array writes, and VertexGroup.add batched by weight.
+
+    Why steps: at 1M vertices the group alone is ~0.5 s of VertexGroup.add calls (one per distinct
+    weight). Everything is written into new data (`ivlm_writing_*`; not dot-named: Blender refuses to
+    remove such attributes) first; the last step swaps it in for our earlier data (remove, rename:
+    microseconds) and records it. So until that step the mesh is as it was, and a failure or a close
+    (a cancel) removes what was written. JobError (nothing
+    written) when an array does not match the mesh or the mesh changes between steps."""
+    name, work = obj.name, Work(WRITE_STEP_S)
     with mesh_data(obj):
         scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
         extra = extra or {}
         check_counts(obj, scores, group_values, *extra.values())
+        count = len(scores)
         record = read_record(obj)
-        names, renamed = claim_names(obj, wanted, record)
-        before = ({a.name for a in obj.data.attributes}, {g.name for g in obj.vertex_groups})
-        ours = ownership.proven_names(obj, record, "color")
+        proven: dict[str, set[str]] = {}
+        for kind in wanted:  # each proof hashes our earlier data: ~20-40 ms per kind at 1M vertices
+            proven[kind] = ownership.proven_names(_live(name, count), record, kind)
+            if work.spend(4 * ARRAY_VALUE_S * count):
+                yield Revocable(0.05, alone=True)  # the next proof may hash 16 MB of colours: ~50-90 ms
+        names, renamed = claim_names(_live(name, count), wanted, record, proven)
+        temp = {kind: f"ivlm_writing_{kind}_{secrets.token_hex(4)}" for kind in names}
         try:
-            count, marks = _write_arrays(obj, names, scores, group_values, group_threshold, extra, ours)
+            marks: dict[str, Any] = {}
+            for kind, values in {"attribute": scores, **extra}.items():
+                set_point_attribute(_live(name, count).data, temp[kind], "FLOAT", values, "value")
+                marks[kind] = ownership.array_mark(values)
+                if work.spend(ARRAY_VALUE_S * count):
+                    yield Revocable(0.1)
+            colors = np.empty((count, 4), dtype=np.float32)
+            for begin in range(0, count, COLOR_BLOCK):  # np.interp x3 in float64: 56 ms per 1M scores
+                colors[begin:begin + COLOR_BLOCK] = heat_colors(scores[begin:begin + COLOR_BLOCK])
+                if work.spend(COLOR_VALUE_S * len(colors[begin:begin + COLOR_BLOCK])):
+                    yield Revocable(0.12)
+            if work.spend(ARRAY_VALUE_S * count):
+                yield Revocable(0.14, alone=True)  # writing and hashing the 16 MB of colours: ~65 ms
+            write_heat_colors(_live(name, count), temp["color"], scores, proven["color"] | {names["color"]}, colors)
+            if work.spend(4 * ARRAY_VALUE_S * count):
+                yield Revocable(0.15)
+            marks["color"] = ownership.array_mark(colors)
+            weights = np.asarray(group_values, dtype=np.float32).reshape(-1)
+            values, order, bounds = weight_batches(weights, group_threshold)
+            if work.spend(4 * ARRAY_VALUE_S * count):
+                yield Revocable(0.2)
+            marks["group"] = ownership.group_mark(weights, group_threshold)
+            if work.spend(3 * ARRAY_VALUE_S * count):
+                yield Revocable(0.2)
+            if work.spend(COPY_WEIGHTS_S * count):  # the first add copies the shared deform weights
+                yield Revocable(0.2, alone=True)
+                work.spend(work.step_s)  # and the step ends after that one add
+            group = _live(name, count).vertex_groups.new(name=temp["group"])
+            for at, value in enumerate(values):
+                batch = order[bounds[at]:bounds[at + 1]]
+                group.add(batch.tolist(), float(value), "REPLACE")
+                if work.spend(ADD_CALL_S + ADD_VERTEX_S * len(batch)) and at + 1 < len(values):
+                    yield Revocable(0.2 + 0.7 * (at + 1) / len(values))
+                    group = _live(name, count).vertex_groups[temp["group"]]  # looked up again after a step
+            if work.spend(ARRAY_VALUE_S * count):
+                yield Revocable(0.9)
+            replaced = _swap_in(_live(name, count), names, temp)
         except BaseException:
-            _remove_new(obj, *before)  # a failure leaves no half-written data of ours behind
+            _remove_written(bpy.data.objects.get(name), set(temp.values()))  # a failure or cancel: nothing of it stays
             raise
         previous = record.get(key) if isinstance(record.get(key), dict) else {}
         # what later steps of the same result rewrite (mask images) or what earlier ones added to the
@@ -161,33 +228,80 @@ def write_result(obj: bpy.types.Object, key: str, wanted: dict[str, str], scores
         kept = {item: previous[item] for item in KEPT_FIELDS if item in previous}
         record[key] = {**names, **settings, "images": [], **kept, "marks": marks}
         write_record(obj, record)
-    return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"], contact_count=count,
-                       renamed=renamed, names=names)
+        try:  # the result is in; our replaced data goes, one piece per step
+            for piece in list(replaced):
+                old = _live(name, count).vertex_groups.get(piece)
+                # Removing a 1M-vertex group in one call took 206 ms: its members go in blocks first.
+                for begin in range(0, count if old is not None else 0, REMOVE_BLOCK):
+                    _live(name, count).vertex_groups[piece].remove(list(range(begin, min(begin + REMOVE_BLOCK, count))))
+                    if work.spend(REMOVE_VERTEX_S * REMOVE_BLOCK):
+                        yield 0.95
+                if work.spend(REMOVE_VALUE_S * count):
+                    yield Alone(0.95)  # removing even an emptied 1M-vertex group: ~90 ms, one call
+                _remove_written(bpy.data.objects.get(name), {piece})
+                replaced.remove(piece)
+            if work.spend(REMOVE_VALUE_S * count):
+                yield 0.98
+            _live(name, count).data.update()
+        finally:
+            _remove_written(bpy.data.objects.get(name), set(replaced))
+    return WriteReport(attribute=names["attribute"], group=names["group"], color=names["color"],
+                       contact_count=int(len(order)), renamed=renamed, names=names)
 
 
-def _write_arrays(obj: bpy.types.Object, names: dict[str, str], scores: np.ndarray, group_values: np.ndarray,
-                  group_threshold: float, extra: dict[str, np.ndarray], ours: set[str]) -> tuple[int, dict[str, Any]]:
-    """Write the data; returns the group's member count and the mark of each piece (ownership.py)."""
+def weight_batches(weights: np.ndarray, threshold: float) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """The members (weights >= threshold) sorted by weight: (distinct weights, member indices, bounds),
+    batch i = indices[bounds[i]:bounds[i + 1]]. VertexGroup.add takes one weight per call, so a group
+    is written with one call per distinct value, not per vertex (slices, not np.split: 485k distinct
+    weights took 1.6 s to split)."""
+    members = np.flatnonzero(weights >= threshold)
+    order = members[np.argsort(weights[members], kind="stable")]
+    ordered = weights[order]
+    changes = np.flatnonzero(np.diff(ordered)) + 1
+    bounds = np.concatenate([[0], changes, [len(order)]]) if len(order) else np.zeros(1, np.int64)
+    return ordered[bounds[:-1]].tolist(), order, bounds
+
+
+def _live(name: str, count: int) -> bpy.types.Object:
+    """The object written to, looked up again each step (the user may change it between steps)."""
+    obj = bpy.data.objects.get(name)
+    if obj is None or obj.type != "MESH" or len(obj.data.vertices) != count:
+        raise JobError(f"{name!r} was removed or its mesh changed while the result was written; nothing was "
+                       "changed: run it again")
+    return obj
+
+
+def _swap_in(obj: bpy.types.Object, names: dict[str, str], temp: dict[str, str]) -> list[str]:
+    """Put the written data under its names (claim_names made each free or ours): our earlier data is
+    renamed away (renames are microseconds; removing a 1M-vertex group is not), and its new names are
+    returned for removal."""
     mesh = obj.data
-    set_point_attribute(mesh, names["attribute"], "FLOAT", scores, "value")
-    marks = {"attribute": ownership.array_mark(scores)}
-    for kind, values in extra.items():
-        set_point_attribute(mesh, names[kind], "FLOAT", values, "value")
-        marks[kind] = ownership.array_mark(values)
-    marks["color"] = ownership.array_mark(write_heat_colors(obj, names["color"], scores, ours))
-    group = obj.vertex_groups.get(names["group"]) or obj.vertex_groups.new(name=names["group"])
-    weights = np.asarray(group_values, dtype=np.float32).reshape(-1)
-    count = set_group_weights(group, weights, group_threshold)
-    marks["group"] = ownership.group_mark(weights, group_threshold)
-    mesh.update()
-    return count, marks
+    colors = mesh.color_attributes
+    make_active = colors.active_color is not None and colors.active_color.name == temp["color"]
+    replaced = []
+    for kind, final in names.items():
+        store = obj.vertex_groups if kind == "group" else mesh.attributes
+        old = store.get(final)
+        if old is not None:
+            old.name = f"ivlm_replaced_{kind}_{secrets.token_hex(4)}"
+            replaced.append(old.name)
+        store[temp[kind]].name = final
+    if make_active:
+        colors.active_color_name = names["color"]
+    return replaced
 
 
-def _remove_new(obj: bpy.types.Object, attributes: set[str], groups: set[str]) -> None:
-    for attribute in [a for a in obj.data.attributes if a.name not in attributes]:
-        obj.data.attributes.remove(attribute)
-    for group in [g for g in obj.vertex_groups if g.name not in groups]:
-        obj.vertex_groups.remove(group)
+def _remove_written(obj: bpy.types.Object | None, names: set[str]) -> None:
+    """Remove the data write_steps made (its `ivlm_writing_*` names), before it was swapped in."""
+    if obj is None or obj.type != "MESH":
+        return
+    for written in names:  # looked up one at a time: a removal moves the others (stale references)
+        attribute = obj.data.attributes.get(written)
+        if attribute is not None:
+            obj.data.attributes.remove(attribute)
+        group = obj.vertex_groups.get(written)
+        if group is not None:
+            obj.vertex_groups.remove(group)
 
 
 def mask_view_names(masks: np.ndarray, view_names: list[str] | None) -> list[str]:

@@ -29,6 +29,15 @@ the job and returns its Run; `Run.step()` is what the operator's timer calls; `R
 `run()` block (scripts, background mode, api.py). A run frees the slot and discards its job when
 it ends, whatever ended it (done, failure, cancel, an exception in a step, discard_active()).
 Operators drive runs through ops_job.JobOperator; nothing else touches the slot.
+
+Main-thread work before a job exists (reading a 1M-vertex mesh and its groups: 0.96 s in one go)
+is split the same way: make_job may return a generator that yields after each short step and
+returns the Job (a *preparation*, see Preparation); its first step (the checks) runs in start(),
+the others one per tick, and a cancel closes it (its `finally`/`request_folder` clean up). A
+result writer that can undo its writing yields Revocable fractions until the scene holds the whole
+result: a cancel then closes it (nothing written); at other steps the writing completes. A step
+yields Alone (or Revocable(..., alone=True)) before a step that is long by itself. `Work` splits a
+loop into steps of a stated cost, the same steps whether the run is modal or blocking.
 """
 from __future__ import annotations
 
@@ -36,15 +45,37 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Generator, Iterable, Iterator
 
 from . import client, protocol
 
-__all__ = ["RUNNING", "DONE", "FAILED", "CANCELLED", "JobError", "Job", "BackendJob", "Run", "start", "run", "wait",
-           "active_job", "active_run", "cancel_active", "discard_active", "request_folder"]
+__all__ = ["RUNNING", "DONE", "FAILED", "CANCELLED", "Revocable", "Alone", "JobError", "Job", "BackendJob",
+           "Preparation", "Work", "Run", "start", "run", "wait", "finish", "active_job", "active_run", "cancel_active",
+           "discard_active", "request_folder"]
 
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 WAIT_INTERVAL_S = 0.02  # blocking waits poll this often (a poll only drains a queue)
+
+
+class Revocable(float):
+    """A fraction written that a result writer yields while closing it still removes all it wrote
+    (see Run.cancel); a plain float means the scene already holds (part of) the result. alone: as
+    for Alone."""
+
+    alone = False
+
+    def __new__(cls, value: float, alone: bool = False) -> "Revocable":
+        step = super().__new__(cls, value)
+        step.alone = alone
+        return step
+
+
+class Alone(float):
+    """A fraction a step yields when the next step is long by itself (Blender's own work that Python
+    cannot split, e.g. copying 1M vertices' deform weights): Run.step_for ends the tick there, so that
+    step gets a tick of its own instead of following others within the budget."""
+
+    alone = True
 
 
 class JobError(RuntimeError):
@@ -170,7 +201,72 @@ def request_folder(op: str) -> Iterator[Path]:
         raise
 
 
-Apply = Callable[[Job], Iterable[float | None] | None]  # each step may yield the fraction written
+Steps = Generator[Any, None, Any]  # yields after each short step, returns what it built
+
+
+def finish(steps: Steps) -> Any:
+    """Run a generator of steps to its end in one go (the blocking path); its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+class Work:
+    """Splits a long main-thread loop into steps of about `step_s` seconds of *estimated* cost
+    (costs measured once, not timed at run time: the same steps on a busy or an idle machine, so
+    a blocking and a stepped run do exactly the same work). `spend(cost_s)` after each piece;
+    True when the step is full and the caller should yield."""
+
+    def __init__(self, step_s: float) -> None:
+        self.step_s, self.spent = step_s, 0.0
+
+    def spend(self, cost_s: float) -> bool:
+        self.spent += cost_s
+        if self.spent >= self.step_s:
+            self.spent = 0.0
+            return True
+        return False
+
+
+@dataclass(kw_only=True)
+class Preparation(Job):
+    """The main-thread steps that build a job (checks, mesh arrays, request files, submit), one per
+    tick; start() runs the first. DONE with `built` set when the steps return the job; FAILED with
+    the message of a JobError/WorkerError; a cancel closes the steps (their cleanup runs)."""
+
+    steps: Steps
+    built: Job | None = None
+    stage: str = "reading"
+    alone: bool = False  # the last step yielded Alone
+
+    def tick(self) -> str:
+        if self.finished:
+            return self.state
+        try:
+            done = next(self.steps)
+            self.alone = bool(getattr(done, "alone", False))
+            if isinstance(done, float):
+                self.fraction = min(max(done, 0.0), 1.0)
+        except StopIteration as end:
+            if not isinstance(end.value, Job):
+                raise TypeError(f"the steps of the {self.what} returned {end.value!r}, not a job") from None
+            self.state, self.built = DONE, end.value
+        except (JobError, client.WorkerError) as error:
+            self.state, self.message = FAILED, f"InteractVLM: {error}"
+        return self.state
+
+    def request_cancel(self) -> None:
+        self.steps.close()
+        self.state, self.message = CANCELLED, f"InteractVLM: {self.what} cancelled; nothing was changed"
+
+    def discard(self) -> None:
+        if self.built is None:
+            self.steps.close()
+
+
+Apply = Callable[[Job], Iterable[float | str | None] | None]  # each step may yield the fraction written
 _active: "Run | None" = None  # the session's one job slot
 
 
@@ -179,14 +275,18 @@ class Run:
 
     `error` is set when applying failed with a JobError; `applied` says whether applying began,
     `steps` how many apply steps completed (a first step checks everything before it writes, so
-    with steps == 0 the scene is unchanged)."""
+    with steps == 0 the scene is unchanged); `withdrawn` whether a cancel closed the writer at a
+    Revocable step (nothing written)."""
 
     def __init__(self, job: Job, apply: Apply | None = None) -> None:
         self.job, self._apply = job, apply
-        self._writer: Iterator[None] | None = None
+        self._writer: Iterator[Any] | None = None
         self.error = ""
         self.steps = 0
         self.ended = False
+        self.revocable = False
+        self.withdrawn = False
+        self.alone = False  # the last step yielded Alone: step_for ends the tick
 
     @property
     def writing(self) -> bool:
@@ -195,6 +295,20 @@ class Run:
     @property
     def applied(self) -> bool:
         return self._writer is not None
+
+    @property
+    def preparing(self) -> bool:
+        return isinstance(self.job, Preparation) and not self.ended
+
+    def cancel(self) -> None:
+        """What Esc and Cancel do: cancel the job; while its result is written and the writer's
+        last step was Revocable, close the writer (it removes what it wrote) and end CANCELLED."""
+        if self.writing and self.revocable:
+            self.withdrawn = True
+            self.job.state, self.job.message = CANCELLED, f"InteractVLM: {self.job.what} cancelled; nothing was changed"
+            self._end()
+        else:
+            self.job.cancel()
 
     def step(self) -> bool:
         """Advance by one short step; True once the run has ended (slot freed, job discarded).
@@ -206,6 +320,14 @@ class Run:
         try:
             if self._writer is None:
                 job = self.job
+                if isinstance(job, Preparation):
+                    if job.tick() == RUNNING:
+                        self.alone = job.alone
+                        return False
+                    if job.state != DONE:
+                        return self._end()
+                    self.job = job.built  # its own state/progress from now on
+                    return False
                 if job.tick() == RUNNING:
                     if job.timeout_s is not None and time.monotonic() - job.started > job.timeout_s:
                         job.expire()
@@ -216,6 +338,8 @@ class Run:
                 self._writer = iter(self._apply(job) or ())
                 job.stage, job.fraction, job.message = "writing", 0.0, ""
             done = next(self._writer)
+            self.revocable = isinstance(done, Revocable)
+            self.alone = bool(getattr(done, "alone", False))
             if isinstance(done, float):  # a step may say how much of the writing is done
                 self.job.fraction = min(max(done, 0.0), 1.0)
             self.steps += 1
@@ -230,19 +354,20 @@ class Run:
             raise
 
     def step_for(self, budget_s: float) -> bool:
-        """step(), then more result-writing steps while they fit in budget_s (a timer tick that
-        writes only one piece wastes a whole tick per mask image: 4 x 0.1 s per estimate at
-        ops_job.TIMER_S). True once the run has ended."""
+        """step(), then more preparation or result-writing steps while they fit in budget_s (a timer
+        tick that writes only one piece wastes a whole tick per mask image: 4 x 0.1 s per estimate
+        at ops_job.TIMER_S). True once the run has ended."""
         start = time.perf_counter()
         ended = self.step()
-        while not ended and self.writing and time.perf_counter() - start < budget_s:
+        while (not ended and (self.writing or self.preparing) and not self.alone
+               and time.perf_counter() - start < budget_s):
             ended = self.step()
         return ended
 
     def wait(self, interval_s: float = WAIT_INTERVAL_S) -> "Run":
         """Blocking: step until the run ends (scripts, background mode). Returns self."""
         while not self.step():
-            if not self.writing:
+            if not self.writing and not self.preparing:
                 time.sleep(interval_s)
         return self
 
@@ -264,22 +389,31 @@ class Run:
         return True
 
 
-def start(make_job: Callable[[], Job], apply: Apply | None = None) -> Run:
+def start(make_job: Callable[[], Job | Steps], apply: Apply | None = None, what: str = "job") -> Run:
     """Claim the session's job slot, build the job and return its Run.
 
-    JobError when another job holds the slot (nothing is built then); an error of make_job
-    propagates and leaves the slot free."""
+    make_job returns the job, or the steps that build it (a Preparation called `what`, whose first
+    step runs here). JobError when another job holds the slot (nothing is built then); an error of
+    make_job or of that first step propagates and leaves the slot free."""
     global _active
     if _active is not None and not _active.ended:
         raise JobError(f"{_active.job.what} is running; wait for it or press Cancel")
     job = make_job()
+    if not isinstance(job, Job):
+        steps = job
+        try:
+            next(steps)
+        except StopIteration as end:
+            job = end.value
+        else:
+            job = Preparation(steps=steps, what=what)
     _active = Run(job, apply)
     return _active
 
 
-def run(make_job: Callable[[], Job], apply: Apply | None = None) -> Run:
+def run(make_job: Callable[[], Job | Steps], apply: Apply | None = None, what: str = "job") -> Run:
     """start() and wait(): the blocking run for scripts and api.py."""
-    return start(make_job, apply).wait()
+    return start(make_job, apply, what).wait()
 
 
 def wait(job: Job) -> str:
@@ -299,7 +433,7 @@ def active_job() -> Job | None:
 
 def cancel_active() -> bool:
     """Ask the active job to cancel (what Esc and the Cancel button do); False when none runs."""
-    current = active_job()
+    current = active_run()
     if current is None:
         return False
     current.cancel()
