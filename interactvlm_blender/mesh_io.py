@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generator
+from typing import Any, Callable, Generator
 
 import bpy
 import numpy as np
@@ -160,6 +160,27 @@ def _live(name: str, count: int) -> bpy.types.Object:
     return obj
 
 
+def _vertex_block_steps(obj: bpy.types.Object, visit: Callable[[int, Any], None],
+                        work: Work) -> Generator[float, None, None]:
+    """visit(first index, vertices) for each block of GROUP_BLOCK vertices, in steps of about STEP_S
+    (yields the fraction done): the one loop over vertices for what bpy cannot read in bulk (deform
+    weights). The object is looked up again each step."""
+    name, count = obj.name, len(obj.data.vertices)
+    paused = gc.isenabled()
+    for begin in range(0, count, GROUP_BLOCK):
+        # The loop makes millions of short-lived, acyclic RNA objects: the cyclic collector's full passes
+        # they trigger added 40-70 ms to some steps, and freeing by reference count needs no collector.
+        gc.disable()
+        try:
+            vertices = _live(name, count).data.vertices[begin:begin + GROUP_BLOCK]
+            visit(begin, vertices)
+        finally:
+            if paused:
+                gc.enable()
+        if work.spend(GROUP_VERTEX_S * len(vertices)) and begin + GROUP_BLOCK < count:
+            yield (begin + GROUP_BLOCK) / count
+
+
 def group_steps(obj: bpy.types.Object, skip: set[str],
                 work: Work | None = None) -> Generator[float, None, tuple[list[str], np.ndarray]]:
     """Each vertex's strongest vertex group (rig names let the backend infer body parts), in steps.
@@ -171,36 +192,44 @@ def group_steps(obj: bpy.types.Object, skip: set[str],
     at 10k vertices (building the node tree dominates), so the loop stays. Skipped for objects without
     vertex groups; groups in `skip` (our results) are left out.
     """
-    work = work or Work(STEP_S)
-    name, count = obj.name, len(obj.data.vertices)
     names = [g.name for g in obj.vertex_groups]
-    index = np.full(count, -1, dtype=np.int32)
+    index = np.full(len(obj.data.vertices), -1, dtype=np.int32)
     keep = [g.index for g in obj.vertex_groups if g.name not in skip]
     if not keep:
         return [], index
     keep_set = set(keep)
-    paused = gc.isenabled()
-    for begin in range(0, count, GROUP_BLOCK):
-        # The loop makes millions of short-lived, acyclic RNA objects: the cyclic collector's full passes
-        # they trigger added 40-70 ms to some steps, and freeing by reference count needs no collector.
-        gc.disable()
-        try:
-            vertices = _live(name, count).data.vertices[begin:begin + GROUP_BLOCK]
-            for at, vertex in enumerate(vertices, begin):
-                best, best_weight = -1, 0.0
-                for element in vertex.groups:
-                    weight = element.weight
-                    if weight > best_weight and element.group in keep_set:
-                        best, best_weight = element.group, weight
-                index[at] = best
-        finally:
-            if paused:
-                gc.enable()
-        if work.spend(GROUP_VERTEX_S * len(vertices)) and begin + GROUP_BLOCK < count:
-            yield (begin + GROUP_BLOCK) / count
+
+    def strongest(begin: int, vertices: Any) -> None:
+        for at, vertex in enumerate(vertices, begin):
+            best, best_weight = -1, 0.0
+            for element in vertex.groups:
+                weight = element.weight
+                if weight > best_weight and element.group in keep_set:
+                    best, best_weight = element.group, weight
+            index[at] = best
+
+    yield from _vertex_block_steps(obj, strongest, work or Work(STEP_S))
     remap = np.full(len(names) + 1, -1, dtype=np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
     return [names[i] for i in keep], remap[index]
+
+
+def group_weight_steps(obj: bpy.types.Object, group_name: str,
+                       work: Work | None = None) -> Generator[float, None, np.ndarray]:
+    """(N,) float32 weights of one vertex group, 0 where a vertex is not a member, in steps (the same
+    vertex loop as group_steps: bpy has no bulk reader of deform weights; ~1 s at 1M vertices)."""
+    flush_edits(obj)  # Edit Mode: the vertices' groups as the user sees them
+    weights = np.zeros(len(obj.data.vertices), dtype=np.float32)
+    wanted = obj.vertex_groups[group_name].index
+
+    def member_weights(begin: int, vertices: Any) -> None:
+        for at, vertex in enumerate(vertices, begin):
+            for element in vertex.groups:
+                if element.group == wanted:
+                    weights[at] = element.weight
+
+    yield from _vertex_block_steps(obj, member_weights, work or Work(STEP_S))
+    return weights
 
 
 def dominant_groups(obj: bpy.types.Object, skip: set[str]) -> tuple[list[str], np.ndarray]:

@@ -15,7 +15,7 @@ settings (body/object from the main panel, the rest from this one).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Generator, Iterable
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
@@ -94,9 +94,9 @@ class INTERACTVLM_OT_scene_contact(_ContactDistance, _PairOperator, bpy.types.Op
     bl_label = "Scene Contact"
     bl_options = {"REGISTER", "UNDO"}
 
-    def job_start(self, context: bpy.types.Context) -> PairJob:
-        body, obj = self._targets(context)
-        return scene_contact.start_job(context, body, obj, self._setting(context, "contact_distance"))
+    def job_start(self, context: bpy.types.Context) -> Generator[float, None, PairJob]:
+        body, obj = self._targets(context)  # two 1M-vertex meshes are read over several ticks
+        return scene_contact.start_steps(context, body, obj, self._setting(context, "contact_distance"))
 
     def job_apply(self, context: bpy.types.Context, job: PairJob) -> Iterable[None]:
         return scene_contact.apply_steps(job)
@@ -117,9 +117,9 @@ class INTERACTVLM_OT_place_object(_PlaceSettings, _PairOperator, bpy.types.Opera
                                       description="How strongly penetrating object vertices push the solution out "
                                                   "(each weighs this many contact pairs)")
 
-    def job_start(self, context: bpy.types.Context) -> PairJob:
+    def job_start(self, context: bpy.types.Context) -> Generator[float, None, PairJob]:
         body, obj = self._targets(context)
-        return placement.start_job(
+        return placement.start_steps(
             context, body, obj, self._setting(context, "body_contact"), self._setting(context, "object_contact"),
             move=self._setting(context, "move"), scale=self._setting(context, "scale"),
             penetration_weight=self.penetration_weight,

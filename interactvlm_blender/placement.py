@@ -1,42 +1,49 @@
 """The placement job: move the object (or the body's root) so the object's contact region meets
 the body's, from two vertex groups or float attributes (backend op `place`, backend/placement.py).
 
-start_job() reads the contact weights and checks the parenting before anything runs; apply_steps()
-sets the moved object's matrix_world = T @ matrix_world (the only change to the scene); place_text()
-is the report.
+start_steps() (start_job in one go) checks the parenting and reads the contact weights before the
+backend runs, in short main-thread steps (a 1M-vertex group is ~1 s of reading); apply_steps() sets the
+moved object's matrix_world = T @ matrix_world (the only change to the scene); place_text() is the report.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import protocol, results
+from . import mesh_io, protocol, runner
 from .modes import mesh_data
 from .runner import JobError
-from .scene_contact import PairJob, length_text, mesh_pair, submit_pair
+from .scene_contact import PairJob, length_text, mesh_pair, submit_pair_steps
 from .targets import live_mesh
 
 
-def contact_weights(obj: bpy.types.Object, source: str) -> np.ndarray:
-    """(N,) float32 contact weights of obj from a vertex group or a float point attribute named `source`.
-
-    A vertex group (what the image path writes and what users paint) wins over an attribute of the
-    same name.
-    """
-    mesh = obj.data
+def contact_source_check(obj: bpy.types.Object, source: str) -> str:
+    """'group' or 'attribute': where obj's contact weights `source` come from (a vertex group, what the
+    image path writes and what users paint, wins over a float point attribute of the same name);
+    JobError naming the groups there are when it is neither."""
     if source in obj.vertex_groups:
-        weights = results.group_weights(obj, source)
+        return "group"
+    with mesh_data(obj):  # attributes read as empty in Edit Mode
+        attribute = obj.data.attributes.get(source)
+        if attribute is not None and attribute.domain == "POINT" and attribute.data_type == "FLOAT":
+            return "attribute"
+    groups = ", ".join(g.name for g in obj.vertex_groups) or "none"
+    raise JobError(f"{obj.name!r} has no vertex group or float point attribute {source!r} (its groups: "
+                   f"{groups}); run Estimate or Scene Contact first, or paint a vertex group and pick it")
+
+
+def contact_weight_steps(obj: bpy.types.Object, source: str) -> Generator[float, None, np.ndarray]:
+    """(N,) float32 contact weights of obj from `source` (contact_source_check), in steps: a group is
+    read by the vertex loop (mesh_io.group_weight_steps, ~1 s at 1M vertices), an attribute in bulk."""
+    if contact_source_check(obj, source) == "group":
+        weights = yield from mesh_io.group_weight_steps(obj, source)
     else:
-        attribute = mesh.attributes.get(source)
-        if attribute is None or attribute.domain != "POINT" or attribute.data_type != "FLOAT":
-            groups = ", ".join(g.name for g in obj.vertex_groups) or "none"
-            raise JobError(f"{obj.name!r} has no vertex group or float point attribute {source!r} (its groups: "
-                           f"{groups}); run Estimate or Scene Contact first, or paint a vertex group and pick it")
-        weights = np.empty(len(mesh.vertices), dtype=np.float32)
-        attribute.data.foreach_get("value", weights)
+        with mesh_data(obj):
+            weights = np.empty(len(obj.data.vertices), dtype=np.float32)
+            obj.data.attributes[source].data.foreach_get("value", weights)
         weights = np.nan_to_num(np.clip(weights, 0.0, None))
     count = int((weights > 0).sum())
     if count < 3:
@@ -76,20 +83,35 @@ def moved_object(body: bpy.types.Object, obj: bpy.types.Object, move: str) -> bp
 def start_job(context: bpy.types.Context, body: str, obj: str, body_contact: str, object_contact: str,
               move: str = "object", scale: bool = False, penetration_weight: float = 10.0,
               contact_distance: float = protocol.DEFAULT_CONTACT_DISTANCE) -> PairJob:
-    """Submit a placement job from the two meshes' contact regions (vertex groups or attributes)."""
+    """Submit a placement job from the two meshes' contact regions (vertex groups or attributes), in one go."""
+    return runner.finish(start_steps(context, body, obj, body_contact, object_contact, move, scale,
+                                     penetration_weight, contact_distance))
+
+
+def start_steps(context: bpy.types.Context, body: str, obj: str, body_contact: str, object_contact: str,
+                move: str = "object", scale: bool = False, penetration_weight: float = 10.0,
+                contact_distance: float = protocol.DEFAULT_CONTACT_DISTANCE) -> Generator[float, None, PairJob]:
+    """start_job in short main-thread steps: the checks (meshes, move, parenting, contact sources)
+    before the first yield."""
     b, o = mesh_pair(body, obj)
     if move not in protocol.MOVES:
         raise JobError(f"move must be one of {', '.join(protocol.MOVES)}, got {move!r}")
     moved_object(b, o, move)  # parenting problems are found before the backend runs
-    with mesh_data(b, o):  # attributes read as empty in Edit Mode
-        contacts = (contact_weights(b, body_contact), contact_weights(o, object_contact))
+    for target, source in ((b, body_contact), (o, object_contact)):
+        contact_source_check(target, source)
+    yield 0.0
+    contacts = []
+    for side, source in enumerate((body_contact, object_contact)):
+        target = mesh_pair(body, obj)[side]  # looked up again: the user may delete it between steps
+        contacts.append((yield from contact_weight_steps(target, source)))
     params = {"move": move, "scale": bool(scale), "penetration_weight": float(penetration_weight),
               "contact_distance": float(contact_distance)}
 
     def request(**paths: Any) -> dict[str, Any]:
         return protocol.place_request(**paths, **params)
 
-    return submit_pair(context, "place", "placement", b, o, request, params, contacts)
+    b, o = mesh_pair(body, obj)
+    return (yield from submit_pair_steps(context, "place", "placement", b, o, request, params, tuple(contacts)))
 
 
 def apply_steps(job: PairJob) -> Iterator[None]:

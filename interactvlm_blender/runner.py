@@ -49,7 +49,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator
 
 from . import client, protocol
 
-__all__ = ["RUNNING", "DONE", "FAILED", "CANCELLED", "Revocable", "Alone", "JobError", "Job", "BackendJob",
+__all__ = ["RUNNING", "DONE", "FAILED", "CANCELLED", "Revocable", "Alone", "settled", "JobError", "Job", "BackendJob",
            "Preparation", "Work", "Run", "start", "run", "wait", "finish", "active_job", "active_run", "cancel_active",
            "discard_active", "request_folder"]
 
@@ -211,6 +211,18 @@ def finish(steps: Steps) -> Any:
             next(steps)
         except StopIteration as done:
             return done.value
+
+
+def settled(steps: Steps) -> Generator[float, None, Any]:
+    """A writer's steps run after the scene already holds part of the result (the second mesh of a
+    pair): its Revocable fractions become plain ones, since closing it could no longer undo the
+    whole; Alone is kept. Returns the writer's value."""
+    while True:
+        try:
+            done = next(steps)
+        except StopIteration as end:
+            return end.value
+        yield Alone(done) if getattr(done, "alone", False) else float(done)
 
 
 class Work:

@@ -1,11 +1,12 @@
 """The scene contact job (no image): exact per-vertex contact of two meshes as they stand.
 
 The computation runs in the backend worker (op `scene_contact`, backend/PROTOCOL.md); this module
-does the main-thread parts: read both meshes (world space, evaluated), write the request npz
-files, submit (start_job); write the result onto both meshes (apply_steps); the report
-(outcome). Placement (placement.py) submits its pair of meshes the same way (submit_pair).
+does the main-thread parts, each in short steps (a 1M-vertex mesh is seconds of main-thread work):
+read both meshes (world space, evaluated), write the request npz files, submit (start_steps;
+start_job in one go); write the result onto both meshes (apply_steps); the report (outcome).
+Placement (placement.py) submits its pair of meshes the same way (submit_pair_steps).
 
-What scene contact writes on both meshes, through results.write_result (names: naming.py):
+What scene contact writes on both meshes, through results.write_steps (names: naming.py):
 - float POINT attribute `ivlm_scene_contact`: score 1 - distance/contact_distance, 1 where penetrating;
 - float POINT attribute `ivlm_scene_depth`: penetration depth (0 where not inside the other mesh);
 - vertex group `Scene Contact`: weight = score for every vertex with score > 0;
@@ -15,7 +16,7 @@ recorded under naming.SCENE_CONTACT_KEY in the object's `ivlm_results` like an e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import bpy
 import numpy as np
@@ -46,28 +47,41 @@ def mesh_pair(body: str, obj: str) -> tuple[bpy.types.Object, bpy.types.Object]:
     return b, o
 
 
-def submit_pair(context: bpy.types.Context, op: str, what: str, body: bpy.types.Object, obj: bpy.types.Object,
-                request: Callable[..., dict[str, Any]], params: dict[str, Any],
-                contacts: tuple[np.ndarray, np.ndarray] | None = None) -> PairJob:
+def submit_pair_steps(context: bpy.types.Context, op: str, what: str, body: bpy.types.Object,
+                      obj: bpy.types.Object, request: Callable[..., dict[str, Any]], params: dict[str, Any],
+                      contacts: tuple[np.ndarray, np.ndarray] | None = None) -> Generator[float, None, PairJob]:
     """Write both meshes (world space; with their contact weights when given) and submit `op` with
-    the fields request(body_npz=, object_npz=, out_dir=) builds."""
+    the fields request(body_npz=, object_npz=, out_dir=) builds, in short main-thread steps (a
+    runner.Preparation, as estimate.start_steps: two 1M-vertex meshes are seconds of reading). Closed
+    early (a cancel), it removes the request folder; nothing is written to the scene either way."""
     worker = client.get_worker(get_prefs(context))  # WorkerError before any file is written
+    names = (body.name, obj.name)
     notes: list[str] = []
     with runner.request_folder(op) as job_dir:
+        yield runner.Alone(0.0)  # evaluating the depsgraph after a change: ~85 ms at 1M vertices
         depsgraph = context.evaluated_depsgraph_get()
         paths = []
-        for name, mesh, contact in (("body.npz", body, contacts[0] if contacts else None),
-                                    ("object.npz", obj, contacts[1] if contacts else None)):
-            arrays = mesh_io.read_mesh(mesh, depsgraph, "WORLD")
+        for side, file in enumerate(("body.npz", "object.npz")):
+            mesh = mesh_pair(*names)[side]  # looked up again: the user may delete it between steps
+            arrays = yield from mesh_io.read_steps(mesh, depsgraph, "WORLD")
             notes += [arrays.note] if arrays.note else []
-            paths.append(mesh_io.write_request_mesh(job_dir / name, arrays, contact))
+            yield runner.Alone(1.0)
+            paths.append((yield from mesh_io.request_mesh_steps(job_dir / file, arrays,
+                                                                contacts[side] if contacts else None)))
+            yield runner.Alone(1.0)
         fields = request(body_npz=paths[0], object_npz=paths[1], out_dir=job_dir / "out")
-        return PairJob.submit(worker, op, fields, what=what, body=body.name, object=obj.name, params=params,
+        return PairJob.submit(worker, op, fields, what=what, body=names[0], object=names[1], params=params,
                               job_dir=job_dir, notes=notes)
 
 
 def start_job(context: bpy.types.Context, body: str, obj: str, contact_distance: float) -> PairJob:
-    """Submit a scene contact job; JobError / client.WorkerError on problems (nothing written)."""
+    """Submit a scene contact job in one go; JobError / client.WorkerError on problems (nothing written)."""
+    return runner.finish(start_steps(context, body, obj, contact_distance))
+
+
+def start_steps(context: bpy.types.Context, body: str, obj: str,
+                contact_distance: float) -> Generator[float, None, PairJob]:
+    """start_job in short main-thread steps (the checks before the first yield)."""
     b, o = mesh_pair(body, obj)
     if not contact_distance > 0:
         raise JobError(f"the contact distance must be positive, got {contact_distance}; use e.g. 0.02 (2 cm)")
@@ -75,8 +89,8 @@ def start_job(context: bpy.types.Context, body: str, obj: str, contact_distance:
     def request(**paths: Any) -> dict[str, Any]:
         return protocol.scene_contact_request(**paths, contact_distance=contact_distance)
 
-    return submit_pair(context, "scene_contact", "scene contact", b, o, request,
-                       {"contact_distance": float(contact_distance)})
+    return (yield from submit_pair_steps(context, "scene_contact", "scene contact", b, o, request,
+                                         {"contact_distance": float(contact_distance)}))
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -95,18 +109,22 @@ def group_levels(score: np.ndarray) -> np.ndarray:
     return np.where(score > 0, steps, 0.0).astype(np.float32)
 
 
-def write_side(obj: bpy.types.Object, score: np.ndarray, depth: np.ndarray, contact_distance: float,
-               other: str) -> SideReport:
-    """Write one mesh's scene contact (see the module docstring); replaces only our own data."""
-    report = results.write_result(obj, naming.SCENE_CONTACT_KEY, naming.SCENE_CONTACT_NAMES, score,
-                                  group_values=group_levels(score), group_threshold=1.0 / (2 * GROUP_WEIGHT_STEPS),
-                                  settings={"contact_distance": float(contact_distance), "other": other},
-                                  extra={"depth": np.asarray(depth, dtype=np.float32)})
+def write_side_steps(obj: bpy.types.Object, score: np.ndarray, depth: np.ndarray, contact_distance: float,
+                     other: str) -> Generator[float, None, SideReport]:
+    """Write one mesh's scene contact (see the module docstring) in steps (results.write_steps);
+    replaces only our own data."""
+    report = yield from results.write_steps(
+        obj, naming.SCENE_CONTACT_KEY, naming.SCENE_CONTACT_NAMES, score, group_values=group_levels(score),
+        group_threshold=1.0 / (2 * GROUP_WEIGHT_STEPS), settings={"contact_distance": float(contact_distance),
+                                                                  "other": other},
+        extra={"depth": np.asarray(depth, dtype=np.float32)})
     return SideReport(object=obj.name, report=report, penetrating=int((np.asarray(depth) > 0).sum()))
 
 
-def apply_steps(job: PairJob) -> Iterator[None]:
-    """Write a DONE scene contact job onto both meshes (both checked before either is written)."""
+def apply_steps(job: PairJob) -> Iterator[float]:
+    """Write a DONE scene contact job onto both meshes (both checked before either is written), in
+    steps: a cancel while the body is written leaves both meshes as they were; once the body holds its
+    side, the object's side is completed (runner.settled)."""
     body, obj = live_mesh(job.body), live_mesh(job.object)
     try:
         arrays = protocol.read_result("scene_contact", job.result_path)
@@ -115,12 +133,12 @@ def apply_steps(job: PairJob) -> Iterator[None]:
     for side, target in (("body", body), ("object", obj)):
         results.check_counts(target, arrays[f"{side}_score"], arrays[f"{side}_depth"])
     distance = job.params["contact_distance"]
-    job.sides = (write_side(body, arrays["body_score"], arrays["body_depth"], distance, obj.name),
-                 write_side(obj, arrays["object_score"], arrays["object_depth"], distance, body.name))
-    yield
+    body_side = yield from write_side_steps(body, arrays["body_score"], arrays["body_depth"], distance, obj.name)
+    object_side = yield from runner.settled(write_side_steps(live_mesh(job.object), arrays["object_score"],
+                                                             arrays["object_depth"], distance, job.body))
+    job.sides = (body_side, object_side)
 
 
-# -- messages -----------------------------------------------------------------------------------
 def length_text(context: bpy.types.Context, value: float | None) -> str:
     """A length in the scene's units (e.g. '2.34 cm')."""
     if value is None:
