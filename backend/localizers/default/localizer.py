@@ -18,7 +18,7 @@ from backend.localizers.default.fit import Fit, fit_pose
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, HANDS, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
-from backend.localizers.default.supports import Supports, find_supports
+from backend.localizers.default.supports import Supports, find_supports, vertex_areas
 from backend.render import RenderedViews
 
 NAME = "default"
@@ -73,7 +73,8 @@ class DefaultLocalizer(Localizer):
         supports = find_supports(fit.vertices, parts, fit.joints,
                                  legs_seen=bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
                                  feet_seen={"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
-                                            "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])})
+                                            "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])},
+                                 areas=vertex_areas(fit.vertices, self._surface.faces))
         hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
         scores = supports.scores.copy()
         for side, cue in hands.items():
