@@ -194,6 +194,11 @@ FIT = {
     # A torso more than lying_deg from the camera's vertical is lying: its left-right axis is
     # levelled (it rests on the back, front or side; see fit._closed_form).
     "lying_deg": 60.0,
+    # Limb lengths of MediaPipe's own skeleton (median world-landmark lengths of the standing images
+    # of the tuning seed, where the limbs lie across the view): fit._depth_from_length stretches a
+    # limb's depth to them. Shins only: seed 17 F1 0.455 -> 0.463 (sit_ground 0.30 -> 0.39); the
+    # thigh too (0.40 m) scored 0.454 (seated thighs came out too steep: sit 0.55 -> 0.51).
+    "bone_length_m": {"lowerleg01": 0.375},
     # Corrections stay small unless the landmarks ask for them (a weak rest prior).
     "small_weight": 0.01,
 }
