@@ -81,3 +81,32 @@ def test_a_foreshortened_shin_gets_its_depth_back():
     assert away[1] < -0.05
     long = np.array([0.3, 0.1, -0.3])
     assert np.array_equal(_depth_from_length(long, 0.375), long)  # already as long: unchanged
+
+
+def test_a_kneeling_fit_with_rising_shins_rests_them_on_the_floor():
+    """MediaPipe's folded legs come out with the shins rising ~20 deg from the knees: the shins are
+    laid level about the knee hinge and the feet do not go through the floor; straight legs stay."""
+    from backend.localizers.default.fit import ORDER, Fit, _joints, posed, rest_directions, rest_shins_on_floor
+
+    up = np.array([0.0, 0.0, 1.0])
+
+    def fit_of(knee_deg: float) -> Fit:
+        deltas = {"root": np.eye(3), **{b: np.eye(3) for b in ORDER[1:]}}
+        for side in "LR":
+            deltas[f"lowerleg01.{side}"] = _pitch(knee_deg)
+        vertices, heads = posed(deltas)
+        return Fit(vertices=vertices, deltas=deltas, seen={}, residual_deg=0.0, joints=_joints(heads))
+
+    def shin_tilt(fit: Fit, side: str) -> float:
+        d = fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"]
+        return float(np.degrees(np.arcsin(d @ up / np.linalg.norm(d))))
+
+    kneeling = fit_of(112.0)  # thighs straight down, shins folded back past level
+    assert rest_directions()["lowerleg01.L"][2] < 0 and shin_tilt(kneeling, "L") > 15.0
+    rested = rest_shins_on_floor(kneeling, up)
+    assert rested.rested == ["L", "R"]
+    for side in "LR":
+        assert abs(shin_tilt(rested, side)) <= 2.0
+    knees = min(float(rested.joints[f"knee.{s}"] @ up) for s in "LR")
+    assert float((rested.vertices @ up).min()) >= knees - 0.12  # nothing far below the knees (the feet)
+    assert not rest_shins_on_floor(fit_of(0.0), up).rested  # standing: nothing folded, nothing moves

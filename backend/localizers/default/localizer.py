@@ -14,7 +14,7 @@ from backend.localizers.base import NO_STEPS, FittedBody, Localizer, LocalizerOu
 from backend.localizers.default import detect as K
 from backend.localizers.default.cues import classify_pose, hand_cues
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
-from backend.localizers.default.fit import Fit, fit_pose
+from backend.localizers.default.fit import Fit, fit_pose, rest_shins_on_floor
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, HANDS, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
@@ -70,11 +70,14 @@ class DefaultLocalizer(Localizer):
         start = time.perf_counter()
         parts = self._surface.parts
         visible = obs.visibility
-        supports = find_supports(fit.vertices, parts, fit.joints,
-                                 legs_seen=bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
-                                 feet_seen={"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
-                                            "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])},
-                                 areas=vertex_areas(fit.vertices, self._surface.faces))
+        areas = vertex_areas(fit.vertices, self._surface.faces)
+        seen = {"legs_seen": bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
+                "feet_seen": {"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
+                              "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])}}
+        supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
+        fit = rest_shins_on_floor(fit, supports.up)
+        if fit.rested:  # the shins now lie on the floor: find the supports of the settled body
+            supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
         hands = _one_hand_unless_both(_support_explains_colour(hand_cues(obs), fit.vertices, parts, supports))
         scores = supports.scores.copy()
         for side, cue in hands.items():
@@ -120,6 +123,7 @@ class DefaultLocalizer(Localizer):
             "pose_angles": angles,
             "fit_residual_deg": round(fit.residual_deg, 2),
             "uncertain_parts": fit.uncertain,
+            "shins_rested_on_floor": fit.rested,
             "supports": supports.found,
             "keypoint_visibility": {n: round(float(obs.visibility[i]), 3) for n, i in KEYPOINT_NAMES.items()},
             "hands_detected": len(obs.hands),
