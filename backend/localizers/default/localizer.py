@@ -15,12 +15,12 @@ from backend.localizers.default import detect as K
 from backend.localizers.default.carried import carried_scores
 from backend.localizers.default.cues import classify_pose
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
-from backend.localizers.default.fit import Fit, fit_pose
+from backend.localizers.default.fit import Fit, fit_pose, rest_shins_on_floor
 from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
-from backend.localizers.default.supports import Supports, find_supports
+from backend.localizers.default.supports import Supports, find_supports, vertex_areas
 from backend.render import RenderedViews
 
 NAME = "default"
@@ -71,10 +71,14 @@ class DefaultLocalizer(Localizer):
         start = time.perf_counter()
         parts = self._surface.parts
         visible = obs.visibility
-        supports = find_supports(fit.vertices, parts, fit.joints,
-                                 legs_seen=bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
-                                 feet_seen={"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
-                                            "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])})
+        areas = vertex_areas(fit.vertices, self._surface.faces)
+        seen = {"legs_seen": bool(visible[[K.L_KNEE, K.R_KNEE]].mean() >= DETECT["visible"]),
+                "feet_seen": {"L": bool(visible[K.L_ANKLE] >= DETECT["visible"]),
+                              "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])}}
+        supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
+        fit = rest_shins_on_floor(fit, supports.up)
+        if fit.rested:  # the shins now lie on the floor: find the supports of the settled body
+            supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
         scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None
@@ -124,6 +128,7 @@ class DefaultLocalizer(Localizer):
             "pose_angles": angles,
             "fit_residual_deg": round(fit.residual_deg, 2),
             "uncertain_parts": fit.uncertain,
+            "shins_rested_on_floor": fit.rested,
             "supports": supports.found,
             "keypoint_visibility": {n: round(float(obs.visibility[i]), 3) for n, i in KEYPOINT_NAMES.items()},
             "hands_detected": len(obs.hands),

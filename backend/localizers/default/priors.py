@@ -233,14 +233,27 @@ FIT = {
     # 25 steps at lr 0.05 settle the knee prior (the closed-form start is already within ~2 deg).
     "iterations": 25,
     "lr": 0.05,
-    # An unseen bone (visibility < DETECT["visible"]) is pulled to its prior direction (mirrored
-    # partner, or hanging) with this weight instead of 1: the prior holds but a seen child wins.
+    # An unseen bone (visibility < DETECT["visible"]) is pulled to MediaPipe's guess of its
+    # direction with this weight instead of 1 (see fit._targets: that guess beat a mirrored or
+    # hanging prior on the tuning seed).
     "unseen_weight": 0.3,
     # Knees are hinges: rotation about the thigh's lateral axis only, flexing backwards.
     "hinge_weight": 2.0,
     # A torso more than lying_deg from the camera's vertical is lying: its left-right axis is
     # levelled (it rests on the back, front or side; see fit._closed_form).
     "lying_deg": 60.0,
+    # Limb lengths of MediaPipe's own skeleton (median world-landmark lengths of the standing images
+    # of the tuning seed, where the limbs lie across the view): fit._depth_from_length stretches a
+    # limb's depth to them. Shins only: seed 17 F1 0.455 -> 0.463 (sit_ground 0.30 -> 0.39); the
+    # thigh too (0.40 m) scored 0.454 (seated thighs came out too steep: sit 0.55 -> 0.51).
+    "bone_length_m": {"lowerleg01": 0.375},
+    # A shin lies on the floor (fit.rest_shins_on_floor) when its knee is within knee_on_floor_m of
+    # the body's lowest point (a knee is ~10 cm thick), it is within shin_level_deg of level and the
+    # knee is folded at least knee_folded_deg (kneeling; legs stretched out on the floor keep their fit:
+    # laying those down too cost sit_ground 0.39 -> 0.32 on the tuning seed).
+    "knee_folded_deg": 60.0,
+    "knee_on_floor_m": 0.12,
+    "shin_level_deg": 45.0,
     # Corrections stay small unless the landmarks ask for them (a weak rest prior).
     "small_weight": 0.01,
 }
@@ -251,11 +264,13 @@ SUPPORT = {
     "band_m": 0.03,
     # Gravity: the fit frame follows the camera, which looks down 0-25 deg at people; the up axis
     # is searched within +-tilt_max_deg in tilt_step_deg steps, on every up_sample-th vertex, and
-    # each degree of tilt costs tilt_penalty vertices (so a flat floor under the feet wins ties).
+    # each degree of tilt costs tilt_penalty of the body's surface (so a flat floor under the feet
+    # wins ties). The band's share is measured in surface area, not vertex count (the dense toes
+    # outweighed a kneeling body's shins): seed 17 F1 0.438 -> 0.453 with 0.0003 (0.001: 0.414).
     "tilt_max_deg": 30.0,
     "tilt_step_deg": 5.0,
     "up_sample": 7,
-    "tilt_penalty": 2.0,
+    "tilt_penalty": 0.0003,
     # Scores of contact from each support (>= 0.5 is a claim): the floor under seen feet is the
     # surest; under unseen feet (cut off by the frame) the pose suggests it, but nothing shows the
     # floor is there (a stool's footrest, a step): a hint only.
@@ -273,7 +288,9 @@ SUPPORT = {
     "seat_band_m": 0.06,
     # A torso more than lying_deg from upright lies on what is under it (a bed, a mat) and sinks in:
     # that support takes lying_band_m (the lumbar back clears a hard plane by ~4 cm between the
-    # buttocks and shoulder blades); the head, ~19 cm deep, rests on its back half (9 cm).
+    # buttocks and shoulder blades); the head, ~19 cm deep, rests on its back half (9 cm). A hard
+    # bed's true patch is smaller (4 cm: lie_raised F1 0.167 vs 0.165 at 6 cm, no gain worth the
+    # back of a body lying flat, tests/data/anny_lie.jpg, which needs >= 6 cm).
     "lying_deg": 60.0,
     "lying_band_m": 0.07,
     "lying_head_band_m": 0.09,

@@ -31,16 +31,29 @@ def _rotation(pitch: float, roll: float) -> np.ndarray:
     return rx @ ry
 
 
-def estimate_up(vertices: np.ndarray) -> np.ndarray:
-    """(3,) the up direction whose lowest band holds the most vertices (a prior favours no tilt)."""
+def vertex_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(N,) surface area (m²) each vertex stands for: a third of each adjacent triangle's area."""
+    corners = vertices[faces]
+    area = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
+    return np.bincount(faces.reshape(-1), np.repeat(area / 3.0, 3), minlength=len(vertices))
+
+
+def estimate_up(vertices: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
+    """(3,) the up direction whose lowest band holds the most body surface (a prior favours no tilt).
+
+    areas: (N,) per-vertex area (vertex_areas); without it every vertex counts the same, which lets
+    densely meshed parts win: the toes' tops outweighed a kneeling body's shins (issue 17).
+    """
     best, best_up = -np.inf, np.array([0.0, 0.0, 1.0])
-    sample = vertices[:: SUPPORT["up_sample"]]
+    step = SUPPORT["up_sample"]
+    sample = vertices[::step]
+    weight = np.full(len(sample), 1.0 / len(sample)) if areas is None else areas[::step] / areas[::step].sum()
     for pitch in np.arange(-SUPPORT["tilt_max_deg"], SUPPORT["tilt_max_deg"] + 1e-6, SUPPORT["tilt_step_deg"]):
         for roll in (-10.0, -5.0, 0.0, 5.0, 10.0):
             up = _rotation(pitch, roll) @ np.array([0.0, 0.0, 1.0])
             height = sample @ up
-            count = np.count_nonzero(height <= height.min() + SUPPORT["band_m"])
-            score = count - SUPPORT["tilt_penalty"] * (abs(pitch) + abs(roll))
+            share = float(weight[height <= height.min() + SUPPORT["band_m"]].sum())
+            score = share - SUPPORT["tilt_penalty"] * (abs(pitch) + abs(roll))
             if score > best:
                 best, best_up = score, up
     return best_up
@@ -71,15 +84,16 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
 
 
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
-                  legs_seen: bool, feet_seen: dict[str, bool]) -> Supports:
+                  legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
     legs_seen: the knees were seen (else nothing below the waist is claimed: the pose there is a guess).
     feet_seen: per side ('L', 'R'), the ankle was seen (else that foot's floor contact is scored
         SUPPORT['unseen_score']: a kneeling body's knees still touch the floor when its feet are hidden).
+    areas: (N,) per-vertex surface area (vertex_areas of the fitted mesh) for the gravity search.
     """
-    up = estimate_up(vertices)
+    up = estimate_up(vertices, areas)
     height = vertices @ up
     floor = float(height.min())
     scores = np.zeros(len(vertices))

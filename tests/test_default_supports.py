@@ -1,0 +1,112 @@
+"""Supports and the limb-depth fix of the default localizer on bodies in known poses (issue 17)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.bodies.parts import PART_ID
+
+
+def _posed(scenario: str, index: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Anny in the generator's pose (default phenotype), vertices and joints, Z up."""
+    from backend.eval.synth.poses import pose_angles, rotation
+    from backend.localizers.default.fit import JOINTS, _model, posed
+
+    deltas = {}
+    for bone, rotations in pose_angles(scenario, np.random.default_rng([0, index])).items():
+        matrix = np.eye(3)
+        for axis, degrees in rotations:
+            matrix = matrix @ rotation(axis, degrees)
+        deltas[bone] = matrix
+    vertices, heads = posed(deltas)
+    labels = list(_model().bone_labels)
+    joints = {f"{j}.{s}": heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+    return vertices, joints
+
+
+def _pitch(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[1.0, 0.0, 0.0], [0.0, np.cos(a), -np.sin(a)], [0.0, np.sin(a), np.cos(a)]])
+
+
+@pytest.fixture(scope="module")
+def kneeling(anny_body):
+    """A kneeling body settled on its shins and feet, seen by a camera pitched 10 deg (the fit frame
+    follows the camera, so gravity is not the frame's -Z)."""
+    from backend.eval.synth.generate import settle
+
+    vertices, joints = _posed("kneel", 5)
+    shins = np.isin(anny_body.parts, [PART_ID["left_shin"], PART_ID["right_shin"]])
+    feet = np.isin(anny_body.parts, [PART_ID["left_foot"], PART_ID["right_foot"]])
+    settled = settle(vertices, shins, feet)
+    rot = np.linalg.lstsq(vertices - vertices.mean(0), settled - settled.mean(0), rcond=None)[0]
+    camera = _pitch(10.0)
+    joints = {k: (camera @ (v @ rot)) for k, v in joints.items()}
+    return settled @ camera.T, joints, camera @ np.array([0.0, 0.0, 1.0])
+
+
+def test_a_kneeling_body_rests_on_its_shins_by_surface_area(kneeling, anny_body):
+    """The lowest band with the most body surface is under the shins; by vertex count the densely
+    meshed toes' tops won and gravity tilted onto the feet (issue 17, kneel F1 0.10)."""
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints, true_up = kneeling
+    supports = find_supports(vertices, anny_body.parts, joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                             areas=vertex_areas(vertices, anny_body.faces))
+    assert np.degrees(np.arccos(np.clip(supports.up @ true_up, -1, 1))) <= 5.0
+    on = supports.scores >= 0.5
+    shins = np.isin(anny_body.parts, [PART_ID["left_shin"], PART_ID["right_shin"]])
+    feet = np.isin(anny_body.parts, [PART_ID["left_foot"], PART_ID["right_foot"]])
+    assert on[shins].sum() >= 40  # both shins' fronts on the floor
+    assert on[feet].sum() < on[shins].sum() * 3  # the foot tops touch too, but do not take over
+    assert not on[np.isin(anny_body.parts, [PART_ID["head"], PART_ID["back"], PART_ID["buttocks"]])].any()
+
+
+def test_vertex_areas_sum_to_the_surface_area():
+    from backend.localizers.default.supports import vertex_areas
+
+    square = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [2.0, 3.0, 0.0], [0.0, 3.0, 0.0]])
+    areas = vertex_areas(square, np.array([[0, 1, 2], [0, 2, 3]]))
+    assert areas.sum() == pytest.approx(6.0) and areas[0] == pytest.approx(2.0) and areas[1] == pytest.approx(1.0)
+
+
+def test_a_foreshortened_shin_gets_its_depth_back():
+    from backend.localizers.default.fit import _depth_from_length
+
+    short = np.array([0.1, 0.05, -0.2])  # 0.23 m long: its depth (y) is too small for a 0.375 m shin
+    out = _depth_from_length(short, 0.375)
+    assert np.linalg.norm(out) == pytest.approx(0.375)
+    assert out[0] == short[0] and out[2] == short[2] and out[1] > 0.05  # image plane kept, depth sign kept
+    away = _depth_from_length(np.array([0.1, -0.05, -0.2]), 0.375)
+    assert away[1] < -0.05
+    long = np.array([0.3, 0.1, -0.3])
+    assert np.array_equal(_depth_from_length(long, 0.375), long)  # already as long: unchanged
+
+
+def test_a_kneeling_fit_with_rising_shins_rests_them_on_the_floor():
+    """MediaPipe's folded legs come out with the shins rising ~20 deg from the knees: the shins are
+    laid level about the knee hinge and the feet do not go through the floor; straight legs stay."""
+    from backend.localizers.default.fit import ORDER, Fit, _joints, posed, rest_directions, rest_shins_on_floor
+
+    up = np.array([0.0, 0.0, 1.0])
+
+    def fit_of(knee_deg: float) -> Fit:
+        deltas = {"root": np.eye(3), **{b: np.eye(3) for b in ORDER[1:]}}
+        for side in "LR":
+            deltas[f"lowerleg01.{side}"] = _pitch(knee_deg)
+        vertices, heads = posed(deltas)
+        return Fit(vertices=vertices, deltas=deltas, seen={}, residual_deg=0.0, joints=_joints(heads))
+
+    def shin_tilt(fit: Fit, side: str) -> float:
+        d = fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"]
+        return float(np.degrees(np.arcsin(d @ up / np.linalg.norm(d))))
+
+    kneeling = fit_of(112.0)  # thighs straight down, shins folded back past level
+    assert rest_directions()["lowerleg01.L"][2] < 0 and shin_tilt(kneeling, "L") > 15.0
+    rested = rest_shins_on_floor(kneeling, up)
+    assert rested.rested == ["L", "R"]
+    for side in "LR":
+        assert abs(shin_tilt(rested, side)) <= 2.0
+    knees = min(float(rested.joints[f"knee.{s}"] @ up) for s in "LR")
+    assert float((rested.vertices @ up).min()) >= knees - 0.12  # nothing far below the knees (the feet)
+    assert not rest_shins_on_floor(fit_of(0.0), up).rested  # standing: nothing folded, nothing moves
