@@ -222,3 +222,43 @@ def test_the_request_npz_written_in_steps_is_what_np_savez_writes(tmp_path, monk
         next(closed)
     closed.close()  # a cancel while the request is written
     assert not (tmp_path / "partial.npz").exists()
+
+
+def test_scene_contact_and_placement_run_in_steps_and_a_cancel_while_reading_changes_nothing(bpy, monkeypatch):
+    """The pair jobs are stepped like the estimate (mesh_io.read_steps, group_weight_steps,
+    results.write_steps): stepped they give the one-go result; cancelled while the contact group is
+    read, nothing changed and the slot is free."""
+    from interactvlm_blender import mesh_io, naming, placement, results, runner, scene_contact
+
+    body = add_ellipsoid(bpy, 20, 24)
+    prop = add_ellipsoid(bpy, 12, 12, name="Prop")
+    prop.location = (0.45, 0.0, 0.0)  # pressed 5 cm into the body's side
+    bpy.context.view_layer.update()
+    one_go = runner.run(lambda: scene_contact.start_job(bpy.context, "Body", "Prop", 0.02), scene_contact.apply_steps)
+    assert one_go.job.state == runner.DONE and not one_go.error
+    expected = results.stored_scores(body, naming.SCENE_CONTACT_KEY).copy()
+    assert 3 <= np.count_nonzero(expected) < len(expected)
+    monkeypatch.setattr(mesh_io, "STEP_S", 1e-12)
+    monkeypatch.setattr(mesh_io, "GROUP_BLOCK", 32)
+    monkeypatch.setattr(results, "WRITE_STEP_S", 1e-12)
+    stepped = runner.start(lambda: scene_contact.start_steps(bpy.context, "Body", "Prop", 0.02),
+                           scene_contact.apply_steps, what="scene contact")
+    ticks = 0
+    while not stepped.step():
+        ticks += stepped.preparing or stepped.writing
+    assert stepped.job.state == runner.DONE and not stepped.error and ticks > 10
+    np.testing.assert_array_equal(results.stored_scores(body, naming.SCENE_CONTACT_KEY), expected)
+
+    group = naming.SCENE_CONTACT_NAMES["group"]
+    before, matrix = snapshot(bpy), [tuple(row) for row in prop.matrix_world]
+    current = runner.start(lambda: placement.start_steps(bpy.context, "Body", "Prop", group, group),
+                           placement.apply_steps, what="placement")
+    for _ in range(4):
+        assert not current.step() and current.preparing  # the body's group, 32 vertices a step
+    assert runner.cancel_active() and current.step() and not current.applied
+    assert current.job.state == runner.CANCELLED and runner.active_job() is None
+    assert snapshot(bpy) == before and [tuple(row) for row in prop.matrix_world] == matrix
+    with pytest.raises(runner.JobError, match="no vertex group or float point attribute 'nothing'"):
+        runner.start(lambda: placement.start_steps(bpy.context, "Body", "Prop", group, "nothing"),
+                     placement.apply_steps)  # a missing source is refused at once, before any step
+    assert runner.active_job() is None
