@@ -110,3 +110,62 @@ def test_a_kneeling_fit_with_rising_shins_rests_them_on_the_floor():
     knees = min(float(rested.joints[f"knee.{s}"] @ up) for s in "LR")
     assert float((rested.vertices @ up).min()) >= knees - 0.12  # nothing far below the knees (the feet)
     assert not rest_shins_on_floor(fit_of(0.0), up).rested  # standing: nothing folded, nothing moves
+
+
+def _observation(points: dict[int, tuple[float, float]]):
+    from backend.localizers.default.detect import Observation
+
+    image = np.zeros((33, 3))
+    for index, xy in points.items():
+        image[index, :2] = xy
+    return Observation(rgb=np.zeros((8, 8, 3), np.uint8), image=image, visibility=np.ones(33),
+                       world=np.zeros((33, 3)), mask=None)
+
+
+def test_the_thighs_drop_in_the_photo_tells_standing_from_seated():
+    """Hip -> knee along the shoulders -> hips axis, in torso lengths: a hanging thigh reaches most of
+    a torso length down the photo, a seated one pointing at the camera or sideways far less; the
+    measure follows the torso, so a tilted photo reads the same."""
+    from backend.localizers.default import detect as K
+    from backend.localizers.default.cues import thigh_image_drop
+
+    shoulders = {K.L_SHOULDER: (120.0, 100.0), K.R_SHOULDER: (80.0, 100.0)}
+    hips = {K.L_HIP: (115.0, 200.0), K.R_HIP: (85.0, 200.0)}  # a torso 100 px long
+    standing = _observation({**shoulders, **hips, K.L_KNEE: (117.0, 285.0), K.R_KNEE: (83.0, 285.0)})
+    facing = _observation({**shoulders, **hips, K.L_KNEE: (118.0, 225.0), K.R_KNEE: (82.0, 225.0)})
+    side = _observation({**shoulders, **hips, K.L_KNEE: (60.0, 205.0), K.R_KNEE: (30.0, 205.0)})
+    assert thigh_image_drop(standing) == pytest.approx(0.85)
+    assert thigh_image_drop(facing) == pytest.approx(0.25)
+    assert thigh_image_drop(side) == pytest.approx(0.05)
+    turn = np.array([[0.0, -1.0], [1.0, 0.0]])  # the same standing body in a photo turned 90 deg
+    standing.image[:, :2] = standing.image[:, :2] @ turn.T
+    assert thigh_image_drop(standing) == pytest.approx(0.85)
+    assert np.isnan(thigh_image_drop(_observation({})))  # no torso in the photo: unknown
+
+
+def test_thighs_folded_in_the_photo_seat_a_body_whose_fitted_thighs_hang(anny_body):
+    """MediaPipe's depth of thighs pointing at the camera is poor: a seated body can fit with hanging
+    thighs. The photo's folded thighs (thigh_drop below SUPPORT['seat_thigh_drop_max']) still seat it,
+    on the buttocks only (the fitted thighs' slope is wrong, so their backs are not placed); the same
+    body with the photo's thighs hanging, or unknown, stands on the floor alone."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints = _posed("stand", 2)
+    areas = vertex_areas(vertices, anny_body.faces)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": areas}
+    buttocks = anny_body.parts == PART_ID["buttocks"]
+    thighs = np.isin(anny_body.parts, [PART_ID["left_thigh"], PART_ID["right_thigh"]])
+    for drop in (float("nan"), 0.8):
+        hanging = find_supports(vertices, anny_body.parts, joints, thigh_drop=drop, **kwargs)
+        assert [s["name"] for s in hanging.found] == ["floor"]
+        assert not (hanging.scores[buttocks] > 0).any()
+    seated = find_supports(vertices, anny_body.parts, joints, thigh_drop=SUPPORT["seat_thigh_drop_max"] - 0.3,
+                           **kwargs)
+    assert [s["name"] for s in seated.found] == ["floor", "seat"]
+    assert seated.found[1]["thigh_image_drop"] == pytest.approx(0.25)
+    on = seated.scores >= 0.5
+    assert on[buttocks].sum() >= 30
+    assert not on[thighs].any()
+    height = vertices @ seated.up
+    assert height[on & buttocks].max() - height[buttocks].min() <= SUPPORT["seat_band_m"] + 1e-9

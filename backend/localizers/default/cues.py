@@ -124,3 +124,17 @@ def read_cues(obs: K.Observation) -> Cues:
             i = PART_ID[f"{side}_{part}"]
             scores[i] = max(scores[i], weight * cue["score"])
     return Cues(scores=scores.clip(0, 1), pose_class=pose_class, angles=angles, hands=hands)
+
+
+def thigh_image_drop(obs: K.Observation) -> float:
+    """How far the thighs reach down the photo along the torso, in torso lengths (hip->knee in the image,
+    projected on the shoulders->hips axis, mean of both sides). Measured in the photo, not in MediaPipe's
+    depth guess: a hanging (standing) thigh reaches ~0.7-0.9 torso lengths down it whatever the view, a
+    seated thigh points forward (foreshortened from the front, level from the side) and reaches much less."""
+    p = obs.image[:, :2]
+    torso = (p[K.L_HIP] + p[K.R_HIP]) / 2 - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2
+    length = float(np.linalg.norm(torso))
+    if length < 1e-6:
+        return float("nan")
+    axis = torso / length
+    return float(np.mean([(p[k] - p[h]) @ axis for h, k in ((K.L_HIP, K.L_KNEE), (K.R_HIP, K.R_KNEE))]) / length)

@@ -283,6 +283,12 @@ SUPPORT = {
     "thigh_level_deg": 55.0,
     "seat_min_height_m": 0.25,
     "seat_knee_gap_m": 0.08,
+    # ...or when the thighs are folded in the photo itself: they reach less than seat_thigh_drop_max
+    # torso lengths down the image (cues.thigh_image_drop). MediaPipe's depth of a thigh pointing at the
+    # camera is poor, so seated bodies often fit with thighs 30-50 deg from hanging (the seat missed in 6
+    # of 10 table and 7 of 10 occluded images of the tuning seed); in the photo those thighs reach
+    # 0.04-0.53 torso lengths, standing ones 0.66-0.90 (a margin of ~0.1 to the nearest standing body).
+    "seat_thigh_drop_max": 0.55,
     # The seat takes a deeper band: buttocks and thighs are soft and the seat gives, so the back of
     # the thighs rests on it up to the knee (issue 17), not only the lowest point of the buttocks.
     "seat_band_m": 0.06,

@@ -84,7 +84,8 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
 
 
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
-                  legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None) -> Supports:
+                  legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
+                  thigh_drop: float = float("nan")) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -92,6 +93,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     feet_seen: per side ('L', 'R'), the ankle was seen (else that foot's floor contact is scored
         SUPPORT['unseen_score']: a kneeling body's knees still touch the floor when its feet are hidden).
     areas: (N,) per-vertex surface area (vertex_areas of the fitted mesh) for the gravity search.
+    thigh_drop: cues.thigh_image_drop of the photo (NaN: unknown); below SUPPORT['seat_thigh_drop_max']
+        the thighs are folded in the photo, which seats the body even when the fitted thighs hang.
     """
     up = estimate_up(vertices, areas)
     height = vertices @ up
@@ -119,7 +122,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
 
     thighs = [_angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
     hip_height = float(hips @ up - floor)
-    if min(thighs) >= SUPPORT["thigh_level_deg"] and hip_height >= SUPPORT["seat_min_height_m"]:
+    folded = min(thighs) >= SUPPORT["thigh_level_deg"] or thigh_drop < SUPPORT["seat_thigh_drop_max"]
+    if folded and hip_height >= SUPPORT["seat_min_height_m"]:
         region = np.isin(parts, part_ids(("buttocks", "left_thigh", "right_thigh", "pelvis")))
         for side in "LR":  # the seat stops short of the knees
             near_knee = np.linalg.norm(vertices - joints[f"knee.{side}"], axis=1) < SUPPORT["seat_knee_gap_m"]
@@ -127,12 +131,14 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         pelvis = np.isin(parts, part_ids(("buttocks", "pelvis")))
         seat = float(height[parts == PART_ID["buttocks"]].min())  # the seat is under the pelvis
         on_seat = pelvis & (height <= seat + SUPPORT["seat_band_m"])
-        for side, name in (("L", "left"), ("R", "right")):  # the back of each thigh, up to the knee
+        fitted_level = min(thighs) >= SUPPORT["thigh_level_deg"]  # else the fitted thighs' slope is wrong
+        for side, name in (("L", "left"), ("R", "right")) if fitted_level else ():  # each thigh's back
             on_seat |= _back_of_thigh(vertices, region & (parts == PART_ID[f"{name}_thigh"]),
                                       joints[f"hip.{side}"], joints[f"knee.{side}"], up)
         scores[on_seat] = np.maximum(scores[on_seat], SUPPORT["seat_score"])
         found.append({"name": "seat", "height_m": round(seat - floor, 3), "vertices": int(on_seat.sum()),
-                      "score": SUPPORT["seat_score"], "thigh_deg": [round(t, 1) for t in thighs]})
+                      "score": SUPPORT["seat_score"], "thigh_deg": [round(t, 1) for t in thighs],
+                      "thigh_image_drop": None if np.isnan(thigh_drop) else round(thigh_drop, 2)})
         lateral = joints["hip.L"] - joints["hip.R"]
         facing = np.cross(lateral, up)  # the body faces -Y in Anny's rest: up x left points forward
         facing /= max(np.linalg.norm(facing), 1e-9)
