@@ -1,0 +1,98 @@
+"""The seat under a seated body and the table under its resting forearms (priors.SUPPORT).
+
+Works on the fitted Anny vertices (N,3) in the fit frame, with gravity's up already found
+(supports.estimate_up). A seat carries the buttocks (and the back of level thighs) when the thighs
+are folded and the hips well above the floor; a table is only looked for under a seated body, under
+a level forearm pointing ahead at least SUPPORT['table_above_seat_m'] above the seat.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.bodies.parts import PART_ID, part_ids
+from backend.localizers.default.priors import SUPPORT
+
+
+def angle_from_down(direction: np.ndarray, up: np.ndarray) -> float:
+    d = direction / max(np.linalg.norm(direction), 1e-9)
+    return float(np.degrees(np.arccos(np.clip(-d @ up, -1.0, 1.0))))
+
+
+def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, knee: np.ndarray,
+                   up: np.ndarray) -> np.ndarray:
+    """(N,) bool: thigh vertices on its underside (within SUPPORT['thigh_band_m'] of its lowest
+    line along the thigh), the surface a seat carries whatever the thigh's slope."""
+    axis = (knee - hip) / max(np.linalg.norm(knee - hip), 1e-9)
+    down = -(up - (up @ axis) * axis)
+    down /= max(np.linalg.norm(down), 1e-9)
+    depth = (vertices - hip) @ down
+    out = np.zeros(len(vertices), bool)
+    rows = np.flatnonzero(thigh)
+    if rows.size:  # the lowest line, in slices along the thigh (the hip end bulges deeper)
+        slices = np.floor(((vertices[rows] - hip) @ axis) / SUPPORT["thigh_slice_m"]).astype(np.int64)
+        slices -= slices.min()
+        deepest = np.full(slices.max() + 1, -np.inf)
+        np.maximum.at(deepest, slices, depth[rows])
+        out[rows] = depth[rows] >= deepest[slices] - SUPPORT["thigh_band_m"]
+    return out
+
+
+def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
+                  thigh_drop: float = float("nan")) -> tuple[np.ndarray, list[dict]]:
+    """(N,) contact scores from a seat and the tables of a seated body (0 elsewhere), and the supports
+    found (supports.Supports.found entries). thigh_drop: cues.thigh_image_drop (see find_supports)."""
+    height = vertices @ up
+    floor = float(height.min())
+    scores = np.zeros(len(vertices))
+    found: list[dict] = []
+    hips = (joints["hip.L"] + joints["hip.R"]) / 2
+    thighs = [angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
+    hip_height = float(hips @ up - floor)
+    folded = min(thighs) >= SUPPORT["thigh_level_deg"] or thigh_drop < SUPPORT["seat_thigh_drop_max"]
+    if not (folded and hip_height >= SUPPORT["seat_min_height_m"]):
+        return scores, found
+    region = np.isin(parts, part_ids(("buttocks", "left_thigh", "right_thigh", "pelvis")))
+    for side in "LR":  # the seat stops short of the knees
+        near_knee = np.linalg.norm(vertices - joints[f"knee.{side}"], axis=1) < SUPPORT["seat_knee_gap_m"]
+        region &= ~near_knee
+    pelvis = np.isin(parts, part_ids(("buttocks", "pelvis")))
+    seat = float(height[parts == PART_ID["buttocks"]].min())  # the seat is under the pelvis
+    on_seat = pelvis & (height <= seat + SUPPORT["seat_band_m"])
+    fitted_level = min(thighs) >= SUPPORT["thigh_level_deg"]  # else the fitted thighs' slope is wrong
+    for side, name in (("L", "left"), ("R", "right")) if fitted_level else ():  # each thigh's back
+        on_seat |= _back_of_thigh(vertices, region & (parts == PART_ID[f"{name}_thigh"]),
+                                  joints[f"hip.{side}"], joints[f"knee.{side}"], up)
+    scores[on_seat] = SUPPORT["seat_score"]
+    found.append({"name": "seat", "height_m": round(seat - floor, 3), "vertices": int(on_seat.sum()),
+                  "score": SUPPORT["seat_score"], "thigh_deg": [round(t, 1) for t in thighs],
+                  "thigh_image_drop": None if np.isnan(thigh_drop) else round(thigh_drop, 2)})
+    table_scores, tables = _tables(vertices, parts, joints, up, seat, floor)
+    return np.maximum(scores, table_scores), found + tables
+
+
+def _tables(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
+            seat: float, floor: float) -> tuple[np.ndarray, list[dict]]:
+    """A table under each level forearm of a seated body that points ahead (seat, floor: heights along up)."""
+    height = vertices @ up
+    band = SUPPORT["band_m"]
+    scores = np.zeros(len(vertices))
+    found: list[dict] = []
+    lateral = joints["hip.L"] - joints["hip.R"]
+    facing = np.cross(lateral, up)  # the body faces -Y in Anny's rest: up x left points forward
+    facing /= max(np.linalg.norm(facing), 1e-9)
+    for side, name in (("L", "left"), ("R", "right")):
+        forearm = joints[f"wrist.{side}"] - joints[f"elbow.{side}"]
+        level = angle_from_down(forearm, up) >= SUPPORT["forearm_level_deg"]
+        flat = forearm - (forearm @ up) * up
+        ahead = float(flat @ facing) / max(float(np.linalg.norm(flat)), 1e-9)
+        if not level or ahead < SUPPORT["forearm_ahead"]:  # a table is in front, not at the side
+            continue
+        arm = np.isin(parts, part_ids((f"{name}_forearm", f"{name}_hand", f"{name}_palm", f"{name}_fingers")))
+        top = float(height[arm & (parts == PART_ID[f"{name}_forearm"])].min())
+        if top - seat < SUPPORT["table_above_seat_m"] or height[arm].min() < top - band:
+            continue  # too low for a table, or the hand hangs below the forearm (nothing under it)
+        on_table = arm & (height <= top + band)
+        scores[on_table] = np.maximum(scores[on_table], SUPPORT["table_score"])
+        found.append({"name": f"table under the {name} forearm", "height_m": round(top - floor, 3),
+                      "vertices": int(on_table.sum()), "score": SUPPORT["table_score"]})
+    return scores, found
