@@ -118,7 +118,7 @@ def _observation(points: dict[int, tuple[float, float]]):
     image = np.zeros((33, 3))
     for index, xy in points.items():
         image[index, :2] = xy
-    return Observation(rgb=np.zeros((8, 8, 3), np.uint8), image=image, visibility=np.ones(33),
+    return Observation(rgb=np.zeros((400, 400, 3), np.uint8), image=image, visibility=np.ones(33),
                        world=np.zeros((33, 3)), mask=None)
 
 
@@ -169,3 +169,66 @@ def test_thighs_folded_in_the_photo_seat_a_body_whose_fitted_thighs_hang(anny_bo
     assert not on[thighs].any()
     height = vertices @ seated.up
     assert height[on & buttocks].max() - height[buttocks].min() <= SUPPORT["seat_band_m"] + 1e-9
+
+
+def test_the_heels_drop_in_the_photo_tells_a_squat_from_a_seat():
+    """Hips -> heels along the shoulders -> hips axis, in torso lengths: a seated body's heels lie a shin
+    and more below its hips, a squatting body's hips come down to just above its heels. Unknown (NaN)
+    when a heel is not seen or a foot is outside the photo (cut off by the frame: MediaPipe's guess)."""
+    from backend.localizers.default import detect as K
+    from backend.localizers.default.cues import heel_image_drop
+    from backend.localizers.default.priors import SUPPORT
+
+    shoulders = {K.L_SHOULDER: (220.0, 100.0), K.R_SHOULDER: (180.0, 100.0)}
+    hips = {K.L_HIP: (215.0, 200.0), K.R_HIP: (185.0, 200.0)}  # a torso 100 px long
+
+    def feet(y: float) -> dict:
+        return {K.L_ANKLE: (215.0, y - 8), K.R_ANKLE: (185.0, y - 8), K.L_HEEL: (216.0, y), K.R_HEEL: (184.0, y),
+                K.L_TOE: (214.0, y + 4), K.R_TOE: (186.0, y + 4)}
+
+    seated = _observation({**shoulders, **hips, **feet(330.0)})
+    squat = _observation({**shoulders, **hips, **feet(290.0)})
+    assert heel_image_drop(seated) == pytest.approx(1.3)
+    assert heel_image_drop(squat) == pytest.approx(0.9)
+    assert heel_image_drop(squat) < SUPPORT["squat_heel_drop_max"] < heel_image_drop(seated)
+    turn = np.array([[0.0, -1.0], [1.0, 0.0]])  # the same squat in a photo turned 90 deg (about its centre)
+    squat.image[:, :2] = (squat.image[:, :2] - 200.0) @ turn.T + 200.0
+    assert heel_image_drop(squat) == pytest.approx(0.9)
+    cut = _observation({**shoulders, **hips, **feet(397.0)})  # the toes fall below the frame
+    assert np.isnan(heel_image_drop(cut))
+    unseen = _observation({**shoulders, **hips, **feet(330.0)})
+    unseen.visibility[K.R_HEEL] = 0.3  # hidden behind a crate
+    assert np.isnan(heel_image_drop(unseen))
+
+
+@pytest.mark.parametrize("scenario", ["squat", "sit"])
+def test_a_squatting_body_has_no_seat_a_seated_one_keeps_it(scenario, anny_body):
+    """The posed (true) squat has folded thighs and its hips above SUPPORT['seat_min_height_m'], so
+    the thighs alone would seat it; with its heels just below the hips in the photo (heel_drop below
+    SUPPORT['squat_heel_drop_max']) its weight is on the feet: the floor only, nothing on the buttocks.
+    A seated body with its heels a shin below keeps the seat, and so does either body when the photo
+    cannot tell (heel_drop NaN: heels hidden or cut off)."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints = _posed(scenario, 1)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": vertex_areas(vertices, anny_body.faces),
+              "thigh_drop": 0.1}
+    buttocks = anny_body.parts == PART_ID["buttocks"]
+    unknown = find_supports(vertices, anny_body.parts, joints, **kwargs)
+    assert [s["name"] for s in unknown.found][:2] == ["floor", "seat"]  # the squat's arms held ahead: tables too
+    assert (unknown.scores[buttocks] >= 0.5).sum() >= 30
+    drop = {"squat": 0.9, "sit": 1.3}[scenario]
+    seen = find_supports(vertices, anny_body.parts, joints, heel_drop=drop, **kwargs)
+    if scenario == "squat":
+        assert drop < SUPPORT["squat_heel_drop_max"]
+        assert [s["name"] for s in seen.found] == ["floor", "none under the hips"]  # no seat, no table
+        assert "squatting" in seen.found[1]["why"]
+        assert not (seen.scores[buttocks] >= 0.5).any()
+        floor_only = seen.scores >= 0.5
+        feet = np.isin(anny_body.parts, [PART_ID[p] for p in ("left_foot", "right_foot", "left_sole", "right_sole")])
+        assert floor_only.any() and feet[floor_only].mean() > 0.9  # what touches is the feet on the floor
+    else:
+        assert drop > SUPPORT["squat_heel_drop_max"]
+        assert [s["name"] for s in seen.found] == [s["name"] for s in unknown.found]
+        np.testing.assert_array_equal(seen.scores, unknown.scores)

@@ -138,3 +138,23 @@ def thigh_image_drop(obs: K.Observation) -> float:
         return float("nan")
     axis = torso / length
     return float(np.mean([(p[k] - p[h]) @ axis for h, k in ((K.L_HIP, K.L_KNEE), (K.R_HIP, K.R_KNEE))]) / length)
+
+
+def heel_image_drop(obs: K.Observation) -> float:
+    """How far the heels lie below the hips down the photo along the torso, in torso lengths (the
+    shoulders->hips axis, mean of both heels), or NaN when a heel is not seen or a foot keypoint
+    (ankle, heel, toe) lies outside the photo (feet cut off by the frame are MediaPipe's guesses).
+    No depth involved: a seated body's heels are a shin and more below its hips, a squatting body's
+    hips come down to just above its heels (see SUPPORT['squat_heel_drop_max'])."""
+    p = obs.image[:, :2]
+    height, width = obs.size
+    feet = [K.L_ANKLE, K.R_ANKLE, K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE]
+    inside = ((p[feet] >= 0.0) & (p[feet] <= [width - 1, height - 1])).all()
+    if not inside or (obs.visibility[[K.L_HEEL, K.R_HEEL]] < DETECT["visible"]).any():
+        return float("nan")
+    hips = (p[K.L_HIP] + p[K.R_HIP]) / 2
+    torso = hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2
+    length = float(np.linalg.norm(torso))
+    if length < 1e-6:
+        return float("nan")
+    return float(((p[K.L_HEEL] + p[K.R_HEEL]) / 2 - hips) @ torso / length**2)

@@ -38,9 +38,10 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
 
 
 def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
-                  thigh_drop: float = float("nan")) -> tuple[np.ndarray, list[dict]]:
+                  thigh_drop: float = float("nan"), heel_drop: float = float("nan")) -> tuple[np.ndarray, list[dict]]:
     """(N,) contact scores from a seat and the tables of a seated body (0 elsewhere), and the supports
-    found (supports.Supports.found entries). thigh_drop: cues.thigh_image_drop (see find_supports)."""
+    found (supports.Supports.found entries). thigh_drop, heel_drop: cues.thigh_image_drop and
+    cues.heel_image_drop of the photo (NaN: unknown; see find_supports)."""
     height = vertices @ up
     floor = float(height.min())
     scores = np.zeros(len(vertices))
@@ -50,6 +51,10 @@ def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     hip_height = float(hips @ up - floor)
     folded = min(thighs) >= SUPPORT["thigh_level_deg"] or thigh_drop < SUPPORT["seat_thigh_drop_max"]
     if not (folded and hip_height >= SUPPORT["seat_min_height_m"]):
+        return scores, found
+    if heel_drop < SUPPORT["squat_heel_drop_max"]:  # hips just above the heels: squatting, on the feet
+        found.append({"name": "none under the hips", "why": "squatting: the heels are "
+                      f"{heel_drop:.2f} torso lengths below the hips in the photo"})
         return scores, found
     region = np.isin(parts, part_ids(("buttocks", "left_thigh", "right_thigh", "pelvis")))
     for side in "LR":  # the seat stops short of the knees
