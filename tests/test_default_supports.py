@@ -232,3 +232,53 @@ def test_a_squatting_body_has_no_seat_a_seated_one_keeps_it(scenario, anny_body)
         assert drop > SUPPORT["squat_heel_drop_max"]
         assert [s["name"] for s in seen.found] == [s["name"] for s in unknown.found]
         np.testing.assert_array_equal(seen.scores, unknown.scores)
+
+
+def test_the_lap_cover_in_the_photo_sees_a_table_top_in_front_of_the_thighs():
+    """The person mask's mean along the middle of both thighs: 1 for a lap in plain view, low when a
+    table top hides it; NaN without a mask or with a thigh outside the photo."""
+    from backend.localizers.default import detect as K
+    from backend.localizers.default.cues import lap_image_cover
+
+    points = {K.L_SHOULDER: (220.0, 100.0), K.R_SHOULDER: (180.0, 100.0), K.L_HIP: (215.0, 200.0),
+              K.R_HIP: (185.0, 200.0), K.L_KNEE: (225.0, 260.0), K.R_KNEE: (175.0, 260.0)}
+    seen = _observation(points)
+    assert np.isnan(lap_image_cover(seen))  # no person mask
+    seen.mask = np.ones((400, 400), np.float32)
+    assert lap_image_cover(seen) == pytest.approx(1.0)
+    seen.mask[205:400] = 0.0  # a table top's edge just below the hips, hiding the thighs
+    assert lap_image_cover(seen) < 0.1
+    seen.image[K.L_KNEE, :2] = (225.0, 700.0)  # the thigh runs out of the frame: the photo cannot tell
+    assert np.isnan(lap_image_cover(seen))
+
+
+def test_a_hidden_lap_puts_the_seen_hands_on_a_table(anny_body):
+    """The posed (true) table body, seated with forearms ahead: when the photo shows its lap hidden
+    (lap_cover below SUPPORT['table_lap_cover_max']) each seen hand without a forearm table rests on the
+    table (palm and fingers); with the lap in view, unknown, or the wrist unseen, nothing changes."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints = _posed("table", 3)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": vertex_areas(vertices, anny_body.faces),
+              "thigh_drop": 0.1, "heel_drop": 1.3, "wrists_seen": {"L": True, "R": True}}
+    hands = {n: np.isin(anny_body.parts, [PART_ID[f"{n}_palm"], PART_ID[f"{n}_fingers"]]) for n in ("left", "right")}
+    plain = find_supports(vertices, anny_body.parts, joints, lap_cover=0.95, **kwargs)
+    names = [s["name"] for s in plain.found]
+    assert names[:2] == ["floor", "seat"] and not any(n.endswith("hand") for n in names)
+    for cover in (float("nan"), SUPPORT["table_lap_cover_max"] + 0.05):
+        same = find_supports(vertices, anny_body.parts, joints, lap_cover=cover, **kwargs)
+        assert [s["name"] for s in same.found] == names
+        np.testing.assert_array_equal(same.scores, plain.scores)
+    hidden = find_supports(vertices, anny_body.parts, joints, lap_cover=0.4, **kwargs)
+    tables = {s["name"] for s in hidden.found if s["name"].startswith("table")}
+    assert {f"table under the {n} {what}" for n in ("left", "right") for what in ("forearm", "hand")} & tables
+    for n in ("left", "right"):
+        assert (f"table under the {n} forearm" in tables) != (f"table under the {n} hand" in tables)
+        if f"table under the {n} hand" in tables:
+            assert (hidden.scores[hands[n]] >= 0.5).all()
+            assert not (plain.scores[hands[n]] >= 0.5).all()
+    np.testing.assert_array_equal(np.maximum(hidden.scores, plain.scores), hidden.scores)  # only adds
+    unseen = find_supports(vertices, anny_body.parts, joints, lap_cover=0.4,
+                           **{**kwargs, "wrists_seen": {"L": False, "R": False}})
+    np.testing.assert_array_equal(unseen.scores, plain.scores)

@@ -158,3 +158,20 @@ def heel_image_drop(obs: K.Observation) -> float:
     if length < 1e-6:
         return float("nan")
     return float(((p[K.L_HEEL] + p[K.R_HEEL]) / 2 - hips) @ torso / length**2)
+
+
+def lap_image_cover(obs: K.Observation) -> float:
+    """How much of the thighs the person mask covers in the photo: its mean along the middle of both
+    hip -> knee segments (0.2-0.8 of the way), or NaN without a mask or with a thigh outside the photo.
+    A seated body's thighs are in the mask unless something stands between them and the camera (a
+    table top seen from above it)."""
+    if obs.mask is None:
+        return float("nan")
+    height, width = obs.mask.shape
+    p = obs.image[:, :2]
+    t = np.linspace(0.2, 0.8, 9)[:, None]
+    points = np.concatenate([p[h] + t * (p[k] - p[h]) for h, k in ((K.L_HIP, K.L_KNEE), (K.R_HIP, K.R_KNEE))])
+    if ((points < 0) | (points > [width - 1, height - 1])).any():
+        return float("nan")
+    rows, cols = np.round(points[:, 1]).astype(int), np.round(points[:, 0]).astype(int)
+    return float(obs.mask[rows, cols].mean())

@@ -38,10 +38,13 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
 
 
 def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
-                  thigh_drop: float = float("nan"), heel_drop: float = float("nan")) -> tuple[np.ndarray, list[dict]]:
+                  thigh_drop: float = float("nan"), heel_drop: float = float("nan"),
+                  lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
+                  ) -> tuple[np.ndarray, list[dict]]:
     """(N,) contact scores from a seat and the tables of a seated body (0 elsewhere), and the supports
-    found (supports.Supports.found entries). thigh_drop, heel_drop: cues.thigh_image_drop and
-    cues.heel_image_drop of the photo (NaN: unknown; see find_supports)."""
+    found (supports.Supports.found entries). thigh_drop, heel_drop, lap_cover: cues.thigh_image_drop,
+    cues.heel_image_drop and cues.lap_image_cover of the photo (NaN: unknown; see find_supports);
+    wrists_seen: per side ('L', 'R'), the wrist was seen (None: no hidden-lap table)."""
     height = vertices @ up
     floor = float(height.min())
     scores = np.zeros(len(vertices))
@@ -51,7 +54,7 @@ def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     hip_height = float(hips @ up - floor)
     folded = min(thighs) >= SUPPORT["thigh_level_deg"] or thigh_drop < SUPPORT["seat_thigh_drop_max"]
     if not (folded and hip_height >= SUPPORT["seat_min_height_m"]):
-        return scores, found
+        return _hidden_lap_table(parts, scores, found, lap_cover, wrists_seen)
     if heel_drop < SUPPORT["squat_heel_drop_max"]:  # hips just above the heels: squatting, on the feet
         found.append({"name": "none under the hips", "why": "squatting: the heels are "
                       f"{heel_drop:.2f} torso lengths below the hips in the photo"})
@@ -72,7 +75,25 @@ def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
                   "score": SUPPORT["seat_score"], "thigh_deg": [round(t, 1) for t in thighs],
                   "thigh_image_drop": None if np.isnan(thigh_drop) else round(thigh_drop, 2)})
     table_scores, tables = _tables(vertices, parts, joints, up, seat, floor)
-    return np.maximum(scores, table_scores), found + tables
+    return _hidden_lap_table(parts, np.maximum(scores, table_scores), found + tables, lap_cover, wrists_seen)
+
+
+def _hidden_lap_table(parts: np.ndarray, scores: np.ndarray, found: list[dict], lap_cover: float,
+                      wrists_seen: dict[str, bool] | None) -> tuple[np.ndarray, list[dict]]:
+    """A table top between the lap and the camera: the thighs are hidden in the photo (lap_cover below
+    SUPPORT['table_lap_cover_max']), so each seen hand rests on it (palm and fingers: the fitted hand
+    droops below the forearm, so the patch cannot come from its height; a side whose forearm already
+    found a table keeps that patch)."""
+    if not lap_cover < SUPPORT["table_lap_cover_max"] or wrists_seen is None:
+        return scores, found
+    for side, name in (("L", "left"), ("R", "right")):
+        if not wrists_seen[side] or any(f["name"] == f"table under the {name} forearm" for f in found):
+            continue
+        hand = np.isin(parts, part_ids((f"{name}_palm", f"{name}_fingers")))
+        scores[hand] = np.maximum(scores[hand], SUPPORT["table_score"])
+        found.append({"name": f"table under the {name} hand", "vertices": int(hand.sum()),
+                      "score": SUPPORT["table_score"], "lap_image_cover": round(lap_cover, 2)})
+    return scores, found
 
 
 def _tables(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
