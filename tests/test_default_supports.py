@@ -171,43 +171,47 @@ def test_thighs_folded_in_the_photo_seat_a_body_whose_fitted_thighs_hang(anny_bo
     assert height[on & buttocks].max() - height[buttocks].min() <= SUPPORT["seat_band_m"] + 1e-9
 
 
-def test_the_heels_drop_in_the_photo_tells_a_squat_from_a_seat():
-    """Hips -> heels along the shoulders -> hips axis, in torso lengths: a seated body's heels lie a shin
-    and more below its hips, a squatting body's hips come down to just above its heels. Unknown (NaN)
-    when a heel is not seen or a foot is outside the photo (cut off by the frame: MediaPipe's guess)."""
+def test_the_heels_distance_in_the_photo_tells_a_squat_from_a_seat():
+    """Hips -> heels in the photo, in torso lengths: a seated body's heels lie a shin below and a thigh
+    ahead of its hips (from the front the drop shows, from the side both), a squatting body's hips come
+    down to just above its heels. Unknown (NaN) when a heel is not seen or a foot is outside the photo
+    (cut off by the frame: MediaPipe's guess)."""
     from backend.localizers.default import detect as K
-    from backend.localizers.default.cues import heel_image_drop
+    from backend.localizers.default.cues import heel_image_distance
     from backend.localizers.default.priors import SUPPORT
 
     shoulders = {K.L_SHOULDER: (220.0, 100.0), K.R_SHOULDER: (180.0, 100.0)}
     hips = {K.L_HIP: (215.0, 200.0), K.R_HIP: (185.0, 200.0)}  # a torso 100 px long
 
-    def feet(y: float) -> dict:
-        return {K.L_ANKLE: (215.0, y - 8), K.R_ANKLE: (185.0, y - 8), K.L_HEEL: (216.0, y), K.R_HEEL: (184.0, y),
-                K.L_TOE: (214.0, y + 4), K.R_TOE: (186.0, y + 4)}
+    def feet(x: float, y: float) -> dict:
+        return {K.L_ANKLE: (x + 15, y - 8), K.R_ANKLE: (x - 15, y - 8), K.L_HEEL: (x + 16, y), K.R_HEEL: (x - 16, y),
+                K.L_TOE: (x + 14, y + 4), K.R_TOE: (x - 14, y + 4)}
 
-    seated = _observation({**shoulders, **hips, **feet(330.0)})
-    squat = _observation({**shoulders, **hips, **feet(290.0)})
-    assert heel_image_drop(seated) == pytest.approx(1.3)
-    assert heel_image_drop(squat) == pytest.approx(0.9)
-    assert heel_image_drop(squat) < SUPPORT["squat_heel_drop_max"] < heel_image_drop(seated)
+    seated = _observation({**shoulders, **hips, **feet(200.0, 330.0)})
+    from_the_side = _observation({**shoulders, **hips, **feet(280.0, 290.0)})  # heels a thigh ahead
+    squat = _observation({**shoulders, **hips, **feet(200.0, 290.0)})
+    assert heel_image_distance(seated) == pytest.approx(1.3)
+    assert heel_image_distance(from_the_side) == pytest.approx(np.hypot(0.8, 0.9))
+    assert heel_image_distance(squat) == pytest.approx(0.9)
+    limit = SUPPORT["squat_heel_distance_max"]
+    assert heel_image_distance(squat) < limit < min(heel_image_distance(seated), heel_image_distance(from_the_side))
     turn = np.array([[0.0, -1.0], [1.0, 0.0]])  # the same squat in a photo turned 90 deg (about its centre)
     squat.image[:, :2] = (squat.image[:, :2] - 200.0) @ turn.T + 200.0
-    assert heel_image_drop(squat) == pytest.approx(0.9)
-    cut = _observation({**shoulders, **hips, **feet(397.0)})  # the toes fall below the frame
-    assert np.isnan(heel_image_drop(cut))
-    unseen = _observation({**shoulders, **hips, **feet(330.0)})
+    assert heel_image_distance(squat) == pytest.approx(0.9)
+    cut = _observation({**shoulders, **hips, **feet(200.0, 397.0)})  # the toes fall below the frame
+    assert np.isnan(heel_image_distance(cut))
+    unseen = _observation({**shoulders, **hips, **feet(200.0, 330.0)})
     unseen.visibility[K.R_HEEL] = 0.3  # hidden behind a crate
-    assert np.isnan(heel_image_drop(unseen))
+    assert np.isnan(heel_image_distance(unseen))
 
 
 @pytest.mark.parametrize("scenario", ["squat", "sit"])
 def test_a_squatting_body_has_no_seat_a_seated_one_keeps_it(scenario, anny_body):
     """The posed (true) squat has folded thighs and its hips above SUPPORT['seat_min_height_m'], so
-    the thighs alone would seat it; with its heels just below the hips in the photo (heel_drop below
-    SUPPORT['squat_heel_drop_max']) its weight is on the feet: the floor only, nothing on the buttocks.
+    the thighs alone would seat it; with its heels just below the hips in the photo (heel_distance below
+    SUPPORT['squat_heel_distance_max']) its weight is on the feet: the floor only, nothing on the buttocks.
     A seated body with its heels a shin below keeps the seat, and so does either body when the photo
-    cannot tell (heel_drop NaN: heels hidden or cut off)."""
+    cannot tell (heel_distance NaN: heels hidden or cut off)."""
     from backend.localizers.default.priors import SUPPORT
     from backend.localizers.default.supports import find_supports, vertex_areas
 
@@ -219,9 +223,9 @@ def test_a_squatting_body_has_no_seat_a_seated_one_keeps_it(scenario, anny_body)
     assert [s["name"] for s in unknown.found][:2] == ["floor", "seat"]  # the squat's arms held ahead: tables too
     assert (unknown.scores[buttocks] >= 0.5).sum() >= 30
     drop = {"squat": 0.9, "sit": 1.3}[scenario]
-    seen = find_supports(vertices, anny_body.parts, joints, heel_drop=drop, **kwargs)
+    seen = find_supports(vertices, anny_body.parts, joints, heel_distance=drop, **kwargs)
     if scenario == "squat":
-        assert drop < SUPPORT["squat_heel_drop_max"]
+        assert drop < SUPPORT["squat_heel_distance_max"]
         assert [s["name"] for s in seen.found] == ["floor", "none under the hips"]  # no seat, no table
         assert "squatting" in seen.found[1]["why"]
         assert not (seen.scores[buttocks] >= 0.5).any()
@@ -229,7 +233,7 @@ def test_a_squatting_body_has_no_seat_a_seated_one_keeps_it(scenario, anny_body)
         feet = np.isin(anny_body.parts, [PART_ID[p] for p in ("left_foot", "right_foot", "left_sole", "right_sole")])
         assert floor_only.any() and feet[floor_only].mean() > 0.9  # what touches is the feet on the floor
     else:
-        assert drop > SUPPORT["squat_heel_drop_max"]
+        assert drop > SUPPORT["squat_heel_distance_max"]
         assert [s["name"] for s in seen.found] == [s["name"] for s in unknown.found]
         np.testing.assert_array_equal(seen.scores, unknown.scores)
 
@@ -261,7 +265,7 @@ def test_a_hidden_lap_puts_the_seen_hands_on_a_table(anny_body):
 
     vertices, joints = _posed("table", 3)
     kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": vertex_areas(vertices, anny_body.faces),
-              "thigh_drop": 0.1, "heel_drop": 1.3, "wrists_seen": {"L": True, "R": True}}
+              "thigh_drop": 0.1, "heel_distance": 1.3, "wrists_seen": {"L": True, "R": True}}
     hands = {n: np.isin(anny_body.parts, [PART_ID[f"{n}_palm"], PART_ID[f"{n}_fingers"]]) for n in ("left", "right")}
     plain = find_supports(vertices, anny_body.parts, joints, lap_cover=0.95, **kwargs)
     names = [s["name"] for s in plain.found]

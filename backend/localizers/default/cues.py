@@ -140,12 +140,13 @@ def thigh_image_drop(obs: K.Observation) -> float:
     return float(np.mean([(p[k] - p[h]) @ axis for h, k in ((K.L_HIP, K.L_KNEE), (K.R_HIP, K.R_KNEE))]) / length)
 
 
-def heel_image_drop(obs: K.Observation) -> float:
-    """How far the heels lie below the hips down the photo along the torso, in torso lengths (the
-    shoulders->hips axis, mean of both heels), or NaN when a heel is not seen or a foot keypoint
-    (ankle, heel, toe) lies outside the photo (feet cut off by the frame are MediaPipe's guesses).
-    No depth involved: a seated body's heels are a shin and more below its hips, a squatting body's
-    hips come down to just above its heels (see SUPPORT['squat_heel_drop_max'])."""
+def heel_image_distance(obs: K.Observation) -> float:
+    """How far the heels lie from the hips in the photo, in torso lengths (shoulders -> hips; from the
+    hips' midpoint to the heels'), or NaN when a heel is not seen or a foot keypoint (ankle, heel, toe)
+    lies outside the photo (feet cut off by the frame are MediaPipe's guesses). No depth involved: a
+    seated body's heels are a shin below and a thigh ahead of its hips (seen from the front the drop
+    shows, from the side both), a squatting body's hips come down to just above and behind its heels
+    (see SUPPORT['squat_heel_distance_max'])."""
     p = obs.image[:, :2]
     height, width = obs.size
     feet = [K.L_ANKLE, K.R_ANKLE, K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE]
@@ -153,11 +154,10 @@ def heel_image_drop(obs: K.Observation) -> float:
     if not inside or (obs.visibility[[K.L_HEEL, K.R_HEEL]] < DETECT["visible"]).any():
         return float("nan")
     hips = (p[K.L_HIP] + p[K.R_HIP]) / 2
-    torso = hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2
-    length = float(np.linalg.norm(torso))
+    length = float(np.linalg.norm(hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2))
     if length < 1e-6:
         return float("nan")
-    return float(((p[K.L_HEEL] + p[K.R_HEEL]) / 2 - hips) @ torso / length**2)
+    return float(np.linalg.norm((p[K.L_HEEL] + p[K.R_HEEL]) / 2 - hips) / length)
 
 
 def lap_image_cover(obs: K.Observation) -> float:

@@ -38,12 +38,12 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
 
 
 def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
-                  thigh_drop: float = float("nan"), heel_drop: float = float("nan"),
+                  thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
                   ) -> tuple[np.ndarray, list[dict]]:
     """(N,) contact scores from a seat and the tables of a seated body (0 elsewhere), and the supports
-    found (supports.Supports.found entries). thigh_drop, heel_drop, lap_cover: cues.thigh_image_drop,
-    cues.heel_image_drop and cues.lap_image_cover of the photo (NaN: unknown; see find_supports);
+    found (supports.Supports.found entries). thigh_drop, heel_distance, lap_cover: cues.thigh_image_drop,
+    cues.heel_image_distance and cues.lap_image_cover of the photo (NaN: unknown; see find_supports);
     wrists_seen: per side ('L', 'R'), the wrist was seen (None: no hidden-lap table)."""
     height = vertices @ up
     floor = float(height.min())
@@ -55,9 +55,9 @@ def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     folded = min(thighs) >= SUPPORT["thigh_level_deg"] or thigh_drop < SUPPORT["seat_thigh_drop_max"]
     if not (folded and hip_height >= SUPPORT["seat_min_height_m"]):
         return _hidden_lap_table(parts, scores, found, lap_cover, wrists_seen)
-    if heel_drop < SUPPORT["squat_heel_drop_max"]:  # hips just above the heels: squatting, on the feet
+    if heel_distance < SUPPORT["squat_heel_distance_max"]:  # hips just above the heels: squatting, on the feet
         found.append({"name": "none under the hips", "why": "squatting: the heels are "
-                      f"{heel_drop:.2f} torso lengths below the hips in the photo"})
+                      f"{heel_distance:.2f} torso lengths from the hips in the photo"})
         return scores, found
     region = np.isin(parts, part_ids(("buttocks", "left_thigh", "right_thigh", "pelvis")))
     for side in "LR":  # the seat stops short of the knees

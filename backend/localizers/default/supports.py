@@ -63,7 +63,7 @@ def estimate_up(vertices: np.ndarray, areas: np.ndarray | None = None) -> np.nda
 
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
-                  thigh_drop: float = float("nan"), heel_drop: float = float("nan"),
+                  thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None) -> Supports:
     """Per-vertex support contact of the fitted body.
 
@@ -74,8 +74,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     areas: (N,) per-vertex surface area (vertex_areas of the fitted mesh) for the gravity search.
     thigh_drop: cues.thigh_image_drop of the photo (NaN: unknown); below SUPPORT['seat_thigh_drop_max']
         the thighs are folded in the photo, which seats the body even when the fitted thighs hang.
-    heel_drop: cues.heel_image_drop of the photo (NaN: unknown); below SUPPORT['squat_heel_drop_max'] the
-        body squats on its feet: no seat.
+    heel_distance: cues.heel_image_distance of the photo (NaN: unknown); below
+        SUPPORT['squat_heel_distance_max'] the body squats on its feet: no seat.
     lap_cover: cues.lap_image_cover of the photo (NaN: unknown); below SUPPORT['table_lap_cover_max'] a
         table top hides the lap and the hands of wrists_seen (per side, 'L'/'R') rest on it.
     """
@@ -103,7 +103,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": SUPPORT["floor_score"],
                   "unseen_feet": [s for s in "LR" if not feet_seen[s]]})
 
-    seat_scores, seated = seat_supports(vertices, parts, joints, up, thigh_drop, heel_drop, lap_cover, wrists_seen)
+    seat_scores, seated = seat_supports(vertices, parts, joints, up, thigh_drop, heel_distance, lap_cover,
+                                        wrists_seen)
     scores = np.maximum(scores, seat_scores)
     found += seated
     return Supports(scores, up, found)
