@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
+from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
 
 
@@ -85,7 +86,7 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
 
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
-                  thigh_drop: float = float("nan")) -> Supports:
+                  thigh_drop: float = float("nan"), head_flex: float = float("nan")) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -95,6 +96,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     areas: (N,) per-vertex surface area (vertex_areas of the fitted mesh) for the gravity search.
     thigh_drop: cues.thigh_image_drop of the photo (NaN: unknown); below SUPPORT['seat_thigh_drop_max']
         the thighs are folded in the photo, which seats the body even when the fitted thighs hang.
+    head_flex: lying.head_flexion_deg of the photo (NaN: unknown): a lying body's nodded head is lifted.
     """
     up = estimate_up(vertices, areas)
     height = vertices @ up
@@ -107,18 +109,18 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
     hips = (joints["hip.L"] + joints["hip.R"]) / 2
     lying = _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
-    # a body lying down sinks into what carries it (bedding, soft tissue): the seat's deeper band
-    on_floor = height <= floor + (SUPPORT["lying_band_m"] if lying else band)
-    if lying:  # the head rests on the back half of the skull
-        head = parts == PART_ID["head"]
-        on_floor |= head & (height <= floor + SUPPORT["lying_head_band_m"])
+    on_floor, lie = height <= floor + band, {}
+    if lying:  # the support is the plane the torso rests on (lying.py); raised head and legs are free
+        on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex)
+        height = vertices @ up
+        floor = float(height.min())
     scores[on_floor] = SUPPORT["floor_score"]
     for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
         if not feet_seen[side]:
             foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
             scores[on_floor & foot] = SUPPORT["unseen_score"]
     found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": SUPPORT["floor_score"],
-                  "unseen_feet": [s for s in "LR" if not feet_seen[s]]})
+                  "unseen_feet": [s for s in "LR" if not feet_seen[s]], **lie})
 
     thighs = [_angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
     hip_height = float(hips @ up - floor)
