@@ -238,3 +238,39 @@ def test_head_flexion_reads_the_face_turned_towards_the_feet():
     seen[K.NOSE] = 0.1
     assert np.isnan(head_flexion_deg(world, seen))
 
+
+def test_a_body_that_would_fall_backwards_leans_on_a_wall_behind(anny_body):
+    """Tilted back 30 deg about the ankles with the feet flat on the floor, the body's centre of mass is far
+    behind its floor contact: it leans on a wall, touched by the back (and the buttocks or head) within the
+    floor's band of the plane the back rests on; upright, or tilted forward, there is no wall."""
+    from backend.eval.synth.poses import lean_back, rotation
+    from backend.localizers.default.fit import JOINTS, _model, posed as pose_body
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    back = anny_body.parts == PART_ID["back"]
+    front = np.isin(anny_body.parts, [PART_ID[n] for n in ("chest", "abdomen", "left_sole", "right_sole")])
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}}
+    labels = list(_model().bone_labels)
+    for degrees, wall in ((30.0, True), (0.0, False), (-30.0, False)):
+        flat_feet = {f"foot.{s}": rotation("x", degrees) for s in "LR"}  # the ankles bend, the soles stay flat
+        rest, heads = pose_body(flat_feet)
+        turn = np.asarray(lean_back(np.eye(3), degrees)).T
+        vertices = rest @ turn.T
+        posed = {f"{j}.{s}": turn @ heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+        supports = find_supports(vertices, anny_body.parts, posed, areas=vertex_areas(vertices, anny_body.faces),
+                                 **kwargs)
+        names = [s["name"] for s in supports.found]
+        assert ("wall behind" in names) is wall, (degrees, supports.found)
+        if wall:
+            leaning = vertices, posed
+            entry = supports.found[names.index("wall behind")]
+            assert entry["com_behind_m"] >= SUPPORT["backing_com_behind_m"]
+            on = supports.scores >= SUPPORT["backing_score"] - 1e-9
+            assert on[back].sum() >= 40 and not on[front & (vertices[:, 2] > 0.2)].any()
+            # the patch is the back's rearmost band across the lean (+Y): far from the front of the body
+            assert vertices[on & back, 1].min() > vertices[back, 1].mean()
+        else:
+            assert not (supports.scores[back] > 0).any()
+    unseen = find_supports(*leaning[:1], anny_body.parts, leaning[1], legs_seen=True, feet_seen={"L": False, "R": True})
+    assert "wall behind" not in [s["name"] for s in unseen.found]  # where the feet stand is a guess

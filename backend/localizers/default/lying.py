@@ -30,19 +30,26 @@ def _tilted(up: np.ndarray, max_deg: float, step_deg: float) -> np.ndarray:
     return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
 
 
-def torso_up(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.ndarray | None) -> np.ndarray:
-    """(3,) the up direction (within SUPPORT['lying_tilt_max_deg'] of up) whose lowest band of the torso
-    holds the most torso surface: the normal of the plane the torso rests on."""
-    torso = np.isin(parts, part_ids(TORSO))
-    points = vertices[torso]
-    weight = np.ones(len(points)) if areas is None else areas[torso]
+def resting_normal(vertices: np.ndarray, region: np.ndarray, normal: np.ndarray,
+                   areas: np.ndarray | None) -> np.ndarray:
+    """(3,) the direction (within SUPPORT['lying_tilt_max_deg'] of normal) along which the region's lowest
+    SUPPORT['lying_torso_band_m'] holds the most of its surface: the normal of the plane it rests on."""
+    points = vertices[region]
+    weight = np.ones(len(points)) if areas is None else areas[region]
     weight = weight / weight.sum()
-    dirs = _tilted(up / np.linalg.norm(up), SUPPORT["lying_tilt_max_deg"], SUPPORT["lying_tilt_step_deg"])
-    height = points @ dirs.T  # (T, K)
+    normal = normal / np.linalg.norm(normal)
+    dirs = _tilted(normal, SUPPORT["lying_tilt_max_deg"], SUPPORT["lying_tilt_step_deg"])
+    height = points @ dirs.T  # (R, K)
     near = height <= height.min(axis=0) + SUPPORT["lying_torso_band_m"]
     share = weight @ near
-    tilt = np.degrees(np.arccos(np.clip(dirs @ up, -1.0, 1.0)))
+    tilt = np.degrees(np.arccos(np.clip(dirs @ normal, -1.0, 1.0)))
     return dirs[int(np.argmax(share - SUPPORT["tilt_penalty"] * tilt))]
+
+
+def torso_up(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.ndarray | None) -> np.ndarray:
+    """(3,) the up direction near up whose lowest band of the torso holds the most torso surface: the
+    normal of the plane the torso rests on."""
+    return resting_normal(vertices, np.isin(parts, part_ids(TORSO)), up, areas)
 
 
 def head_flexion_deg(world: np.ndarray, visibility: np.ndarray) -> float:

@@ -316,6 +316,13 @@ SUPPORT = {
     # the ears only, so its head stays on the plane. Tuning seed: lie_raised (neck flexed 15-35 deg)
     # reads -3..27 (5 of 10 >= 10: F1 0.331 -> 0.395), tests/data/anny_lie.jpg (head flat on the bed) -18.
     "lying_head_flex_deg": 10.0,
+    # A wall behind (backing.py): a standing body whose centre of mass is more than backing_com_behind_m
+    # behind its rearmost floor contact would fall backwards without it. Wide, because MediaPipe's depth
+    # tilts the fit: tuning seed, fitted upright bodies read up to 0.19 m (seen from behind, standing;
+    # their true ones 0.09-0.12 m in front of the heels). A wall is less sure than the floor: a claim at
+    # backing_score.
+    "backing_com_behind_m": 0.25,
+    "backing_score": 0.6,
     # The thigh's underside: within thigh_band_m of its lowest line along the thigh (a thigh is
     # ~12-15 cm thick, measured in 3 cm slices along it: 6 cm is about its back half).
     "thigh_band_m": 0.06,
