@@ -286,3 +286,108 @@ def test_a_hidden_lap_puts_the_seen_hands_on_a_table(anny_body):
     unseen = find_supports(vertices, anny_body.parts, joints, lap_cover=0.4,
                            **{**kwargs, "wrists_seen": {"L": False, "R": False}})
     np.testing.assert_array_equal(unseen.scores, plain.scores)
+
+
+def _laid_down(scenario: str, index: int, camera_deg: float = 10.0):
+    """A posed body turned onto its back (the generator's lean_back by 90 deg), seen by a camera pitched
+    camera_deg: vertices, joints, true up."""
+    from backend.eval.synth.poses import lean_back
+
+    vertices, joints = _posed(scenario, index)
+    turn = _pitch(camera_deg) @ np.asarray(lean_back(np.eye(3), 90.0)).T
+    return vertices @ turn.T, {k: turn @ v for k, v in joints.items()}, _pitch(camera_deg) @ np.array([0.0, 0.0, 1.0])
+
+
+def test_a_lying_body_with_head_and_legs_raised_rests_on_its_back_only(anny_body):
+    """Lying on the back, head and legs raised (the generator's lie_raised pose): the support is the plane
+    the torso rests on, so the back and buttocks touch and the raised head, thighs and shins are free
+    (over the plane under the lowest points, 7 cm deep, the head and the upper arms were claimed)."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints, true_up = _laid_down("lie_raised", 3)
+    supports = find_supports(vertices, anny_body.parts, joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                             areas=vertex_areas(vertices, anny_body.faces))
+    assert np.degrees(np.arccos(np.clip(supports.up @ true_up, -1, 1))) <= 5.0
+    assert supports.found[0]["head_rests"] is False and supports.found[0]["head_gap_m"] > SUPPORT["lying_head_gap_m"]
+    on = supports.scores >= 0.5
+    part = {name: anny_body.parts == PART_ID[name] for name in PART_ID}
+    assert on[part["back"]].sum() >= 30 and on[part["buttocks"]].sum() >= 20
+    assert not on[part["head"]].any()
+    for name in ("left_shin", "right_shin", "left_foot", "right_foot", "chest", "abdomen"):
+        assert not on[part[name]].any(), name
+    height = vertices @ supports.up
+    torso = np.isin(anny_body.parts, [PART_ID[n] for n in ("back", "buttocks", "chest", "abdomen", "pelvis")])
+    assert height[on].max() - height[torso].min() <= SUPPORT["lying_band_m"] + 1e-9
+
+
+def test_a_nodded_face_lifts_the_head_of_a_body_lying_flat(anny_body):
+    """Lying flat, the back of the head rests on the bed; the same fitted body with the photo's face nodded
+    towards the feet (head_flex, which the fit does not pose) has its head lifted by the neck."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints, _ = _laid_down("stand", 1)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": vertex_areas(vertices, anny_body.faces)}
+    head = anny_body.parts == PART_ID["head"]
+    flat = find_supports(vertices, anny_body.parts, joints, **kwargs)
+    assert flat.found[0]["head_rests"] is True and (flat.scores[head] >= 0.5).sum() >= 30
+    assert (flat.scores[anny_body.parts == PART_ID["back"]] >= 0.5).sum() >= 30
+    nodded = find_supports(vertices, anny_body.parts, joints, head_flex=SUPPORT["lying_head_flex_deg"] + 10, **kwargs)
+    assert nodded.found[0]["head_rests"] is False and not (nodded.scores[head] >= 0.5).any()
+    assert nodded.found[0]["head_flex_deg"] == pytest.approx(SUPPORT["lying_head_flex_deg"] + 10)
+
+
+def test_head_flexion_reads_the_face_turned_towards_the_feet():
+    from backend.localizers.default import detect as K
+    from backend.localizers.default.lying import head_flexion_deg
+
+    world = np.zeros((33, 3))  # MediaPipe world axes: y down; a body lying along x, head at -x, face up (-y)
+    world[[K.L_HIP, K.R_HIP]] = [[0.0, 0.0, 0.1], [0.0, 0.0, -0.1]]
+    world[[K.L_SHOULDER, K.R_SHOULDER]] = [[-0.5, 0.0, 0.15], [-0.5, 0.0, -0.15]]
+    world[[7, 8]] = [[-0.7, 0.0, 0.07], [-0.7, 0.0, -0.07]]  # the ears
+    a = np.radians(30.0)
+    world[K.NOSE] = [-0.7 + 0.1 * np.sin(a), -0.1 * np.cos(a), 0.0]  # the face turned 30 deg towards the feet
+    seen = np.ones(33)
+    assert head_flexion_deg(world, seen) == pytest.approx(30.0)
+    world[K.NOSE] = [-0.7 - 0.1 * np.sin(a), -0.1 * np.cos(a), 0.0]  # tilted back
+    assert head_flexion_deg(world, seen) == pytest.approx(-30.0)
+    seen[K.NOSE] = 0.1
+    assert np.isnan(head_flexion_deg(world, seen))
+
+
+def test_a_body_that_would_fall_backwards_leans_on_a_wall_behind(anny_body):
+    """Tilted back 30 deg about the ankles with the feet flat on the floor, the body's centre of mass is far
+    behind its floor contact: it leans on a wall, touched by the back (and the buttocks or head) within the
+    floor's band of the plane the back rests on; upright, or tilted forward, there is no wall."""
+    from backend.eval.synth.poses import lean_back, rotation
+    from backend.localizers.default.fit import JOINTS, _model, posed as pose_body
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    back = anny_body.parts == PART_ID["back"]
+    front = np.isin(anny_body.parts, [PART_ID[n] for n in ("chest", "abdomen", "left_sole", "right_sole")])
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}}
+    labels = list(_model().bone_labels)
+    for degrees, wall in ((30.0, True), (0.0, False), (-30.0, False)):
+        flat_feet = {f"foot.{s}": rotation("x", degrees) for s in "LR"}  # the ankles bend, the soles stay flat
+        rest, heads = pose_body(flat_feet)
+        turn = np.asarray(lean_back(np.eye(3), degrees)).T
+        vertices = rest @ turn.T
+        posed = {f"{j}.{s}": turn @ heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+        supports = find_supports(vertices, anny_body.parts, posed, areas=vertex_areas(vertices, anny_body.faces),
+                                 **kwargs)
+        names = [s["name"] for s in supports.found]
+        assert ("wall behind" in names) is wall, (degrees, supports.found)
+        if wall:
+            leaning = vertices, posed
+            entry = supports.found[names.index("wall behind")]
+            assert entry["com_behind_m"] >= SUPPORT["backing_com_behind_m"]
+            on = supports.scores >= SUPPORT["backing_score"] - 1e-9
+            assert on[back].sum() >= 40 and not on[front & (vertices[:, 2] > 0.2)].any()
+            # the patch is the back's rearmost band across the lean (+Y): far from the front of the body
+            assert vertices[on & back, 1].min() > vertices[back, 1].mean()
+        else:
+            assert not (supports.scores[back] > 0).any()
+    unseen = find_supports(*leaning[:1], anny_body.parts, leaning[1], legs_seen=True, feet_seen={"L": False, "R": True})
+    assert "wall behind" not in [s["name"] for s in unseen.found]  # where the feet stand is a guess

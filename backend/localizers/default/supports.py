@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backend.bodies.parts import PART_ID, part_ids
+from backend.bodies.parts import part_ids
+from backend.localizers.default.backing import backing
+from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
 from backend.localizers.default.seats import angle_from_down as _angle_from_down
 from backend.localizers.default.seats import seat_supports
@@ -64,7 +66,8 @@ def estimate_up(vertices: np.ndarray, areas: np.ndarray | None = None) -> np.nda
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
-                  lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None) -> Supports:
+                  lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
+                  head_flex: float = float("nan")) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -78,6 +81,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         SUPPORT['squat_heel_distance_max'] the body squats on its feet: no seat.
     lap_cover: cues.lap_image_cover of the photo (NaN: unknown); below SUPPORT['table_lap_cover_max'] a
         table top hides the lap and the hands of wrists_seen (per side, 'L'/'R') rest on it.
+    head_flex: lying.head_flexion_deg of the photo (NaN: unknown): a lying body's nodded head is lifted.
     """
     up = estimate_up(vertices, areas)
     height = vertices @ up
@@ -90,21 +94,27 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
     hips = (joints["hip.L"] + joints["hip.R"]) / 2
     lying = _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
-    # a body lying down sinks into what carries it (bedding, soft tissue): the seat's deeper band
-    on_floor = height <= floor + (SUPPORT["lying_band_m"] if lying else band)
-    if lying:  # the head rests on the back half of the skull
-        head = parts == PART_ID["head"]
-        on_floor |= head & (height <= floor + SUPPORT["lying_head_band_m"])
+    on_floor, lie = height <= floor + band, {}
+    if lying:  # the support is the plane the torso rests on (lying.py); raised head and legs are free
+        on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex)
+        height = vertices @ up
+        floor = float(height.min())
     scores[on_floor] = SUPPORT["floor_score"]
     for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
         if not feet_seen[side]:
             foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
             scores[on_floor & foot] = SUPPORT["unseen_score"]
     found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": SUPPORT["floor_score"],
-                  "unseen_feet": [s for s in "LR" if not feet_seen[s]]})
+                  "unseen_feet": [s for s in "LR" if not feet_seen[s]], **lie})
 
     seat_scores, seated = seat_supports(vertices, parts, joints, up, thigh_drop, heel_distance, lap_cover,
                                         wrists_seen)
     scores = np.maximum(scores, seat_scores)
     found += seated
+    table_or_seat = any(s["name"] == "seat" or s["name"].startswith("table") for s in seated)
+    if not lying and all(feet_seen.values()) and not table_or_seat:  # standing on seen feet only:
+        on_wall, wall = backing(vertices, parts, joints, up, on_floor, areas)  # a wall behind (backing.py)
+        if wall is not None:
+            scores[on_wall] = np.maximum(scores[on_wall], SUPPORT["backing_score"])
+            found.append(wall)
     return Supports(scores, up, found)

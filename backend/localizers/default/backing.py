@@ -1,0 +1,47 @@
+"""A support behind a body that would fall backwards without one: a wall behind a leaning body.
+
+Standing free, a body keeps its centre of mass over its feet. A fitted body standing on the floor whose
+centre of mass (its surface's area-weighted mean) lies more than SUPPORT['backing_com_behind_m'] behind
+the rearmost floor contact (along its backward direction, from the hips' left-right axis and gravity) is
+held from behind. The support is the plane the back rests on: within SUPPORT['lying_tilt_max_deg'] of
+vertical across that direction, the one whose rearmost band holds the most of the back, buttocks and
+head (lying.resting_normal: the fit's tilt is off by several degrees, a vertical plane touched only the
+shoulders); those parts within SUPPORT['band_m'] of it touch it.
+
+The margin is wide because MediaPipe's depth tilts fitted bodies: on the tuning seed the fitted centre of
+mass of upright bodies reads up to 19 cm behind the heels (a body seen from behind, a standing one),
+their true ones 9-12 cm in front; the synthetic 'lean' bodies (tilted 2-6 deg) keep theirs 1-6 cm in
+front of the heels, so nothing in the pose says they lean (bench/README.md).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.bodies.parts import part_ids
+from backend.localizers.default.lying import resting_normal
+from backend.localizers.default.priors import SUPPORT
+
+BACK = ("back", "buttocks", "head")
+
+
+def backing(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
+            on_floor: np.ndarray, areas: np.ndarray | None) -> tuple[np.ndarray, dict | None]:
+    """(N,) bool on a support behind the body, and its report entry (None when the body needs none)."""
+    none = np.zeros(len(vertices), bool)
+    if not on_floor.any():
+        return none, None
+    weight = np.ones(len(vertices)) if areas is None else areas
+    com = (weight[:, None] * vertices).sum(axis=0) / weight.sum()
+    lateral = joints["hip.L"] - joints["hip.R"]
+    behind = np.cross(up, lateral)  # up x left points backwards (the body faces -Y, left is +X, up +Z)
+    behind -= (behind @ up) * up
+    behind /= max(float(np.linalg.norm(behind)), 1e-9)
+    overhang = float(com @ behind - (vertices[on_floor] @ behind).max())
+    if overhang < SUPPORT["backing_com_behind_m"]:
+        return none, None
+    region = np.isin(parts, part_ids(BACK))
+    normal = resting_normal(vertices, region, -behind, areas)  # the plane the back rests on, near vertical
+    depth = vertices @ normal
+    on = region & (depth <= float(depth[region].min()) + SUPPORT["band_m"])
+    return on, {"name": "wall behind", "com_behind_m": round(overhang, 3), "vertices": int(on.sum()),
+                "score": SUPPORT["backing_score"]}

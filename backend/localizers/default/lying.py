@@ -1,0 +1,90 @@
+"""The support under a lying body: the plane the torso rests on, not the plane under its lowest points.
+
+A body lying on a bed carries its weight on the back and buttocks (or, prone, the chest); the head and
+the legs may be raised off it (a pillow, bent knees) and the fit's guess of raised limbs is often low.
+The plane under the lowest points then tilts onto whatever limb the fit put lowest, and a band over it
+claims the raised head and legs. Here gravity is re-searched near the body's up on the torso alone
+(the tilt whose lowest band holds the most torso surface), the support is the plane under the torso,
+and a vertex is on it within SUPPORT['lying_band_m'] above it; a part sunk deeper than
+SUPPORT['lying_below_m'] below it is off the support's edge (hangs over the side of the bed).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.bodies.parts import PART_ID, part_ids
+from backend.localizers.default.priors import DETECT, SUPPORT
+
+TORSO = ("back", "buttocks", "chest", "abdomen", "pelvis")
+_L_EAR, _R_EAR = 7, 8  # MediaPipe pose landmarks
+
+
+def _tilted(up: np.ndarray, max_deg: float, step_deg: float) -> np.ndarray:
+    """(K,3) unit directions within max_deg of up on a grid of tilts about two axes across it."""
+    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    a /= np.linalg.norm(a)
+    b = np.cross(up, a)
+    t = np.radians(np.arange(-max_deg, max_deg + 1e-6, step_deg))
+    ta, tb = np.meshgrid(np.tan(t), np.tan(t), indexing="ij")
+    dirs = up[None] + ta.reshape(-1, 1) * a[None] + tb.reshape(-1, 1) * b[None]
+    return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+
+
+def resting_normal(vertices: np.ndarray, region: np.ndarray, normal: np.ndarray,
+                   areas: np.ndarray | None) -> np.ndarray:
+    """(3,) the direction (within SUPPORT['lying_tilt_max_deg'] of normal) along which the region's lowest
+    SUPPORT['lying_torso_band_m'] holds the most of its surface: the normal of the plane it rests on."""
+    points = vertices[region]
+    weight = np.ones(len(points)) if areas is None else areas[region]
+    weight = weight / weight.sum()
+    normal = normal / np.linalg.norm(normal)
+    dirs = _tilted(normal, SUPPORT["lying_tilt_max_deg"], SUPPORT["lying_tilt_step_deg"])
+    height = points @ dirs.T  # (R, K)
+    near = height <= height.min(axis=0) + SUPPORT["lying_torso_band_m"]
+    share = weight @ near
+    tilt = np.degrees(np.arccos(np.clip(dirs @ normal, -1.0, 1.0)))
+    return dirs[int(np.argmax(share - SUPPORT["tilt_penalty"] * tilt))]
+
+
+def torso_up(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.ndarray | None) -> np.ndarray:
+    """(3,) the up direction near up whose lowest band of the torso holds the most torso surface: the
+    normal of the plane the torso rests on."""
+    return resting_normal(vertices, np.isin(parts, part_ids(TORSO)), up, areas)
+
+
+def head_flexion_deg(world: np.ndarray, visibility: np.ndarray) -> float:
+    """How far the face turns from the torso's front towards the feet (degrees; NaN when the nose or an
+    ear is not seen), from MediaPipe's world landmarks: the angle of ears-centre -> nose out of the
+    plane across the torso axis. The fit poses the neck from the ears only, so this nod is not in it."""
+    from backend.localizers.default import detect as K
+
+    if min(visibility[K.NOSE], visibility[_L_EAR], visibility[_R_EAR]) < DETECT["visible"]:
+        return float("nan")
+    axis = (world[K.L_SHOULDER] + world[K.R_SHOULDER] - world[K.L_HIP] - world[K.R_HIP]) / 2
+    face = world[K.NOSE] - (world[_L_EAR] + world[_R_EAR]) / 2
+    cosine = -(face @ axis) / max(float(np.linalg.norm(face) * np.linalg.norm(axis)), 1e-9)
+    return float(np.degrees(np.arcsin(np.clip(cosine, -1.0, 1.0))))
+
+
+def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.ndarray | None,
+                  head_flex: float = float("nan")) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(N,) bool on the support, the support's up, and the report's facts for a lying body.
+
+    The head rests on the support only when its lowest point is within SUPPORT['lying_head_gap_m'] of
+    it, and then on its back (lying_head_band_m); a face nodded towards the feet by at least
+    SUPPORT['lying_head_flex_deg'] (head_flexion_deg) has its head lifted off it by the neck."""
+    up = torso_up(vertices, parts, up, areas)
+    height = vertices @ up
+    torso = np.isin(parts, part_ids(TORSO))
+    plane = float(height[torso].min())
+    above = height - plane
+    on = (above <= SUPPORT["lying_band_m"]) & (above >= -SUPPORT["lying_below_m"])
+    head = parts == PART_ID["head"]
+    head_gap = float(above[head].min())
+    # sunk deeper: bent over the edge, or the fit errs; a nodded head is lifted whatever the fit says
+    rests = abs(head_gap) <= SUPPORT["lying_head_gap_m"] and not head_flex >= SUPPORT["lying_head_flex_deg"]
+    on &= ~head
+    if rests:
+        on |= head & (above <= head_gap + SUPPORT["lying_head_band_m"])
+    return on, up, {"head_gap_m": round(head_gap, 3), "head_rests": rests,
+                    "head_flex_deg": None if np.isnan(head_flex) else round(head_flex, 1)}
