@@ -1,9 +1,9 @@
 """Which hands the default localizer claims, and where: the evidence per side (the report's `hands`)
 and the hand contact on the fitted body (hand_patch.py decides the patch).
 
-Evidence, in order: the colour cue and the finger curl (cues.hand_cues); a forearm held out while
-the other hangs (the arm's pose); a support that explains the colour (floor, seat); one hand unless
-both show evidence.
+Evidence, in order: the colour cue (at the hand, or beyond a hanging hand where its load hangs) and
+the finger curl (cues.hand_cues); a forearm held out while the other hangs (the arm's pose); a
+support that explains the colour (floor, seat); one hand unless both show evidence.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from backend.bodies.parts import PART_ID
 from backend.localizers.default.cues import hand_cues
 from backend.localizers.default.detect import Observation
 from backend.localizers.default.fit import Fit
-from backend.localizers.default.hand_patch import forearm_from_down, hand_scores
+from backend.localizers.default.hand_patch import forearm_from_down, hand_scores, is_hanging
 from backend.localizers.default.priors import HANDS, POSE
 from backend.localizers.default.supports import Supports
 
@@ -23,7 +23,8 @@ _OTHER = {"left": "right", "right": "left"}
 def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarray,
                   supports: Supports) -> tuple[dict, np.ndarray]:
     """Per side the hand evidence (the report's `hands`), and the (N,) hand contact on the fitted body."""
-    hands = _held_out(hand_cues(obs), fit, supports.up)
+    hanging = {side: is_hanging(fit.joints, side, supports.up) for side in ("left", "right")}
+    hands = _held_out(hand_cues(obs, hanging), fit, supports.up)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 
