@@ -12,8 +12,9 @@ hand, 0.89 beyond; F1 0.513 -> 0.515, geo 9.99 -> 9.90 cm, carry 0.779 -> 0.812,
 
 Tried and dropped: skipping the silhouette's edge (pixels whose 3x3 neighbourhood holds person and
 background blend both colours, rare in both regions): the holding-vs-empty AUC rose 0.785 -> 0.818,
-but every true hold's evidence shrank with the empty hands' (at object_full 0.175 / 0.15 seed 17 F1
-0.503 / 0.509 against 0.515; behind 0.370 / 0.432 against 0.437). And "unexplained silhouette"
+but every true hold's evidence shrank with the empty hands' (seed 17 F1 0.503 / 0.509 at object_full
+0.175 / 0.15 against 0.513 without it; behind 0.370 / 0.432 against 0.437; 0.506 against 0.515 with
+the hanging-load disc). And "unexplained silhouette"
 (person-mask pixels outside capsules drawn around the keypoint limbs): it fired whenever the pose
 itself was wrong (arms collapsed onto the torso on a 3/4 view), as often as on real held objects,
 so it added false contacts.
