@@ -33,7 +33,7 @@ def test_grasp_patch_is_the_palm_side_near_the_grasp_centre(body, side):
     assert (vertices[palm].mean(0) - back) @ normal > 0
 
 
-def test_hanging_patch_is_the_low_palmar_side(body):
+def test_hanging_patch_is_the_hooked_fingers(body):
     vertices, faces, parts = body
     hand = np.isin(parts, [PART_ID["right_palm"], PART_ID["right_fingers"]])
     # The canonical arms hang at the sides: the fingertips are the hand's lowest points.
@@ -41,7 +41,10 @@ def test_hanging_patch_is_the_low_palmar_side(body):
     height = vertices @ UP
     assert patch[hand & (height <= height[hand].min() + 0.01)].all()  # the fingertips carry the load
     assert not patch[hand & (height > vertices[parts == PART_ID["right_palm"]].mean(0) @ UP)].any()
-    assert patch[parts == PART_ID["right_palm"]].any()  # the palm's distal half pulls on a handle
+    # Only the lowest band of the hand: the palm and the fingers' palmar side above it stay hints (on the
+    # fitted hands of the tuning seed's carry images they were ~4,600 false vertices for 61 true ones).
+    assert not patch[hand & (height > height[hand].min() + HANDS["hang_band_m"])].any()
+    assert patch.sum() >= 50  # the hooked fingertips of all four fingers, not a few vertices
 
 
 def test_forearm_hanging_or_held_out():

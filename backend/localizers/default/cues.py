@@ -83,15 +83,19 @@ def _reach(obs: K.Observation, side: str) -> float:
     return float(max(up, forward))
 
 
-def hand_cues(obs: K.Observation) -> dict[str, dict[str, float]]:
-    """Per side: reach, object evidence, finger curl (when the hand model found that hand), score."""
+def hand_cues(obs: K.Observation, hanging: dict[str, bool] | None = None) -> dict[str, dict[str, float]]:
+    """Per side: reach, object evidence, finger curl (when the hand model found that hand), score.
+
+    `hanging` (the default localizer's, from the fitted forearms): the object cue of a hanging
+    forearm looks beyond the hand, where its load hangs (hand_object.py); None (the template
+    localizer) looks at every hand."""
     out: dict[str, dict[str, float]] = {}
     rare = rare_colours(obs)
     for side in ("left", "right"):
         seen = float(obs.visibility[POSE_HAND[side][0]])
         curl = _matched_curl(obs, side)
         reach = _reach(obs, side)
-        near = object_near_hand(obs, side, rare)
+        near = object_near_hand(obs, side, rare, hanging=bool(hanging and hanging.get(side)))
         grasp = HANDS["grasp_weight"] if curl >= HANDS["curl_grasp"] else 0.0
         score = max(near / (2.0 * HANDS["object_min"]), HANDS["reach_weight"] * reach, grasp)
         score *= min(1.0, 0.5 + seen)  # an occluded wrist (visibility < 0.5) halves the claim at most

@@ -1,9 +1,9 @@
 """Which hands the default localizer claims, and where: the evidence per side (the report's `hands`)
 and the hand contact on the fitted body (hand_patch.py decides the patch).
 
-Evidence, in order: the colour cue and the finger curl (cues.hand_cues); a forearm held out while
-the other hangs (the arm's pose); a support that explains the colour (floor, seat); one hand unless
-both show evidence.
+Evidence, in order: the colour cue (at the hand, or beyond a hanging hand where its load hangs) and
+the finger curl (cues.hand_cues); a forearm held out while the other hangs (the arm's pose); a
+support that explains the colour (floor, seat); one hand unless both show evidence.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from backend.bodies.parts import PART_ID
 from backend.localizers.default.cues import hand_cues
 from backend.localizers.default.detect import Observation
 from backend.localizers.default.fit import Fit
-from backend.localizers.default.hand_patch import forearm_from_down, hand_scores
-from backend.localizers.default.priors import HANDS, POSE
+from backend.localizers.default.hand_patch import forearm_from_down, hand_scores, is_hanging
+from backend.localizers.default.priors import DETECT, HANDS, POSE
 from backend.localizers.default.supports import Supports
 
 _OTHER = {"left": "right", "right": "left"}
@@ -23,7 +23,8 @@ _OTHER = {"left": "right", "right": "left"}
 def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarray,
                   supports: Supports) -> tuple[dict, np.ndarray]:
     """Per side the hand evidence (the report's `hands`), and the (N,) hand contact on the fitted body."""
-    hands = _held_out(hand_cues(obs), fit, supports.up)
+    hanging = {side: is_hanging(fit.joints, side, supports.up) for side in ("left", "right")}
+    hands = _held_out(hand_cues(obs, hanging), fit, supports.up)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 
@@ -32,7 +33,10 @@ def _held_out(hands: dict[str, dict], fit: Fit, up: np.ndarray) -> dict[str, dic
     """One forearm held out at or above level (HANDS['held_out_deg'] from hanging) while the other
     hangs at least HANDS['held_out_gap_deg'] lower: the pose of holding a cup, a phone, a handle. It
     is a claim only with some object evidence at that hand (HANDS['held_out_object_min']), more than
-    at the other hand, and never for a lying body (its forearms' angle to gravity says nothing)."""
+    at the other hand, and never for a lying body (its forearms' angle to gravity says nothing).
+    An unseen other wrist (visibility < DETECT['visible']: the far arm of a body seen from behind or
+    from the side) has no angle to compare: the fit's is MediaPipe's guess, often raised, so the
+    seen forearm held out is the pose by itself."""
     angles = {side: forearm_from_down(fit.joints, side, up) for side in hands}
     lying = _torso_from_up(fit.joints, up) >= POSE["torso_lying_min"]
     out = {}
@@ -40,8 +44,9 @@ def _held_out(hands: dict[str, dict], fit: Fit, up: np.ndarray) -> dict[str, dic
         cue = dict(cue)
         cue["forearm_deg"] = round(angles[side], 1)
         other = _OTHER[side]
+        other_seen = hands.get(other, {}).get("visibility", 1.0) >= DETECT["visible"]
         if (not lying and other in hands and angles[side] >= HANDS["held_out_deg"]
-                and angles[side] - angles[other] >= HANDS["held_out_gap_deg"]
+                and (angles[side] - angles[other] >= HANDS["held_out_gap_deg"] or not other_seen)
                 and cue["object_near"] >= HANDS["held_out_object_min"]
                 and cue["object_near"] > hands[other]["object_near"]):
             cue["score"] = max(cue["score"], HANDS["held_out_score"])

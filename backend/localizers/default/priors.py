@@ -82,6 +82,12 @@ HANDS = {
     # they cover object_full of the disc the evidence is 1. A hand is about 0.2 torso lengths, so
     # the disc holds the hand and what it holds.
     "hand_radius": 0.35,
+    # A hanging forearm carries its load below the hand: the object cue's disc is centred load_beyond
+    # torso lengths beyond the hand along the forearm, radius load_radius (a handle in the fingers,
+    # the bag below it; hand_object.py). Tuning seed, hanging forearms: holding-vs-empty AUC of the cue
+    # 0.77 at the hand, 0.89 at 0.25 / 0.25 (0.88 at 0.3 / 0.3); F1 0.513 -> 0.515, carry 0.779 -> 0.812.
+    "load_beyond": 0.25,
+    "load_radius": 0.25,
     "person_mask": 0.3,
     "rare_share": 0.001,
     "object_full": 0.25,
@@ -107,9 +113,9 @@ HANDS = {
     # Carrying: a forearm within hanging_deg of straight down carries a hanging load on its hooked
     # fingers (the fitted forearms of the tuning seed's carry images, truly hanging, read 15-52 deg from
     # down: MediaPipe's depth of a hanging arm is poor; held-out forearms read 70-100 deg)
-    # fingers: the lowest hang_band_m of the fingers (F1 within the hand 0.86 at 3 cm on the true
-    # bodies of the carry images, 0.83 at 2 cm, 0.71 at 4 cm; the whole hand 0.30) and the palm's
-    # distal half.
+    # fingers: the lowest hang_band_m of the hand (F1 within the hand 0.86 at 3 cm on the true
+    # bodies of the carry images, 0.83 at 2 cm, 0.71 at 4 cm; the whole hand 0.30; on the fitted hands
+    # 0.81, against 0.47 with the palmar side below the palm's centre added, see hand_patch.py).
     "hanging_deg": 55.0,
     # Holding out (hand_claims._held_out): a forearm at least held_out_deg from hanging (at or above
     # level) while the other forearm is held_out_gap_deg lower is the pose of holding something up

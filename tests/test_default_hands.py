@@ -1,0 +1,88 @@
+"""The default localizer's hand evidence on tiny real inputs: a photo array with a person mask and
+pose keypoints (backend/localizers/default/hand_object.py, hand_claims.py)."""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.localizers.default import detect as K
+from backend.localizers.default.detect import Observation
+from backend.localizers.default.hand_object import POSE_HAND, object_near_hand, rare_colours
+from backend.localizers.default.priors import HANDS
+
+SIZE = 400  # a colour is rare below 0.1% of its region (HANDS["rare_share"]): 150 background pixels here
+GREY, SKIN, OBJECT = (110, 120, 130), (200, 160, 140), (30, 200, 60)
+HAND = (250, 300)  # x, y of the right hand, at the end of a forearm hanging straight down the photo
+TORSO = 150.0  # shoulders -> hips in pixels
+
+
+def _photo(block: tuple[slice, slice] | None) -> Observation:
+    """A standing person whose right arm hangs beside the body; `block` paints a 10x10 px object of
+    a colour seen nowhere else."""
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    rgb[:] = GREY
+    mask = np.zeros((SIZE, SIZE), np.float32)
+    mask[75:380, 150:235] = 1.0  # the body
+    mask[100:310, 244:257] = 1.0  # the right arm, the hand at its end
+    rgb[mask > 0] = SKIN
+    image = np.zeros((33, 3))
+    image[K.L_SHOULDER, :2], image[K.R_SHOULDER, :2] = (160, 100), (235, 100)
+    image[K.L_HIP, :2], image[K.R_HIP, :2] = (165, 250), (230, 250)
+    image[K.R_ELBOW, :2] = (HAND[0], 200)
+    image[list(POSE_HAND["right"]), :2] = HAND  # wrist, pinky, index, thumb: a coarse hand
+    image[K.L_ELBOW, :2] = (150, 200)
+    image[list(POSE_HAND["left"]), :2] = (150, 300)
+    if block is not None:
+        rgb[block] = OBJECT
+    return Observation(rgb=rgb, image=image, visibility=np.ones(33), world=np.zeros((33, 3)), mask=mask)
+
+
+def test_a_hanging_hands_load_is_looked_for_below_the_hand():
+    beyond = HAND[1] + int(HANDS["load_beyond"] * TORSO)  # the centre of the disc below a hanging hand
+    below = _photo((slice(beyond - 5, beyond + 5), slice(HAND[0] - 5, HAND[0] + 5)))  # a bag under the fingers
+    rare = rare_colours(below)
+    assert rare[beyond, HAND[0]] and not rare[150, 200] and not rare[20, 20]  # only the object is rare
+    assert object_near_hand(below, "right", rare, hanging=True) > object_near_hand(below, "right", rare) > 0.0
+    # The same object above the hand, beside the forearm (a wall's edge, a pattern behind the arm):
+    # evidence at the hand, none where a hanging load would be.
+    beside = _photo((slice(250, 260), slice(262, 272)))
+    rare = rare_colours(beside)
+    assert object_near_hand(beside, "right", rare) > 0.0
+    assert object_near_hand(beside, "right", rare, hanging=True) == 0.0
+    # Nothing near the hand: no evidence either way.
+    empty = _photo(None)
+    rare = rare_colours(empty)
+    assert object_near_hand(empty, "right", rare, hanging=True) == object_near_hand(empty, "right", rare) == 0.0
+
+
+def _fit(anny_body, right_forearm: np.ndarray, left_forearm: np.ndarray):
+    from backend.localizers.default.fit import Fit
+
+    joints = {"hip.L": np.array([0.1, 0.0, 1.0]), "hip.R": np.array([-0.1, 0.0, 1.0]),
+              "shoulder.L": np.array([0.15, 0.0, 1.5]), "shoulder.R": np.array([-0.15, 0.0, 1.5])}
+    for key, forearm in (("R", right_forearm), ("L", left_forearm)):
+        joints[f"elbow.{key}"] = np.array([0.0, 0.0, 1.2])
+        joints[f"wrist.{key}"] = joints[f"elbow.{key}"] + forearm
+    return Fit(vertices=anny_body.canonical_vertices.astype(np.float64), deltas={}, seen={}, residual_deg=0.0,
+               joints=joints)
+
+
+def test_a_held_out_forearm_beside_an_unseen_arm_is_a_claim(anny_body):
+    """Seen from behind, the far arm is hidden and its fitted forearm is MediaPipe's guess (often raised
+    as high as the holding one): the seen forearm held out is the holding pose by itself."""
+    from backend.localizers.default.hand_claims import _held_out
+    from backend.localizers.default.priors import DETECT
+
+    up = np.array([0.0, 0.0, 1.0])
+    level = np.array([0.0, -0.25, 0.02])
+    evidence = HANDS["held_out_object_min"] + 0.02
+    fit = _fit(anny_body, level, level)  # both forearms held out in the fit
+    seen_both = {"right": {"score": 0.3, "object_near": evidence, "visibility": 0.99},
+                 "left": {"score": 0.1, "object_near": 0.02, "visibility": 0.99}}
+    assert _held_out(seen_both, fit, up)["right"]["score"] == 0.3  # both seen held out: no one-hand pose
+    hidden = {**seen_both, "left": {**seen_both["left"], "visibility": DETECT["visible"] - 0.3}}
+    out = _held_out(hidden, fit, up)
+    assert out["right"]["score"] == HANDS["held_out_score"] and out["right"]["held_out"]
+    assert out["left"]["score"] == 0.1  # the hidden hand gains nothing
+    # Still only with object evidence at the seen hand.
+    bare = {**hidden, "right": {**hidden["right"], "object_near": HANDS["held_out_object_min"] - 0.05}}
+    assert _held_out(bare, fit, up)["right"]["score"] == 0.3
