@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
-from backend.localizers.default.backing import backing
+from backend.localizers.default.backing import backing, backrest
 from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
 
@@ -160,9 +160,11 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
             scores[on_table] = np.maximum(scores[on_table], SUPPORT["table_score"])
             found.append({"name": f"table under the {name} forearm", "height_m": round(top - floor, 3),
                           "vertices": int(on_table.sum()), "score": SUPPORT["table_score"]})
-    if not lying and all(feet_seen.values()) and found[-1]["name"] == "floor":  # standing on seen feet only:
-        on_wall, wall = backing(vertices, parts, joints, up, on_floor, areas)  # a wall behind (backing.py)
-        if wall is not None:
-            scores[on_wall] = np.maximum(scores[on_wall], SUPPORT["backing_score"])
-            found.append(wall)
+    seated = any(f["name"] == "seat" for f in found)  # a backrest, or a wall behind seen feet (backing.py)
+    if not lying and (seated or (all(feet_seen.values()) and found[-1]["name"] == "floor")):
+        on_back, behind = (backrest(vertices, parts, joints, up, areas) if seated
+                           else backing(vertices, parts, joints, up, on_floor, areas))
+        if behind is not None:
+            scores[on_back] = np.maximum(scores[on_back], SUPPORT["backing_score"])
+            found.append(behind)
     return Supports(scores, up, found)
