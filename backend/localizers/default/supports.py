@@ -3,8 +3,10 @@
 Works on the fitted Anny vertices (N,3) in the fit frame. Gravity: the 'down' direction whose
 plane under the lowest points carries the most body surface (swept over camera pitch/roll, since
 MediaPipe's world frame follows the camera). Supports, each a plane: the floor under the lowest
-points; a seat under the buttocks when the thighs are level and the hips well above the floor; a
-table under a level forearm of a seated body. A vertex within SUPPORT['band_m'] of a support's
+points (under a lying body: the plane its torso rests on, lying.py); a seat under the buttocks when
+the thighs are level and the hips well above the floor; a table under a level forearm of a seated
+body; a wall behind a standing body that would fall backwards, a backrest behind a reclined seated
+torso (backing.py). A vertex within SUPPORT['band_m'] of a support's
 plane (or below it: penetration) and in the support's region is in contact, so contact is a patch.
 """
 from __future__ import annotations
