@@ -391,3 +391,37 @@ def test_a_body_that_would_fall_backwards_leans_on_a_wall_behind(anny_body):
             assert not (supports.scores[back] > 0).any()
     unseen = find_supports(*leaning[:1], anny_body.parts, leaning[1], legs_seen=True, feet_seen={"L": False, "R": True})
     assert "wall behind" not in [s["name"] for s in unseen.found]  # where the feet stand is a guess
+
+
+def test_a_reclined_seated_torso_rests_on_a_backrest(anny_body):
+    """Seated with the torso reclined 45 deg back at the lowest spine bone (~42 deg hips to shoulders), the
+    back rests on a backrest (the back's rearmost band across the torso); the same seat upright has none."""
+    from backend.eval.synth.poses import pose_angles, rotation
+    from backend.localizers.default.fit import JOINTS, _model, posed
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    labels = list(_model().bone_labels)
+    back = anny_body.parts == PART_ID["back"]
+    for recline, rests in ((45.0, True), (0.0, False)):
+        deltas = {}
+        for bone, rotations in {**pose_angles("sit", np.random.default_rng([0, 2])),
+                                "spine05": [("x", -recline)]}.items():
+            matrix = np.eye(3)
+            for axis, degrees in rotations:
+                matrix = matrix @ rotation(axis, degrees)
+            deltas[bone] = matrix
+        vertices, heads = posed(deltas)
+        joints = {f"{j}.{s}": heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+        supports = find_supports(vertices, anny_body.parts, joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                                 areas=vertex_areas(vertices, anny_body.faces))
+        names = [s["name"] for s in supports.found]
+        assert "seat" in names and ("backrest" in names) is rests, supports.found
+        if rests:
+            entry = supports.found[names.index("backrest")]
+            assert entry["recline_deg"] >= SUPPORT["backrest_recline_deg"]
+            on = supports.scores >= SUPPORT["backing_score"] - 1e-9
+            assert on[back].sum() >= 40
+            assert vertices[on & back, 1].mean() > vertices[back, 1].mean()  # the back's rear surface (+Y)
+        else:
+            assert not (supports.scores[back] > 0).any()

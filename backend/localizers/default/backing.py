@@ -1,4 +1,5 @@
-"""A support behind a body that would fall backwards without one: a wall behind a leaning body.
+"""A support behind a body that would fall backwards without one: a wall behind a leaning body, a
+backrest behind a reclined seated torso.
 
 Standing free, a body keeps its centre of mass over its feet. A fitted body standing on the floor whose
 centre of mass (its surface's area-weighted mean) lies more than SUPPORT['backing_com_behind_m'] behind
@@ -12,12 +13,16 @@ The margin is wide because MediaPipe's depth tilts fitted bodies: on the tuning 
 mass of upright bodies reads up to 19 cm behind the heels (a body seen from behind, a standing one),
 their true ones 9-12 cm in front; the synthetic 'lean' bodies (tilted 2-6 deg) keep theirs 1-6 cm in
 front of the heels, so nothing in the pose says they lean (bench/README.md).
+
+Seated, the trunk balances on the pelvis: a torso reclined more than SUPPORT['backrest_recline_deg'] back
+from upright rests on a backrest, the plane its back rests on (found as for the wall, starting across
+the torso), touched by the back within SUPPORT['band_m'].
 """
 from __future__ import annotations
 
 import numpy as np
 
-from backend.bodies.parts import part_ids
+from backend.bodies.parts import PART_ID, part_ids
 from backend.localizers.default.lying import resting_normal
 from backend.localizers.default.priors import SUPPORT
 
@@ -32,10 +37,7 @@ def backing(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarra
         return none, None
     weight = np.ones(len(vertices)) if areas is None else areas
     com = (weight[:, None] * vertices).sum(axis=0) / weight.sum()
-    lateral = joints["hip.L"] - joints["hip.R"]
-    behind = np.cross(up, lateral)  # up x left points backwards (the body faces -Y, left is +X, up +Z)
-    behind -= (behind @ up) * up
-    behind /= max(float(np.linalg.norm(behind)), 1e-9)
+    behind = _behind(joints, up)
     overhang = float(com @ behind - (vertices[on_floor] @ behind).max())
     if overhang < SUPPORT["backing_com_behind_m"]:
         return none, None
@@ -44,4 +46,30 @@ def backing(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarra
     depth = vertices @ normal
     on = region & (depth <= float(depth[region].min()) + SUPPORT["band_m"])
     return on, {"name": "wall behind", "com_behind_m": round(overhang, 3), "vertices": int(on.sum()),
+                "score": SUPPORT["backing_score"]}
+
+
+def _behind(joints: dict[str, np.ndarray], up: np.ndarray) -> np.ndarray:
+    """(3,) the body's horizontal backward direction: up x left (the body faces -Y, left is +X, up +Z)."""
+    behind = np.cross(up, joints["hip.L"] - joints["hip.R"])
+    behind -= (behind @ up) * up
+    return behind / max(float(np.linalg.norm(behind)), 1e-9)
+
+
+def backrest(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
+             areas: np.ndarray | None) -> tuple[np.ndarray, dict | None]:
+    """(N,) bool on a backrest behind a seated body's reclined torso, and its report entry (None: upright)."""
+    behind = _behind(joints, up)
+    shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
+    axis = shoulders - (joints["hip.L"] + joints["hip.R"]) / 2
+    recline = float(np.degrees(np.arctan2(axis @ behind, axis @ up)))
+    if recline < SUPPORT["backrest_recline_deg"]:
+        return np.zeros(len(vertices), bool), None
+    axis /= max(float(np.linalg.norm(axis)), 1e-9)
+    across = behind - (behind @ axis) * axis  # the back's outward normal, across the torso
+    region = parts == PART_ID["back"]
+    normal = resting_normal(vertices, region, -across, areas)
+    depth = vertices @ normal
+    on = region & (depth <= float(depth[region].min()) + SUPPORT["band_m"])
+    return on, {"name": "backrest", "recline_deg": round(recline, 1), "vertices": int(on.sum()),
                 "score": SUPPORT["backing_score"]}

@@ -143,7 +143,8 @@ class DefaultLocalizer(Localizer):
             "part_evidence": evidence,
             "part_scores": {PARTS[i]: round(float(contact[parts == i].max()), 3) for i in order if counts[i] > 0},
             "parts_in_contact": [PARTS[i] for i in order if counts[i] > 0],
-            "rule": "per vertex: fitted Anny within band_m of a support (floor, seat, table), hands by evidence",
+            "rule": "per vertex: fitted Anny within band_m of a support (floor or the bed under a lying torso, seat, "
+                    "table, wall or backrest behind), hands by evidence",
             "timings": _rounded(timings),
         }
 

@@ -337,6 +337,11 @@ SUPPORT = {
     # backing_score.
     "backing_com_behind_m": 0.25,
     "backing_score": 0.6,
+    # Seated, a torso reclined more than backrest_recline_deg back from upright rests on a backrest (a
+    # sofa's or car seat's 20-40 deg; held upright without one a trunk stays within ~15 deg). Tuning
+    # seed: the seated fits (no backrest in the set) recline at most 23 deg (a squat taken for a seat),
+    # upright seats at most 15.
+    "backrest_recline_deg": 30.0,
     # The thigh's underside: within thigh_band_m of its lowest line along the thigh (a thigh is
     # ~12-15 cm thick, measured in 3 cm slices along it: 6 cm is about its back half).
     "thigh_band_m": 0.06,

@@ -3,8 +3,10 @@
 Works on the fitted Anny vertices (N,3) in the fit frame. Gravity: the 'down' direction whose
 plane under the lowest points carries the most body surface (swept over camera pitch/roll, since
 MediaPipe's world frame follows the camera). Supports, each a plane: the floor under the lowest
-points; a seat under the buttocks when the thighs are level and the hips well above the floor; a
-table under a level forearm of a seated body (both in seats.py). A vertex within SUPPORT['band_m'] of a support's
+points (under a lying body: the plane its torso rests on, lying.py); a seat under the buttocks when
+the thighs are level and the hips well above the floor; a table under a level forearm of a seated
+body (both in seats.py); a wall behind a standing body that would fall backwards, a backrest behind a reclined seated
+torso (backing.py). A vertex within SUPPORT['band_m'] of a support's
 plane (or below it: penetration) and in the support's region is in contact, so contact is a patch.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backend.bodies.parts import part_ids
-from backend.localizers.default.backing import backing
+from backend.localizers.default.backing import backing, backrest
 from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
 from backend.localizers.default.seats import angle_from_down as _angle_from_down
@@ -107,14 +109,16 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": SUPPORT["floor_score"],
                   "unseen_feet": [s for s in "LR" if not feet_seen[s]], **lie})
 
-    seat_scores, seated = seat_supports(vertices, parts, joints, up, thigh_drop, heel_distance, lap_cover,
-                                        wrists_seen)
+    seat_scores, seated_found = seat_supports(vertices, parts, joints, up, thigh_drop, heel_distance, lap_cover,
+                                              wrists_seen)
     scores = np.maximum(scores, seat_scores)
-    found += seated
-    table_or_seat = any(s["name"] == "seat" or s["name"].startswith("table") for s in seated)
-    if not lying and all(feet_seen.values()) and not table_or_seat:  # standing on seen feet only:
-        on_wall, wall = backing(vertices, parts, joints, up, on_floor, areas)  # a wall behind (backing.py)
-        if wall is not None:
-            scores[on_wall] = np.maximum(scores[on_wall], SUPPORT["backing_score"])
-            found.append(wall)
+    found += seated_found
+    seated = any(f["name"] == "seat" for f in found)  # a backrest, or a wall behind seen feet (backing.py)
+    tables = any(f["name"].startswith("table") for f in found)
+    if not lying and (seated or (all(feet_seen.values()) and not tables)):
+        on_back, behind = (backrest(vertices, parts, joints, up, areas) if seated
+                           else backing(vertices, parts, joints, up, on_floor, areas))
+        if behind is not None:
+            scores[on_back] = np.maximum(scores[on_back], SUPPORT["backing_score"])
+            found.append(behind)
     return Supports(scores, up, found)
