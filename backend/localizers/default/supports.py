@@ -5,7 +5,8 @@ plane under the lowest points carries the most body surface (swept over camera p
 MediaPipe's world frame follows the camera). Supports, each a plane: the floor under the lowest
 points; a seat under the buttocks when the thighs are level and the hips well above the floor; a
 table under a level forearm of a seated body. A vertex within SUPPORT['band_m'] of a support's
-plane (or below it: penetration) and in the support's region is in contact, so contact is a patch.
+plane (or below it: penetration) and in the support's region is in contact, so contact is a patch;
+a foot levelled flat on the floor (fit.rest_feet_on_floor) touches it with its sole (flat_foot_patch).
 """
 from __future__ import annotations
 
@@ -83,9 +84,22 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
     return out
 
 
+def flat_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
+                    flat_feet: tuple[str, ...]) -> np.ndarray:
+    """(N,) bool on_floor with each flat foot's patch replaced by its vertices within
+    SUPPORT['flat_foot_band_m'] of its own sole: a levelled foot carries the weight on its whole
+    sole, and the floor's 3 cm band would take the foot's rim as well."""
+    out = on_floor.copy()
+    for side in flat_feet:
+        name = {"L": "left", "R": "right"}[side]
+        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        out[foot] = height[foot] <= float(height[foot].min()) + SUPPORT["flat_foot_band_m"]
+    return out
+
+
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
-                  thigh_drop: float = float("nan")) -> Supports:
+                  thigh_drop: float = float("nan"), flat_feet: tuple[str, ...] = ()) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -95,6 +109,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     areas: (N,) per-vertex surface area (vertex_areas of the fitted mesh) for the gravity search.
     thigh_drop: cues.thigh_image_drop of the photo (NaN: unknown); below SUPPORT['seat_thigh_drop_max']
         the thighs are folded in the photo, which seats the body even when the fitted thighs hang.
+    flat_feet: sides whose foot stands flat on the floor (fit.rest_feet_on_floor): its sole patch is
+        the foot's vertices within SUPPORT['flat_foot_band_m'] of its own sole (flat_foot_patch).
     """
     up = estimate_up(vertices, areas)
     height = vertices @ up
@@ -112,6 +128,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     if lying:  # the head rests on the back half of the skull
         head = parts == PART_ID["head"]
         on_floor |= head & (height <= floor + SUPPORT["lying_head_band_m"])
+    if not lying:
+        on_floor = flat_foot_patch(on_floor, height, parts, flat_feet)
     scores[on_floor] = SUPPORT["floor_score"]
     for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
         if not feet_seen[side]:
@@ -158,3 +176,4 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
             found.append({"name": f"table under the {name} forearm", "height_m": round(top - floor, 3),
                           "vertices": int(on_table.sum()), "score": SUPPORT["table_score"]})
     return Supports(scores, up, found)
+
