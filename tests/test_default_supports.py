@@ -425,3 +425,65 @@ def test_a_reclined_seated_torso_rests_on_a_backrest(anny_body):
             assert vertices[on & back, 1].mean() > vertices[back, 1].mean()  # the back's rear surface (+Y)
         else:
             assert not (supports.scores[back] > 0).any()
+
+
+def _fit_of(deltas: dict[str, np.ndarray]):
+    from backend.localizers.default.fit import ORDER, Fit, _joints, posed
+
+    full = {"root": np.eye(3), **{b: np.eye(3) for b in ORDER[1:]}, **deltas}
+    vertices, heads = posed(full)
+    return Fit(vertices=vertices, deltas=full, seen={}, residual_deg=0.0, joints=_joints(heads))
+
+
+def _roll(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+
+
+def test_a_standing_foot_fitted_askew_is_levelled_and_its_sole_patch_is_the_flat_foot(anny_body):
+    """MediaPipe's heel/toe depth tilts a standing foot by a few degrees; a foot on the floor lies flat
+    on it: rest_feet_on_floor turns each foot about the ankle until its sole is level (the camera's
+    pitch does not matter: the fit frame follows the camera), and the floor's patch on a levelled foot
+    is its sole within SUPPORT['flat_foot_band_m'], the same patch as Anny's rest foot flat on the floor.
+    Without levelling the 3 cm band took the toes and half the foot's side."""
+    from backend.localizers.default.fit import rest_feet_on_floor, sole_tilt_deg
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    camera = _pitch(10.0)
+    up = camera @ np.array([0.0, 0.0, 1.0])
+    askew = _fit_of({"root": camera, "foot.L": _pitch(12.0), "foot.R": _roll(8.0)})  # toes down; rolled
+    feet = {s: np.isin(anny_body.parts, [PART_ID[f"{n}_foot"], PART_ID[f"{n}_sole"]])
+            for s, n in (("L", "left"), ("R", "right"))}
+    assert sole_tilt_deg(askew, "L", up) == pytest.approx(12.0, abs=1.0)
+    levelled = rest_feet_on_floor(askew, up, feet)
+    assert levelled.levelled == ["L", "R"]
+    for side in "LR":
+        assert sole_tilt_deg(levelled, side, up) <= 0.5
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True},
+              "areas": vertex_areas(levelled.vertices, anny_body.faces)}
+    on = find_supports(levelled.vertices, anny_body.parts, levelled.joints, flat_feet=("L", "R"),
+                       **kwargs).scores >= 0.5
+    rest = _fit_of({}).vertices[:, 2]
+    for side in "LR":
+        flat = feet[side] & (rest <= rest[feet[side]].min() + SUPPORT["flat_foot_band_m"])  # the flat foot
+        assert (on & flat).sum() / (on & feet[side]).sum() >= 0.97  # precision within the foot
+        assert (on & flat).sum() / flat.sum() >= 0.97  # recall
+    before = find_supports(askew.vertices, anny_body.parts, askew.joints, **kwargs).scores >= 0.5
+    flat = {s: feet[s] & (rest <= rest[feet[s]].min() + SUPPORT["flat_foot_band_m"]) for s in "LR"}
+    assert (before & flat["L"]).sum() / (before & feet["L"]).sum() < 0.8  # the 3 cm band takes the toes' tops
+    assert (before & flat["R"]).sum() / flat["R"].sum() < 0.3  # the rolled foot touches on its edge only
+
+
+def test_a_foot_on_its_toes_or_off_the_floor_keeps_its_fit(anny_body):
+    """A heel raised past FIT['foot_level_deg'] (on tiptoe) and a lifted foot are not flattened."""
+    from backend.localizers.default.fit import rest_feet_on_floor
+    from backend.localizers.default.priors import FIT
+
+    feet = {s: np.isin(anny_body.parts, [PART_ID[f"{n}_foot"], PART_ID[f"{n}_sole"]])
+            for s, n in (("L", "left"), ("R", "right"))}
+    up = np.array([0.0, 0.0, 1.0])
+    tiptoe = _fit_of({"foot.L": _pitch(FIT["foot_level_deg"] + 10.0), "foot.R": _pitch(FIT["foot_level_deg"] + 10.0)})
+    assert rest_feet_on_floor(tiptoe, up, feet).levelled == []
+    lifted = _fit_of({"upperleg01.R": _pitch(-40.0), "foot.R": _pitch(10.0), "foot.L": _pitch(10.0)})  # a step
+    assert rest_feet_on_floor(lifted, up, feet).levelled == ["L"]

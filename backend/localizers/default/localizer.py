@@ -15,7 +15,7 @@ from backend.localizers.default import detect as K
 from backend.localizers.default.carried import carried_scores
 from backend.localizers.default.cues import classify_pose, heel_image_distance, lap_image_cover, thigh_image_drop
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
-from backend.localizers.default.fit import Fit, fit_pose, rest_shins_on_floor
+from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
 from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.lying import head_flexion_deg
 from backend.localizers.default.object_rule import object_masks
@@ -35,6 +35,7 @@ class DefaultLocalizer(Localizer):
     def __init__(self) -> None:
         self._detector: Detector | None = None
         self._surface = None
+        self._feet: dict[str, np.ndarray] = {}
         self.device: str | None = None
 
     def load(self, device: str) -> None:
@@ -44,6 +45,8 @@ class DefaultLocalizer(Localizer):
 
             self._detector = Detector()
             self._surface = surface_of(load_body({"source": "anny"}))
+            self._feet = {s: np.isin(self._surface.parts, part_ids((f"{n}_foot", f"{n}_sole")))
+                          for s, n in (("L", "left"), ("R", "right"))}
         self.device = device
 
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,
@@ -82,8 +85,10 @@ class DefaultLocalizer(Localizer):
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
         fit = rest_shins_on_floor(fit, supports.up)
-        if fit.rested:  # the shins now lie on the floor: find the supports of the settled body
-            supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
+        fit = rest_feet_on_floor(fit, supports.up, self._feet)
+        if fit.rested or fit.levelled:  # shins or feet now lie on the floor: the supports of the settled body
+            supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, flat_feet=tuple(fit.levelled),
+                                     **seen)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
         scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None
@@ -135,6 +140,7 @@ class DefaultLocalizer(Localizer):
             "fit_residual_deg": round(fit.residual_deg, 2),
             "uncertain_parts": fit.uncertain,
             "shins_rested_on_floor": fit.rested,
+            "feet_levelled_on_floor": fit.levelled,
             "supports": supports.found,
             "keypoint_visibility": {n: round(float(obs.visibility[i]), 3) for n, i in KEYPOINT_NAMES.items()},
             "hands_detected": len(obs.hands),

@@ -260,6 +260,14 @@ FIT = {
     "knee_folded_deg": 60.0,
     "knee_on_floor_m": 0.12,
     "shin_level_deg": 45.0,
+    # A foot stands flat on the floor (fit.rest_feet_on_floor) when its lowest point is within
+    # foot_on_floor_m of the body's lowest point and its sole within foot_level_deg of level (a heel
+    # raised on tiptoe is ~45-60 deg). Tuning seed: the fitted soles of standing bodies read 1-15 deg
+    # (truly 0-2), seen-from-behind ones up to 50; 30 deg: F1 0.546, 45: 0.547 (geo 10.57 -> 10.22 cm:
+    # more floor-sitting heels levelled), 60: 0.552 (behind only; it would flatten a foot on its toes).
+    # foot_on_floor_m 0.03-0.08 measured the same.
+    "foot_on_floor_m": 0.05,
+    "foot_level_deg": 45.0,
     # Corrections stay small unless the landmarks ask for them (a weak rest prior).
     "small_weight": 0.01,
 }
@@ -268,6 +276,13 @@ SUPPORT = {
     # Supports (supports.py). A vertex within band_m of a support plane (or below it) touches it:
     # the synthetic ground truth uses 2 cm; the fit adds ~1-2 cm of error on the limbs.
     "band_m": 0.03,
+    # A foot levelled flat on the floor (fit.rest_feet_on_floor) touches it within flat_foot_band_m
+    # of its own sole (supports.flat_foot_patch): Anny's rest sole has 469 / 699 / 916 foot vertices
+    # within 1.5 / 2 / 3 cm, a standing foot's true patch ~600-700. Tuning seed F1 (P / R): 0.015 0.518
+    # (0.59 / 0.60), 0.017 0.541, 0.018 0.547 (0.57 / 0.68), 0.019 0.547, 0.020 0.543 (0.55 / 0.70);
+    # from the floor's plane instead of the foot's own sole 0.507 (a levelled foot a little above the
+    # other loses its heel).
+    "flat_foot_band_m": 0.018,
     # Gravity: the fit frame follows the camera, which looks down 0-25 deg at people; the up axis
     # is searched within +-tilt_max_deg in tilt_step_deg steps, on every up_sample-th vertex, and
     # each degree of tilt costs tilt_penalty of the body's surface (so a flat floor under the feet

@@ -7,7 +7,8 @@ points (under a lying body: the plane its torso rests on, lying.py); a seat unde
 the thighs are level and the hips well above the floor; a table under a level forearm of a seated
 body (both in seats.py); a wall behind a standing body that would fall backwards, a backrest behind a reclined seated
 torso (backing.py). A vertex within SUPPORT['band_m'] of a support's
-plane (or below it: penetration) and in the support's region is in contact, so contact is a patch.
+plane (or below it: penetration) and in the support's region is in contact, so contact is a patch;
+a foot levelled flat on the floor (fit.rest_feet_on_floor) touches it with its sole (flat_foot_patch).
 """
 from __future__ import annotations
 
@@ -65,11 +66,24 @@ def estimate_up(vertices: np.ndarray, areas: np.ndarray | None = None) -> np.nda
     return best_up
 
 
+def flat_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
+                    flat_feet: tuple[str, ...]) -> np.ndarray:
+    """(N,) bool on_floor with each flat foot's patch replaced by its vertices within
+    SUPPORT['flat_foot_band_m'] of its own sole: a levelled foot carries the weight on its whole
+    sole, and the floor's 3 cm band would take the foot's rim as well."""
+    out = on_floor.copy()
+    for side in flat_feet:
+        name = {"L": "left", "R": "right"}[side]
+        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        out[foot] = height[foot] <= float(height[foot].min()) + SUPPORT["flat_foot_band_m"]
+    return out
+
+
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
-                  head_flex: float = float("nan")) -> Supports:
+                  head_flex: float = float("nan"), flat_feet: tuple[str, ...] = ()) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -84,6 +98,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     lap_cover: cues.lap_image_cover of the photo (NaN: unknown); below SUPPORT['table_lap_cover_max'] a
         table top hides the lap and the hands of wrists_seen (per side, 'L'/'R') rest on it.
     head_flex: lying.head_flexion_deg of the photo (NaN: unknown): a lying body's nodded head is lifted.
+    flat_feet: sides whose foot stands flat on the floor (fit.rest_feet_on_floor): its sole patch is
+        the foot's vertices within SUPPORT['flat_foot_band_m'] of its own sole (flat_foot_patch).
     """
     up = estimate_up(vertices, areas)
     height = vertices @ up
@@ -101,6 +117,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex)
         height = vertices @ up
         floor = float(height.min())
+    if not lying:
+        on_floor = flat_foot_patch(on_floor, height, parts, flat_feet)
     scores[on_floor] = SUPPORT["floor_score"]
     for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
         if not feet_seen[side]:
