@@ -344,6 +344,8 @@ SUPPORT = {
     # (lying.head_flexion_deg) has the back of the head lifted by the neck: the fit poses the neck from
     # the ears only, so its head stays on the plane. Tuning seed: lie_raised (neck flexed 15-35 deg)
     # reads -3..27 (5 of 10 >= 10: F1 0.331 -> 0.395), tests/data/anny_lie.jpg (head flat on the bed) -18.
+    # The price: upright bodies' heads, neutral on the neck, read -19..22 (25 of 140 >= 10), so about one
+    # lying body in six with its head resting (a pillow nods it too) loses the head's contact.
     "lying_head_flex_deg": 10.0,
     # A wall behind (backing.py): a standing body whose centre of mass is more than backing_com_behind_m
     # behind its rearmost floor contact would fall backwards without it. Wide, because MediaPipe's depth
