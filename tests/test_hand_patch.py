@@ -41,10 +41,11 @@ def test_hanging_patch_is_the_hooked_fingers(body):
     height = vertices @ UP
     assert patch[hand & (height <= height[hand].min() + 0.01)].all()  # the fingertips carry the load
     assert not patch[hand & (height > vertices[parts == PART_ID["right_palm"]].mean(0) @ UP)].any()
-    # Only the lowest band of the hand: the palm and the fingers' palmar side above it stay hints (on the
-    # fitted hands of the tuning seed's carry images they were ~4,600 false vertices for 61 true ones).
-    assert not patch[hand & (height > height[hand].min() + HANDS["hang_band_m"])].any()
-    assert patch.sum() >= 50  # the hooked fingertips of all four fingers, not a few vertices
+    assert patch[parts == PART_ID["right_palm"]].any()  # the palm's distal half pulls on a handle
+    # The fingers above the lowest band stay hints (on the fitted hands of the tuning seed's carry images
+    # their palmar side was ~4,600 false vertices for 61 true ones).
+    fingers = parts == PART_ID["right_fingers"]
+    assert not patch[fingers & (height > height[hand].min() + HANDS["hang_band_m"])].any()
 
 
 def test_forearm_hanging_or_held_out():

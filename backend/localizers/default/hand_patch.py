@@ -10,12 +10,13 @@ wrist, not the finger joints), so the patch is decided from the palm's frame on 
   the palm and finger vertices within HANDS["grasp_radius_m"] of it are the patch (the palm and the
   proximal and middle phalanges that close around a handle or a cup);
 - carrying a hanging load (the forearm within HANDS["hanging_deg"] of straight down): the load
-  hangs from the hooked fingers, so the patch is the lowest HANDS["hang_band_m"] of the hand: the
-  surface a handle or strap pulls on once the fingers close around it. The palmar side up to the
-  palm's centre is not added: on the fitted hands of the tuning seed's carry images it added ~4,600
-  false vertices for 61 true ones (F1 within the hand 0.47 with it, 0.81 without; seed 17 overall
-  F1 0.509 -> 0.513, geo 10.24 -> 9.99 cm, carry 0.749 -> 0.779; keeping the palm's distal half
-  alone: 0.512, 10.03 cm).
+  hangs from the hooked fingers, so the patch is the lowest HANDS["hang_band_m"] of the hand and the
+  palm's distal half: the surface a handle or strap pulls on once the fingers close around it. The
+  fingers' palmar side up to the palm's centre is not added: on the fitted hands of the tuning
+  seed's carry images it added ~4,600 false vertices for 61 true ones (F1 within the hand 0.47 with
+  it, 0.81 without at 3 cm; seed 17 overall, with the hanging-load colour disc: F1 0.518 against
+  0.514 with it, geo 10.00 against 10.12 cm, carry 0.782 against 0.732; without the palm's half, at
+  3 cm, F1 0.520, but a carried bag then leaves the palm out of contact, tests/test_default_localizer.py).
 The rest of the hand, its back included, stays a hint (HANDS["back_of_hand"] x the claim).
 """
 from __future__ import annotations
@@ -62,7 +63,8 @@ def hand_patch(vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray, side:
     centre, normal = palm_frame(vertices, parts, side)
     if hanging:
         height = vertices @ up
-        return inner & (height <= height[inner].min() + HANDS["hang_band_m"])
+        low = height <= height[inner].min() + HANDS["hang_band_m"]
+        return inner & (low | ((parts == PART_ID[f"{side}_palm"]) & (height <= centre @ up)))
     grasp = centre + HANDS["grasp_offset_m"] * normal
     return inner & (np.linalg.norm(vertices - grasp, axis=1) <= HANDS["grasp_radius_m"])
 
