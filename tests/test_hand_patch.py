@@ -65,3 +65,19 @@ def test_scores_claim_only_the_patch(body):
     assert not claimed[np.isin(parts, [PART_ID["right_hand"], PART_ID["left_palm"], PART_ID["left_fingers"]])].any()
     back = parts == PART_ID["right_hand"]
     assert np.allclose(scores[back], HANDS["back_of_hand"] * 0.8)  # the rest of the hand stays a hint
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_grasp_patch_keeps_the_fingers_around_the_handle(body, side):
+    """Of the fingers, the grasp claims those around a handle across the palm at the base of the fingers,
+    not their far halves: the patch's fingers lie within grasp_axis_radius_m of that axis."""
+    vertices, faces, parts = body
+    patch = hand_patch(vertices, faces, parts, side, UP, hanging=False)
+    fingers = parts == PART_ID[f"{side}_fingers"]
+    centre, normal = palm_frame(vertices, parts, side)
+    along = vertices[fingers].mean(0) - centre
+    along -= normal * (along @ normal)
+    along /= np.linalg.norm(along)
+    reach = (vertices - centre) @ along  # how far along the fingers from the palm's centre
+    assert patch[fingers & (reach < 0.06)].mean() > 0.5  # the proximal phalanges close around it
+    assert not patch[fingers & (reach > HANDS["grasp_distal_m"] + HANDS["grasp_axis_radius_m"])].any()

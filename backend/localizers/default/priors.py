@@ -110,6 +110,13 @@ HANDS = {
     # 0.56-0.69 for the whole palm + fingers; 7 cm: 0.71-0.75, 9 cm: 0.74-0.84).
     "grasp_offset_m": 0.03,
     "grasp_radius_m": 0.08,
+    # ...of the fingers, only those within grasp_axis_radius_m of the handle's axis across the palm,
+    # grasp_distal_m beyond the palm's centre towards the fingers (a power grasp holds a handle in the
+    # distal palmar crease): the patch no longer runs along the fingers' sides. Fitted hands of the tuning
+    # seed's hold/hold_small/behind images: F1 within the hand 0.81 -> 0.85 (3 cm beyond the centre:
+    # 0.82, radius 6 cm: 0.81, never below the sphere's 0.81); seed 17 F1 0.518 -> 0.519, P 0.511 -> 0.519.
+    "grasp_distal_m": 0.02,
+    "grasp_axis_radius_m": 0.05,
     # Carrying: a forearm within hanging_deg of straight down carries a hanging load on its hooked
     # fingers (the fitted forearms of the tuning seed's carry images, truly hanging, read 15-52 deg from
     # down: MediaPipe's depth of a hanging arm is poor; held-out forearms read 70-100 deg)
