@@ -82,7 +82,18 @@ def test_a_held_out_forearm_beside_an_unseen_arm_is_a_claim(anny_body):
     hidden = {**seen_both, "left": {**seen_both["left"], "visibility": DETECT["visible"] - 0.3}}
     out = _held_out(hidden, fit, up)
     assert out["right"]["score"] == HANDS["held_out_score"] and out["right"]["held_out"]
+    assert out["right"]["other_arm_seen"] is False  # the report says why no lower arm was needed
     assert out["left"]["score"] == 0.1  # the hidden hand gains nothing
     # Still only with object evidence at the seen hand.
     bare = {**hidden, "right": {**hidden["right"], "object_near": HANDS["held_out_object_min"] - 0.05}}
     assert _held_out(bare, fit, up)["right"]["score"] == 0.3
+
+
+def test_the_report_says_where_the_object_was_looked_for():
+    from backend.localizers.default.cues import hand_cues
+
+    photo = _photo(None)
+    cues = hand_cues(photo, {"right": True, "left": False})
+    assert cues["right"]["object_looked"].startswith("beyond the hand")
+    assert cues["left"]["object_looked"] == "at the hand"
+    assert "object_looked" not in hand_cues(photo)["right"]  # the template localizer's report as it was

@@ -101,6 +101,8 @@ def hand_cues(obs: K.Observation, hanging: dict[str, bool] | None = None) -> dic
         score *= min(1.0, 0.5 + seen)  # an occluded wrist (visibility < 0.5) halves the claim at most
         out[side] = {"visibility": round(seen, 3), "reach": round(reach, 3), "object_near": round(near, 3),
                      "finger_curl": round(curl, 3), "score": round(float(np.clip(score, 0, 1)), 3)}
+        if hanging is not None:  # the report says where the object was looked for
+            out[side]["object_looked"] = "beyond the hand (hanging forearm)" if hanging.get(side) else "at the hand"
     return out
 
 

@@ -51,6 +51,7 @@ def _held_out(hands: dict[str, dict], fit: Fit, up: np.ndarray) -> dict[str, dic
                 and cue["object_near"] > hands[other]["object_near"]):
             cue["score"] = max(cue["score"], HANDS["held_out_score"])
             cue["held_out"] = True
+            cue["other_arm_seen"] = other_seen
         out[side] = cue
     return out
 

@@ -8,14 +8,19 @@ wrist, not the finger joints), so the patch is decided from the palm's frame on 
 - holding (the forearm is not hanging): a held object lies against the palm; its axis sits
   HANDS["grasp_offset_m"] out from the palm's centre along the palm normal (the grasp centre), and
   the palm and finger vertices within HANDS["grasp_radius_m"] of it are the patch (the palm and the
-  proximal and middle phalanges that close around a handle or a cup);
+  proximal and middle phalanges that close around a handle or a cup); of the fingers only those
+  within HANDS["grasp_axis_radius_m"] of the handle's axis, which runs across the palm at the base
+  of the fingers (the distal palmar crease, HANDS["grasp_distal_m"] beyond the palm's centre): the
+  sphere alone also took the fingers' sides and tips far along them (on the fitted hands of the
+  tuning seed's hold / hold_small / behind images F1 within the hand 0.81 -> 0.85);
 - carrying a hanging load (the forearm within HANDS["hanging_deg"] of straight down): the load
-  hangs from the hooked fingers, so the patch is the lowest HANDS["hang_band_m"] of the hand: the
-  surface a handle or strap pulls on once the fingers close around it. The palmar side up to the
-  palm's centre is not added: on the fitted hands of the tuning seed's carry images it added ~4,600
-  false vertices for 61 true ones (F1 within the hand 0.47 with it, 0.81 without; seed 17 overall
-  F1 0.509 -> 0.513, geo 10.24 -> 9.99 cm, carry 0.749 -> 0.779; keeping the palm's distal half
-  alone: 0.512, 10.03 cm).
+  hangs from the hooked fingers, so the patch is the lowest HANDS["hang_band_m"] of the hand and the
+  palm's distal half: the surface a handle or strap pulls on once the fingers close around it. The
+  fingers' palmar side up to the palm's centre is not added: on the fitted hands of the tuning
+  seed's carry images it added ~4,600 false vertices for 61 true ones (F1 within the hand 0.47 with
+  it, 0.81 without at 3 cm; seed 17 overall, with the hanging-load colour disc: F1 0.518 against
+  0.514 with it, geo 10.00 against 10.12 cm, carry 0.782 against 0.732; without the palm's half, at
+  3 cm, F1 0.520, but a carried bag then leaves the palm out of contact, tests/test_default_localizer.py).
 The rest of the hand, its back included, stays a hint (HANDS["back_of_hand"] x the claim).
 """
 from __future__ import annotations
@@ -62,9 +67,18 @@ def hand_patch(vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray, side:
     centre, normal = palm_frame(vertices, parts, side)
     if hanging:
         height = vertices @ up
-        return inner & (height <= height[inner].min() + HANDS["hang_band_m"])
+        low = height <= height[inner].min() + HANDS["hang_band_m"]
+        return inner & (low | ((parts == PART_ID[f"{side}_palm"]) & (height <= centre @ up)))
     grasp = centre + HANDS["grasp_offset_m"] * normal
-    return inner & (np.linalg.norm(vertices - grasp, axis=1) <= HANDS["grasp_radius_m"])
+    near = inner & (np.linalg.norm(vertices - grasp, axis=1) <= HANDS["grasp_radius_m"])
+    along = vertices[parts == PART_ID[f"{side}_fingers"]].mean(axis=0) - centre
+    along -= normal * float(along @ normal)
+    along /= max(float(np.linalg.norm(along)), 1e-9)
+    axis = np.cross(normal, along)  # the handle's axis: across the palm, at the base of the fingers
+    offset = vertices - (grasp + HANDS["grasp_distal_m"] * along)
+    offset -= np.outer(offset @ axis, axis)
+    around = np.linalg.norm(offset, axis=1) <= HANDS["grasp_axis_radius_m"]
+    return near & ((parts == PART_ID[f"{side}_palm"]) | around)
 
 
 def hand_scores(hands: dict[str, dict], vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray,
