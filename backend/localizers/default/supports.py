@@ -175,5 +175,22 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
             scores[on_table] = np.maximum(scores[on_table], SUPPORT["table_score"])
             found.append({"name": f"table under the {name} forearm", "height_m": round(top - floor, 3),
                           "vertices": int(on_table.sum()), "score": SUPPORT["table_score"]})
+    if any(s["name"] == "seat" for s in found):
+        seated_hidden_feet(scores, on_floor, parts, feet_seen, flat_feet, found[0])
     return Supports(scores, up, found)
+
+
+def seated_hidden_feet(scores: np.ndarray, on_floor: np.ndarray, parts: np.ndarray, feet_seen: dict[str, bool],
+                       flat_feet: tuple[str, ...], floor: dict) -> None:
+    """A seated body's unseen foot that its fitted pose puts flat on the floor (one of flat_feet) rests
+    on it: its patch gets SUPPORT['seated_hidden_foot_score'] instead of the unseen hint (in place;
+    `floor`, the floor's found entry, lists those sides under 'hidden_feet_on_floor'). The seat carries
+    the body, so the shins hang from the knees and the feet go down to the floor; MediaPipe's guess of
+    hidden feet follows the seen body (a crate in front of the shins, a table, the frame's edge)."""
+    rest = [side for side in "LR" if not feet_seen[side] and side in flat_feet]
+    for side in rest:
+        name = "left" if side == "L" else "right"
+        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        scores[on_floor & foot] = np.maximum(scores[on_floor & foot], SUPPORT["seated_hidden_foot_score"])
+    floor["hidden_feet_on_floor"] = rest
 
