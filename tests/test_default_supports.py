@@ -487,3 +487,31 @@ def test_a_foot_on_its_toes_or_off_the_floor_keeps_its_fit(anny_body):
     assert rest_feet_on_floor(tiptoe, up, feet).levelled == []
     lifted = _fit_of({"upperleg01.R": _pitch(-40.0), "foot.R": _pitch(10.0), "foot.L": _pitch(10.0)})  # a step
     assert rest_feet_on_floor(lifted, up, feet).levelled == ["L"]
+
+
+def test_a_seated_body_s_hidden_foot_rests_on_the_floor(anny_body):
+    """A crate or table hides a seated body's shins: its hidden foot, which the fit puts flat on the
+    floor, is claimed (the seat carries the body, the shins hang to the floor); a standing body's
+    hidden foot stays a hint (a step or a footrest may be under it), and so does a hidden foot that
+    the fit does not put flat on the floor."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    feet = {s: np.isin(anny_body.parts, [PART_ID[f"{n}_foot"], PART_ID[f"{n}_sole"]])
+            for s, n in (("L", "left"), ("R", "right"))}
+    hidden = {"legs_seen": True, "feet_seen": {"L": False, "R": True}}
+    for scenario, seated in (("sit", True), ("stand", False)):
+        vertices, joints = _posed(scenario, 0)
+        areas = vertex_areas(vertices, anny_body.faces)
+        found = find_supports(vertices, anny_body.parts, joints, areas=areas, flat_feet=("L", "R"), **hidden)
+        assert ("seat" in [s["name"] for s in found.found]) is seated
+        left = found.scores[feet["L"]]
+        if seated:
+            assert found.found[0]["hidden_feet_on_floor"] == ["L"]
+            height = (vertices @ found.up)[feet["L"]]
+            sole = height <= height.min() + SUPPORT["flat_foot_band_m"]
+            assert sole.sum() >= 150 and np.array_equal(left >= 0.5, sole)  # the sole's patch, as a seen foot's
+        else:
+            assert left.max() == pytest.approx(SUPPORT["unseen_score"])
+        not_flat = find_supports(vertices, anny_body.parts, joints, areas=areas, flat_feet=("R",), **hidden)
+        assert not_flat.scores[feet["L"]].max() <= SUPPORT["unseen_score"]

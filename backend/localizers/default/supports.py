@@ -133,6 +133,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     found += seated_found
     seated = any(f["name"] == "seat" for f in found)  # a backrest, or a wall behind seen feet (backing.py)
     tables = any(f["name"].startswith("table") for f in found)
+    if seated:
+        seated_hidden_feet(scores, on_floor, parts, feet_seen, flat_feet, found[0])
     if not lying and (seated or (all(feet_seen.values()) and not tables)):
         on_back, behind = (backrest(vertices, parts, joints, up, areas) if seated
                            else backing(vertices, parts, joints, up, on_floor, areas))
@@ -140,3 +142,18 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
             scores[on_back] = np.maximum(scores[on_back], SUPPORT["backing_score"])
             found.append(behind)
     return Supports(scores, up, found)
+
+
+def seated_hidden_feet(scores: np.ndarray, on_floor: np.ndarray, parts: np.ndarray, feet_seen: dict[str, bool],
+                       flat_feet: tuple[str, ...], floor: dict) -> None:
+    """A seated body's unseen foot that its fitted pose puts flat on the floor (one of flat_feet) rests
+    on it: its patch gets SUPPORT['seated_hidden_foot_score'] instead of the unseen hint (in place;
+    `floor`, the floor's found entry, lists those sides under 'hidden_feet_on_floor'). The seat carries
+    the body, so the shins hang from the knees and the feet go down to the floor; MediaPipe's guess of
+    hidden feet follows the seen body (a crate in front of the shins, a table, the frame's edge)."""
+    rest = [side for side in "LR" if not feet_seen[side] and side in flat_feet]
+    for side in rest:
+        name = "left" if side == "L" else "right"
+        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        scores[on_floor & foot] = np.maximum(scores[on_floor & foot], SUPPORT["seated_hidden_foot_score"])
+    floor["hidden_feet_on_floor"] = rest
