@@ -515,3 +515,25 @@ def test_a_seated_body_s_hidden_foot_rests_on_the_floor(anny_body):
             assert left.max() == pytest.approx(SUPPORT["unseen_score"])
         not_flat = find_supports(vertices, anny_body.parts, joints, areas=areas, flat_feet=("R",), **hidden)
         assert not_flat.scores[feet["L"]].max() <= SUPPORT["unseen_score"]
+
+
+def test_fingertips_in_the_floor_band_without_the_palm_are_no_floor_contact(anny_body):
+    """A hand reaching down (its straight fingers' tips in the floor band, its palm above) does not rest on
+    the floor: those fingers are not floor contact; a hand whose palm is down keeps its fingers."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import palm_down_hands
+
+    parts = anny_body.parts
+    height = anny_body.canonical_vertices[:, 2].astype(float).copy()
+    fingers = {s: parts == PART_ID[f"{s}_fingers"] for s in ("left", "right")}
+    palms = {s: parts == PART_ID[f"{s}_palm"] for s in ("left", "right")}
+    floor = float(height[fingers["left"]].min())
+    # the right hand lies palm down: its palm and fingers at the floor's height
+    height[palms["right"] | fingers["right"]] = floor + 0.005
+    assert height[palms["left"]].min() > floor + SUPPORT["band_m"]  # the rest pose's hand hangs, fingers down
+    on_floor = height <= floor + SUPPORT["band_m"]
+    assert on_floor[fingers["left"]].sum() > 20 and on_floor[fingers["right"]].all()
+    out = palm_down_hands(on_floor, height, parts, floor)
+    assert not out[fingers["left"]].any()
+    assert out[fingers["right"]].all() and out[palms["right"]].all()
+    assert (out[~fingers["left"]] == on_floor[~fingers["left"]]).all()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backend.bodies.parts import part_ids
+from backend.bodies.parts import PART_ID, part_ids
 from backend.localizers.default.backing import backing, backrest
 from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
@@ -79,6 +79,19 @@ def flat_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
     return out
 
 
+def palm_down_hands(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray, floor: float) -> np.ndarray:
+    """(N,) bool on_floor without the fingers of a hand whose palm is above the floor band: a hand
+    rests on the floor palm (or its heel) down; fingertips alone in the band are the fit's straight
+    fingers of a hand reaching down (MediaPipe gives the pose no finger joints), e.g. a floor-sitter's
+    hands beside the hips, palm 6-7 cm up (tuning seed: 129-370 finger vertices claimed per image)."""
+    out = on_floor.copy()
+    for name in ("left", "right"):
+        palm = parts == PART_ID[f"{name}_palm"]
+        if palm.any() and float(height[palm].min()) > floor + SUPPORT["band_m"]:
+            out[parts == PART_ID[f"{name}_fingers"]] = False
+    return out
+
+
 def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray],
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
@@ -119,6 +132,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         floor = float(height.min())
     if not lying:
         on_floor = flat_foot_patch(on_floor, height, parts, flat_feet)
+    on_floor = palm_down_hands(on_floor, height, parts, floor)
     scores[on_floor] = SUPPORT["floor_score"]
     for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
         if not feet_seen[side]:
