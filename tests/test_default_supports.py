@@ -537,3 +537,23 @@ def test_fingertips_in_the_floor_band_without_the_palm_are_no_floor_contact(anny
     assert not out[fingers["left"]].any()
     assert out[fingers["right"]].all() and out[palms["right"]].all()
     assert (out[~fingers["left"]] == on_floor[~fingers["left"]]).all()
+
+
+def test_a_kneeling_leg_s_foot_touches_the_floor_with_its_lowest_part_only(anny_body):
+    """The foot of a leg kneeling on its shin keeps only its vertices within kneeling_foot_band_m of its own
+    lowest point as floor contact (not the floor's 3 cm band over the whole foot); the other foot and the
+    rest of the body keep theirs."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import kneeling_foot_patch
+
+    parts = anny_body.parts
+    height = anny_body.canonical_vertices[:, 2].astype(float)
+    floor = float(height.min())
+    on_floor = height <= floor + SUPPORT["band_m"]
+    left = np.isin(parts, [PART_ID["left_foot"], PART_ID["left_sole"]])
+    out = kneeling_foot_patch(on_floor, height, parts, ("L",))
+    lowest = float(height[left].min())
+    assert out[left].sum() > 0 and out[left].sum() < on_floor[left].sum()
+    assert (height[left & out] <= lowest + SUPPORT["kneeling_foot_band_m"]).all()
+    assert (out[~left] == on_floor[~left]).all()
+    assert (kneeling_foot_patch(on_floor, height, parts, ()) == on_floor).all()

@@ -88,7 +88,7 @@ class DefaultLocalizer(Localizer):
         fit = rest_feet_on_floor(fit, supports.up, self._feet)
         if fit.rested or fit.levelled:  # shins or feet now lie on the floor: the supports of the settled body
             supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, flat_feet=tuple(fit.levelled),
-                                     **seen)
+                                     kneeling_feet=tuple(fit.rested), **seen)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
         scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None

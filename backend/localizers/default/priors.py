@@ -294,6 +294,11 @@ SUPPORT = {
     # from the floor's plane instead of the foot's own sole 0.507 (a levelled foot a little above the
     # other loses its heel).
     "flat_foot_band_m": 0.018,
+    # A kneeling leg's foot (supports.kneeling_foot_patch) touches the floor within kneeling_foot_band_m
+    # of its own lowest point: the knee and shin carry the weight; with the 3 cm band a foot laid level
+    # on its top took 100-170 vertices per image on the tuning seed, the true patch (toes) ~20. Kneel F1
+    # 0.405 (3 cm band) -> 0.430 with 0.018, 0.474 with 0.01, 0.467 with 0.005.
+    "kneeling_foot_band_m": 0.01,
     # Gravity: the fit frame follows the camera, which looks down 0-25 deg at people; the up axis
     # is searched within +-tilt_max_deg in tilt_step_deg steps, on every up_sample-th vertex, and
     # each degree of tilt costs tilt_penalty of the body's surface (so a flat floor under the feet

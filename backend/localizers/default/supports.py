@@ -79,6 +79,20 @@ def flat_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
     return out
 
 
+def kneeling_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
+                        sides: tuple[str, ...]) -> np.ndarray:
+    """(N,) bool on_floor with the floor patch of each kneeling leg's foot (sides, 'L'/'R') cut to its
+    vertices within SUPPORT['kneeling_foot_band_m'] of the foot's own lowest point: a kneeling body's
+    weight is on its knees and shins, the foot behind only touches (its toes, or the instep's ridge),
+    and the floor's 3 cm band would take the whole top of a foot the fit lays level."""
+    out = on_floor.copy()
+    for side in sides:
+        name = {"L": "left", "R": "right"}[side]
+        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        out[foot] &= height[foot] <= float(height[foot].min()) + SUPPORT["kneeling_foot_band_m"]
+    return out
+
+
 def palm_down_hands(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray, floor: float) -> np.ndarray:
     """(N,) bool on_floor without the fingers of a hand whose palm is above the floor band: a hand
     rests on the floor palm (or its heel) down; fingertips alone in the band are the fit's straight
@@ -96,7 +110,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
-                  head_flex: float = float("nan"), flat_feet: tuple[str, ...] = ()) -> Supports:
+                  head_flex: float = float("nan"), flat_feet: tuple[str, ...] = (),
+                  kneeling_feet: tuple[str, ...] = ()) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -113,6 +128,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     head_flex: lying.head_flexion_deg of the photo (NaN: unknown): a lying body's nodded head is lifted.
     flat_feet: sides whose foot stands flat on the floor (fit.rest_feet_on_floor): its sole patch is
         the foot's vertices within SUPPORT['flat_foot_band_m'] of its own sole (flat_foot_patch).
+    kneeling_feet: sides whose shin the fit laid on the floor (fit.rest_shins_on_floor): that foot's
+        floor patch is its lowest part only (kneeling_foot_patch).
     """
     up = estimate_up(vertices, areas)
     height = vertices @ up
@@ -132,6 +149,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         floor = float(height.min())
     if not lying:
         on_floor = flat_foot_patch(on_floor, height, parts, flat_feet)
+        on_floor = kneeling_foot_patch(on_floor, height, parts, kneeling_feet)
     on_floor = palm_down_hands(on_floor, height, parts, floor)
     scores[on_floor] = SUPPORT["floor_score"]
     for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
