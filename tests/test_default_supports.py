@@ -515,3 +515,35 @@ def test_a_seated_body_s_hidden_foot_rests_on_the_floor(anny_body):
             assert left.max() == pytest.approx(SUPPORT["unseen_score"])
         not_flat = find_supports(vertices, anny_body.parts, joints, areas=areas, flat_feet=("R",), **hidden)
         assert not_flat.scores[feet["L"]].max() <= SUPPORT["unseen_score"]
+
+
+def test_a_body_seated_behind_something_that_hides_its_knees_rests_on_the_seat_and_its_feet(anny_body):
+    """A crate hides the knees (legs_seen False): a seated pose still seats the body (buttocks on the
+    seat, its levelled hidden feet on the floor), nothing else below the waist is claimed (not the
+    guessed shins or knees); a standing body with hidden knees, or a seated one whose fit levels no
+    foot, claims no floor, and the standing one no support at all."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    parts = anny_body.parts
+    feet = np.isin(parts, [PART_ID[n] for n in ("left_foot", "left_sole", "right_foot", "right_sole")])
+    buttocks = parts == PART_ID["buttocks"]
+    hidden = {"legs_seen": False, "feet_seen": {"L": False, "R": False}}
+    vertices, joints = _posed("sit", 0)
+    areas = vertex_areas(vertices, anny_body.faces)
+    seated = find_supports(vertices, parts, joints, areas=areas, flat_feet=("L", "R"), **hidden)
+    assert [s["name"] for s in seated.found] == ["floor", "seat"]
+    assert seated.found[0]["hidden_feet_on_floor"] == ["L", "R"]
+    on = seated.scores >= 0.5
+    assert on[buttocks].sum() >= 30 and on[feet].sum() >= 300
+    assert seated.scores[feet].max() == pytest.approx(SUPPORT["seated_hidden_foot_score"])
+    below_waist = np.isin(parts, [PART_ID[n] for n in ("left_shin", "right_shin", "left_knee", "right_knee")
+                                  if n in PART_ID])
+    assert not on[below_waist].any()
+    no_feet = find_supports(vertices, parts, joints, areas=areas, **hidden)
+    assert not (no_feet.scores[feet] > 0).any() and (no_feet.scores[buttocks] >= 0.5).any()
+    vertices, joints = _posed("stand", 0)
+    standing = find_supports(vertices, parts, joints, areas=vertex_areas(vertices, anny_body.faces),
+                             flat_feet=("L", "R"), **hidden)
+    assert [s["name"] for s in standing.found] == ["none"] and not standing.scores.any()
+
