@@ -108,7 +108,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     scores = np.zeros(len(vertices))
     found: list[dict] = []
     if not legs_seen:
-        return hidden_knees_seat(vertices, parts, joints, up, feet_seen, flat_feet, thigh_drop)
+        return hidden_knees_seat(vertices, parts, joints, up, feet_seen, flat_feet)
     band = SUPPORT["band_m"]
     shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
     hips = (joints["hip.L"] + joints["hip.R"]) / 2
@@ -161,14 +161,16 @@ def seated_hidden_feet(scores: np.ndarray, on_floor: np.ndarray, parts: np.ndarr
 
 
 def hidden_knees_seat(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
-                      feet_seen: dict[str, bool], flat_feet: tuple[str, ...], thigh_drop: float) -> Supports:
+                      feet_seen: dict[str, bool], flat_feet: tuple[str, ...]) -> Supports:
     """The supports of a body whose knees are hidden (a crate, a table or the frame in front of the legs):
-    only a seat follows from the seen body, when the pose seats it (seats.seat_supports on the fitted
-    thighs, or the photo's folded thighs, thigh_drop); then its buttocks rest on the seat and its hidden
-    feet that the fit levels on the floor rest there (seated_hidden_feet). The floor under guessed legs
-    is not claimed otherwise, and no seat means no support (the support is not visible)."""
+    only a seat follows from the seen body, when the fitted thighs seat it (seats.seat_supports); then its
+    buttocks rest on the seat and its hidden feet that the fit levels on the floor rest there
+    (seated_hidden_feet). The floor under guessed legs is not claimed otherwise, and no seat means no
+    support (the support is not visible). The photo's thigh drop (cues.thigh_image_drop) is not used: it
+    measures MediaPipe's guessed knees (-0.05 torso lengths, knees above the hips, for tests/data/
+    camera.jpg's cameraman bent over a tripod, which it would seat)."""
     scores = np.zeros(len(vertices))
-    seat_scores, found = seat_supports(vertices, parts, joints, up, thigh_drop)
+    seat_scores, found = seat_supports(vertices, parts, joints, up)
     if not any(f["name"] == "seat" for f in found):
         return Supports(scores, up, [{"name": "none", "why": "knees not seen and the pose seats no body: "
                                       "the support is not visible"}])
