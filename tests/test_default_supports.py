@@ -557,3 +557,77 @@ def test_a_kneeling_leg_s_foot_touches_the_floor_with_its_lowest_part_only(anny_
     assert (height[left & out] <= lowest + SUPPORT["kneeling_foot_band_m"]).all()
     assert (out[~left] == on_floor[~left]).all()
     assert (kneeling_foot_patch(on_floor, height, parts, ()) == on_floor).all()
+
+
+def test_a_body_seated_behind_something_that_hides_its_knees_rests_on_the_seat_and_its_feet(anny_body):
+    """A crate hides the knees (legs_seen False): a seated pose still seats the body (buttocks on the
+    seat, its levelled hidden feet on the floor), nothing else below the waist is claimed (not the
+    guessed shins or knees); a standing body with hidden knees, or a seated one whose fit levels no
+    foot, claims no floor, and the standing one no support at all."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    parts = anny_body.parts
+    feet = np.isin(parts, [PART_ID[n] for n in ("left_foot", "left_sole", "right_foot", "right_sole")])
+    buttocks = parts == PART_ID["buttocks"]
+    hidden = {"legs_seen": False, "feet_seen": {"L": False, "R": False}}
+    vertices, joints = _posed("sit", 0)
+    areas = vertex_areas(vertices, anny_body.faces)
+    seated = find_supports(vertices, parts, joints, areas=areas, flat_feet=("L", "R"), **hidden)
+    assert [s["name"] for s in seated.found] == ["floor", "seat"]
+    assert seated.found[0]["hidden_feet_on_floor"] == ["L", "R"]
+    on = seated.scores >= 0.5
+    assert on[buttocks].sum() >= 30 and on[feet].sum() >= 300
+    assert seated.scores[feet].max() == pytest.approx(SUPPORT["seated_hidden_foot_score"])
+    below_waist = np.isin(parts, [PART_ID[n] for n in ("left_shin", "right_shin", "left_knee", "right_knee")
+                                  if n in PART_ID])
+    assert not on[below_waist].any()
+    no_feet = find_supports(vertices, parts, joints, areas=areas, **hidden)
+    assert not (no_feet.scores[feet] > 0).any() and (no_feet.scores[buttocks] >= 0.5).any()
+    vertices, joints = _posed("stand", 0)
+    standing = find_supports(vertices, parts, joints, areas=vertex_areas(vertices, anny_body.faces),
+                             flat_feet=("L", "R"), **hidden)
+    assert [s["name"] for s in standing.found] == ["none"] and not standing.scores.any()
+
+
+def test_a_seated_body_s_hidden_shins_hang_from_the_knees_onto_the_floor(anny_body):
+    """A crate hides a seated body's feet and the fit puts the left one on its toes in the air:
+    hang_hidden_shins turns that shin straight down from the knee and lays the foot flat, so it stands
+    on the floor beside the seen right foot (rest_feet_on_floor levels it and seated_hidden_feet claims
+    its sole); the knee, the thigh and the other leg do not move, and a rested (kneeling) side is kept."""
+    from dataclasses import replace
+
+    from backend.eval.synth.poses import pose_angles, rotation
+    from backend.localizers.default.fit import rest_feet_on_floor, sole_tilt_deg
+    from backend.localizers.default.hidden_legs import hang_hidden_shins
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    seated = {}
+    for bone, rotations in pose_angles("sit", np.random.default_rng([0, 0])).items():
+        matrix = np.eye(3)
+        for axis, degrees in rotations:
+            matrix = matrix @ rotation(axis, degrees)
+        seated[bone] = matrix
+    deltas = dict(seated)
+    deltas["lowerleg01.L"] = deltas["lowerleg01.L"] @ _pitch(25.0)  # the guessed shin swings back...
+    deltas["foot.L"] = _pitch(60.0)  # ...and its foot points down, on its toes
+    fit = _fit_of(deltas)
+    up = np.array([0.0, 0.0, 1.0])
+    assert sole_tilt_deg(fit, "L", up) > 45.0
+    hung = hang_hidden_shins(fit, up, ("L",))
+    shin = hung.joints["ankle.L"] - hung.joints["knee.L"]
+    assert shin @ -up / np.linalg.norm(shin) > 0.999 and sole_tilt_deg(hung, "L", up) < 0.5
+    for joint in ("knee.L", "hip.L", "knee.R", "ankle.R"):
+        assert np.allclose(hung.joints[joint], fit.joints[joint], atol=1e-6)
+    parts = anny_body.parts
+    feet = {s: np.isin(parts, [PART_ID[f"{n}_foot"], PART_ID[f"{n}_sole"]]) for s, n in (("L", "left"), ("R", "right"))}
+    height = hung.vertices @ up
+    assert abs(height[feet["L"]].min() - height[feet["R"]].min()) < 0.05  # beside the seen foot
+    levelled = rest_feet_on_floor(hung, up, feet)
+    assert "L" in levelled.levelled
+    found = find_supports(levelled.vertices, parts, levelled.joints, legs_seen=True,
+                          feet_seen={"L": False, "R": True}, areas=vertex_areas(levelled.vertices, anny_body.faces),
+                          flat_feet=tuple(levelled.levelled))
+    assert "L" in found.found[0]["hidden_feet_on_floor"] and (found.scores[feet["L"]] >= 0.5).sum() >= 150
+    kneeling = replace(fit, rested=["L"])
+    assert hang_hidden_shins(kneeling, up, ("L",)) is kneeling

@@ -17,6 +17,7 @@ from backend.localizers.default.cues import classify_pose, heel_image_distance, 
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
 from backend.localizers.default.hand_claims import claimed_hands
+from backend.localizers.default.hidden_legs import hang_hidden_shins
 from backend.localizers.default.lying import head_flexion_deg
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
@@ -85,8 +86,12 @@ class DefaultLocalizer(Localizer):
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
         fit = rest_shins_on_floor(fit, supports.up)
+        rested = fit
+        if any(f["name"] == "seat" for f in supports.found):  # a seated body's hidden shins hang to the floor
+            fit = hang_hidden_shins(fit, supports.up, tuple(s for s in "LR" if not seen["feet_seen"][s]))
+        hung = fit is not rested
         fit = rest_feet_on_floor(fit, supports.up, self._feet)
-        if fit.rested or fit.levelled:  # shins or feet now lie on the floor: the supports of the settled body
+        if fit.rested or fit.levelled or hung:  # shins or feet now lie on the floor: the supports of the settled body
             supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, flat_feet=tuple(fit.levelled),
                                      kneeling_feet=tuple(fit.rested), **seen)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)

@@ -115,7 +115,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
-    legs_seen: the knees were seen (else nothing below the waist is claimed: the pose there is a guess).
+    legs_seen: the knees were seen (else only a seat the pose shows and its levelled hidden feet are
+        claimed, hidden_knees_seat: the pose below the waist is a guess).
     feet_seen: per side ('L', 'R'), the ankle was seen (else that foot's floor contact is scored
         SUPPORT['unseen_score']: a kneeling body's knees still touch the floor when its feet are hidden).
     areas: (N,) per-vertex surface area (vertex_areas of the fitted mesh) for the gravity search.
@@ -137,7 +138,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     scores = np.zeros(len(vertices))
     found: list[dict] = []
     if not legs_seen:
-        return Supports(scores, up, [{"name": "none", "why": "knees not seen: the support is not visible"}])
+        return hidden_knees_seat(vertices, parts, joints, up, feet_seen, flat_feet)
     band = SUPPORT["band_m"]
     shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
     hips = (joints["hip.L"] + joints["hip.R"]) / 2
@@ -189,3 +190,27 @@ def seated_hidden_feet(scores: np.ndarray, on_floor: np.ndarray, parts: np.ndarr
         foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
         scores[on_floor & foot] = np.maximum(scores[on_floor & foot], SUPPORT["seated_hidden_foot_score"])
     floor["hidden_feet_on_floor"] = rest
+
+
+def hidden_knees_seat(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
+                      feet_seen: dict[str, bool], flat_feet: tuple[str, ...]) -> Supports:
+    """The supports of a body whose knees are hidden (a crate, a table or the frame in front of the legs):
+    only a seat follows from the seen body, when the fitted thighs seat it (seats.seat_supports); then its
+    buttocks rest on the seat and its hidden feet that the fit levels on the floor rest there
+    (seated_hidden_feet). The floor under guessed legs is not claimed otherwise, and no seat means no
+    support (the support is not visible). The photo's thigh drop (cues.thigh_image_drop) is not used: it
+    measures MediaPipe's guessed knees (-0.05 torso lengths, knees above the hips, for tests/data/
+    camera.jpg's cameraman bent over a tripod, which it would seat)."""
+    scores = np.zeros(len(vertices))
+    seat_scores, found = seat_supports(vertices, parts, joints, up)
+    if not any(f["name"] == "seat" for f in found):
+        return Supports(scores, up, [{"name": "none", "why": "knees not seen and the pose seats no body: "
+                                      "the support is not visible"}])
+    height = vertices @ up
+    on_floor = flat_foot_patch(height <= float(height.min()) + SUPPORT["band_m"], height, parts, flat_feet)
+    floor = {"name": "floor", "height_m": 0.0, "vertices": 0, "score": SUPPORT["seated_hidden_foot_score"],
+             "unseen_feet": [s for s in "LR" if not feet_seen[s]], "why": "knees not seen: only the seated "
+             "body's levelled feet"}
+    seated_hidden_feet(scores, on_floor, parts, {"L": False, "R": False}, flat_feet, floor)
+    floor["vertices"] = int((scores > 0).sum())
+    return Supports(np.maximum(scores, seat_scores), up, [floor, *found])
