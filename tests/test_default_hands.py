@@ -8,6 +8,7 @@ from backend.localizers.default import detect as K
 from backend.localizers.default.detect import Observation
 from backend.localizers.default.hand_object import POSE_HAND, object_near_hand, rare_colours
 from backend.localizers.default.priors import HANDS
+from tests.fitted_arms import arms_fit
 
 SIZE = 400  # a colour is rare below 0.1% of its region (HANDS["rare_share"]): 150 background pixels here
 GREY, SKIN, OBJECT = (110, 120, 130), (200, 160, 140), (30, 200, 60)
@@ -54,18 +55,6 @@ def test_a_hanging_hands_load_is_looked_for_below_the_hand():
     assert object_near_hand(empty, "right", rare, hanging=True) == object_near_hand(empty, "right", rare) == 0.0
 
 
-def _fit(anny_body, right_forearm: np.ndarray, left_forearm: np.ndarray):
-    from backend.localizers.default.fit import Fit
-
-    joints = {"hip.L": np.array([0.1, 0.0, 1.0]), "hip.R": np.array([-0.1, 0.0, 1.0]),
-              "shoulder.L": np.array([0.15, 0.0, 1.5]), "shoulder.R": np.array([-0.15, 0.0, 1.5])}
-    for key, forearm in (("R", right_forearm), ("L", left_forearm)):
-        joints[f"elbow.{key}"] = np.array([0.0, 0.0, 1.2])
-        joints[f"wrist.{key}"] = joints[f"elbow.{key}"] + forearm
-    return Fit(vertices=anny_body.canonical_vertices.astype(np.float64), deltas={}, seen={}, residual_deg=0.0,
-               joints=joints)
-
-
 def test_a_held_out_forearm_beside_an_unseen_arm_is_a_claim(anny_body):
     """Seen from behind, the far arm is hidden and its fitted forearm is MediaPipe's guess (often raised
     as high as the holding one): the seen forearm held out is the holding pose by itself."""
@@ -75,7 +64,7 @@ def test_a_held_out_forearm_beside_an_unseen_arm_is_a_claim(anny_body):
     up = np.array([0.0, 0.0, 1.0])
     level = np.array([0.0, -0.25, 0.02])
     evidence = HANDS["held_out_object_min"] + 0.02
-    fit = _fit(anny_body, level, level)  # both forearms held out in the fit
+    fit = arms_fit(anny_body, level, level)  # both forearms held out in the fit
     seen_both = {"right": {"score": 0.3, "object_near": evidence, "visibility": 0.99},
                  "left": {"score": 0.1, "object_near": 0.02, "visibility": 0.99}}
     assert _held_out(seen_both, fit, up)["right"]["score"] == 0.3  # both seen held out: no one-hand pose

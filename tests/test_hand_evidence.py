@@ -8,6 +8,7 @@ from backend.bodies.parts import PART_ID
 from backend.localizers.default.hand_claims import _support_explains_colour
 from backend.localizers.default.priors import HANDS
 from backend.localizers.default.supports import Supports
+from tests.fitted_arms import arms_fit
 
 UP = np.array([0.0, 0.0, 1.0])
 
@@ -53,34 +54,22 @@ def test_a_hand_on_the_floor_needs_a_grasp(anny_body):
     assert out["right"]["score"] < 0.5 and out["right"]["explained_by"] == "floor"
 
 
-def _fit(anny_body, right_forearm: np.ndarray, left_forearm: np.ndarray, torso: np.ndarray = UP):
-    from backend.localizers.default.fit import Fit
-
-    joints = {"hip.L": np.array([0.1, 0.0, 1.0]), "hip.R": np.array([-0.1, 0.0, 1.0])}
-    joints["shoulder.L"], joints["shoulder.R"] = joints["hip.L"] + 0.5 * torso, joints["hip.R"] + 0.5 * torso
-    for key, forearm in (("R", right_forearm), ("L", left_forearm)):
-        joints[f"elbow.{key}"] = np.array([0.0, 0.0, 1.2])
-        joints[f"wrist.{key}"] = joints[f"elbow.{key}"] + forearm
-    return Fit(vertices=anny_body.canonical_vertices.astype(np.float64), deltas={}, seen={}, residual_deg=0.0,
-               joints=joints)
-
-
 def test_one_forearm_held_out_with_some_object_evidence_is_a_claim(anny_body):
     from backend.localizers.default.hand_claims import _held_out
 
     level, hanging = np.array([0.0, -0.25, 0.02]), np.array([0.0, -0.02, -0.25])
     weak = HANDS["held_out_object_min"] + 0.02
     hands = {"right": {"score": 0.3, "object_near": weak}, "left": {"score": 0.1, "object_near": 0.02}}
-    out = _held_out(hands, _fit(anny_body, level, hanging), UP)
+    out = _held_out(hands, arms_fit(anny_body, level, hanging), UP)
     assert out["right"]["score"] == HANDS["held_out_score"] and out["right"].get("held_out")
     assert out["left"]["score"] == 0.1
     # Both forearms held out (balancing, gesturing): the pose says nothing about an object.
-    assert _held_out(hands, _fit(anny_body, level, level), UP)["right"]["score"] == 0.3
+    assert _held_out(hands, arms_fit(anny_body, level, level), UP)["right"]["score"] == 0.3
     # No object evidence at that hand, or more at the other hand: no claim.
     empty = {"right": {"score": 0.3, "object_near": 0.02}, "left": {"score": 0.1, "object_near": 0.01}}
-    assert _held_out(empty, _fit(anny_body, level, hanging), UP)["right"]["score"] == 0.3
+    assert _held_out(empty, arms_fit(anny_body, level, hanging), UP)["right"]["score"] == 0.3
     other = {"right": {"score": 0.3, "object_near": weak}, "left": {"score": 0.1, "object_near": weak + 0.1}}
-    assert _held_out(other, _fit(anny_body, level, hanging), UP)["right"]["score"] == 0.3
+    assert _held_out(other, arms_fit(anny_body, level, hanging), UP)["right"]["score"] == 0.3
     # A lying body: forearms' angle to gravity is no holding pose.
-    lying = _fit(anny_body, level, hanging, torso=np.array([0.0, 1.0, 0.0]))
+    lying = arms_fit(anny_body, level, hanging, torso=np.array([0.0, 1.0, 0.0]))
     assert _held_out(hands, lying, UP)["right"]["score"] == 0.3

@@ -349,12 +349,17 @@ def rest_shins_on_floor(fit: Fit, up: np.ndarray) -> Fit:
         moved.append(side)
     if not moved:
         return fit
+    return reposed(fit, world, [f"{bone}.{side}" for side in moved for bone in ("lowerleg01", "foot")], rested=moved)
+
+
+def reposed(fit: Fit, world: dict[str, np.ndarray], bones: list[str], **changes) -> Fit:
+    """The fit re-posed with `bones` turned to their world rotations in `world` (each bone's delta taken
+    relative to its fitted parent's rotation there); `changes` are further Fit fields to set."""
     deltas = dict(fit.deltas)
-    for side in moved:
-        deltas[f"lowerleg01.{side}"] = world[f"upperleg01.{side}"].T @ world[f"lowerleg01.{side}"]
-        deltas[f"foot.{side}"] = world[f"lowerleg01.{side}"].T @ world[f"foot.{side}"]
+    for bone in bones:
+        deltas[bone] = world[BONES[bone][0]].T @ world[bone]
     vertices, heads = posed(deltas)
-    return replace(fit, vertices=vertices, deltas=deltas, joints=_joints(heads), rested=moved)
+    return replace(fit, vertices=vertices, deltas=deltas, joints=_joints(heads), **changes)
 
 
 SOLE_NORMAL = np.array([0.0, 0.0, -1.0])  # out of the sole in Anny's rest (its sole is level to ~2 deg)
@@ -396,8 +401,4 @@ def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarra
         moved.append(side)
     if not moved:
         return fit
-    deltas = dict(fit.deltas)
-    for side in moved:
-        deltas[f"foot.{side}"] = world[f"lowerleg01.{side}"].T @ world[f"foot.{side}"]
-    vertices, heads = posed(deltas)
-    return replace(fit, vertices=vertices, deltas=deltas, joints=_joints(heads), levelled=moved)
+    return reposed(fit, world, [f"foot.{side}" for side in moved], levelled=moved)

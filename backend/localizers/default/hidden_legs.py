@@ -11,12 +11,9 @@ F1 0.592 -> 0.596, P 0.593 -> 0.594, geo 7.86 -> 7.82 cm; occluded 0.337 -> 0.39
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from backend.localizers.default.fit import SOLE_NORMAL, Fit, _joints, _swing, _unit, _world_rotations, posed
-from backend.localizers.default.fit import rest_directions
+from backend.localizers.default.fit import SOLE_NORMAL, Fit, _swing, _unit, _world_rotations, rest_directions, reposed
 
 
 def hang_hidden_shins(fit: Fit, up: np.ndarray, sides: tuple[str, ...]) -> Fit:
@@ -34,9 +31,4 @@ def hang_hidden_shins(fit: Fit, up: np.ndarray, sides: tuple[str, ...]) -> Fit:
         world[shin] = turn @ world[shin]
         world[foot] = turn @ world[foot]
         world[foot] = _swing(_unit(world[foot] @ SOLE_NORMAL), -up) @ world[foot]
-    deltas = dict(fit.deltas)
-    for side in sides:
-        deltas[f"lowerleg01.{side}"] = world[f"upperleg01.{side}"].T @ world[f"lowerleg01.{side}"]
-        deltas[f"foot.{side}"] = world[f"lowerleg01.{side}"].T @ world[f"foot.{side}"]
-    vertices, heads = posed(deltas)
-    return replace(fit, vertices=vertices, deltas=deltas, joints=_joints(heads))
+    return reposed(fit, world, [f"{bone}.{side}" for side in sides for bone in ("lowerleg01", "foot")])
