@@ -14,6 +14,7 @@ import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
 from backend.localizers.default.priors import DETECT, SUPPORT
+from backend.localizers.default.resting import resting_direction
 
 TORSO = ("back", "buttocks", "chest", "abdomen", "pelvis")
 _L_EAR, _R_EAR = 7, 8  # MediaPipe pose landmarks
@@ -39,11 +40,8 @@ def resting_normal(vertices: np.ndarray, region: np.ndarray, normal: np.ndarray,
     weight = weight / weight.sum()
     normal = normal / np.linalg.norm(normal)
     dirs = _tilted(normal, SUPPORT["lying_tilt_max_deg"], SUPPORT["lying_tilt_step_deg"])
-    height = points @ dirs.T  # (R, K)
-    near = height <= height.min(axis=0) + SUPPORT["lying_torso_band_m"]
-    share = weight @ near
     tilt = np.degrees(np.arccos(np.clip(dirs @ normal, -1.0, 1.0)))
-    return dirs[int(np.argmax(share - SUPPORT["tilt_penalty"] * tilt))]
+    return resting_direction(points, weight, dirs, tilt, SUPPORT["lying_torso_band_m"], SUPPORT["tilt_penalty"])
 
 
 def torso_up(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.ndarray | None) -> np.ndarray:

@@ -20,6 +20,7 @@ from backend.bodies.parts import PART_ID, part_ids
 from backend.localizers.default.backing import backing, backrest
 from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
+from backend.localizers.default.resting import resting_direction
 from backend.localizers.default.seats import angle_from_down as _angle_from_down
 from backend.localizers.default.seats import seat_supports
 
@@ -51,19 +52,14 @@ def estimate_up(vertices: np.ndarray, areas: np.ndarray | None = None) -> np.nda
     areas: (N,) per-vertex area (vertex_areas); without it every vertex counts the same, which lets
     densely meshed parts win: the toes' tops outweighed a kneeling body's shins (issue 17).
     """
-    best, best_up = -np.inf, np.array([0.0, 0.0, 1.0])
     step = SUPPORT["up_sample"]
     sample = vertices[::step]
     weight = np.full(len(sample), 1.0 / len(sample)) if areas is None else areas[::step] / areas[::step].sum()
-    for pitch in np.arange(-SUPPORT["tilt_max_deg"], SUPPORT["tilt_max_deg"] + 1e-6, SUPPORT["tilt_step_deg"]):
-        for roll in (-10.0, -5.0, 0.0, 5.0, 10.0):
-            up = _rotation(pitch, roll) @ np.array([0.0, 0.0, 1.0])
-            height = sample @ up
-            share = float(weight[height <= height.min() + SUPPORT["band_m"]].sum())
-            score = share - SUPPORT["tilt_penalty"] * (abs(pitch) + abs(roll))
-            if score > best:
-                best, best_up = score, up
-    return best_up
+    tilts = [(pitch, roll) for pitch in np.arange(-SUPPORT["tilt_max_deg"], SUPPORT["tilt_max_deg"] + 1e-6,
+                                                  SUPPORT["tilt_step_deg"]) for roll in (-10.0, -5.0, 0.0, 5.0, 10.0)]
+    dirs = np.stack([_rotation(pitch, roll) @ np.array([0.0, 0.0, 1.0]) for pitch, roll in tilts])
+    tilt = np.array([abs(pitch) + abs(roll) for pitch, roll in tilts])
+    return resting_direction(sample, weight, dirs, tilt, SUPPORT["band_m"], SUPPORT["tilt_penalty"])
 
 
 def flat_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
