@@ -5,11 +5,12 @@ vertex on the fitted body from the supports its pose needs.
 Modules: detect (MediaPipe, retried at lower confidence), fit (Anny pose fit; shins and feet settled
 on the floor), hidden_legs (a seated body's hidden shins hang to the floor), supports (floor and feet ->
 per-vertex contact, calling seats (seat, squat, tables), lying (the plane a lying torso rests on) and
-backing (wall, backrest)), cues (depth-free photo cues, pose class for the report, hand cues),
-hand_object (is something at the hand?), hand_claims + hand_patch (which hand, which patch), carried
-(backpack straps), semantic (label lookup), object_rule (object surfaces), localizer (the Localizer),
-priors (every threshold and prior, with why); templates + paint: the pose-template localizer it replaced
-(`default-templates`, kept for bench/accuracy.py's comparison).
+backing (wall, backrest)), resting (the one search for the plane a body rests on), cues (depth-free photo
+cues, pose class for the report, hand cues), hand_object (is something at the hand?), hand_claims +
+hand_patch (which hand, which patch), carried (backpack straps), semantic (label lookup), object_rule
+(object surfaces), localizer (the Localizer), priors (every threshold and prior, with why); templates +
+paint: the pose-template localizer it replaced (`default-templates`, kept for bench/accuracy.py's
+comparison).
 """
 from backend.localizers.default.localizer import DefaultLocalizer, create
 
