@@ -132,17 +132,23 @@ def read_cues(obs: K.Observation) -> Cues:
     return Cues(scores=scores.clip(0, 1), pose_class=pose_class, angles=angles, hands=hands)
 
 
+def _image_torso(p: np.ndarray) -> tuple[np.ndarray, float]:
+    """The hips' midpoint and the torso's length (shoulders' midpoint -> hips' midpoint) in the photo,
+    from (33,2) pixel keypoints: the unit of the depth-free photo cues."""
+    hips = (p[K.L_HIP] + p[K.R_HIP]) / 2
+    return hips, float(np.linalg.norm(hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2))
+
+
 def thigh_image_drop(obs: K.Observation) -> float:
     """How far the thighs reach down the photo along the torso, in torso lengths (hip->knee in the image,
     projected on the shoulders->hips axis, mean of both sides). Measured in the photo, not in MediaPipe's
     depth guess: a hanging (standing) thigh reaches ~0.7-0.9 torso lengths down it whatever the view, a
     seated thigh points forward (foreshortened from the front, level from the side) and reaches much less."""
     p = obs.image[:, :2]
-    torso = (p[K.L_HIP] + p[K.R_HIP]) / 2 - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2
-    length = float(np.linalg.norm(torso))
+    hips, length = _image_torso(p)
     if length < 1e-6:
         return float("nan")
-    axis = torso / length
+    axis = (hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2) / length
     return float(np.mean([(p[k] - p[h]) @ axis for h, k in ((K.L_HIP, K.L_KNEE), (K.R_HIP, K.R_KNEE))]) / length)
 
 
@@ -159,8 +165,7 @@ def heel_image_distance(obs: K.Observation) -> float:
     inside = ((p[feet] >= 0.0) & (p[feet] <= [width - 1, height - 1])).all()
     if not inside or (obs.visibility[[K.L_HEEL, K.R_HEEL]] < DETECT["visible"]).any():
         return float("nan")
-    hips = (p[K.L_HIP] + p[K.R_HIP]) / 2
-    length = float(np.linalg.norm(hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2))
+    hips, length = _image_torso(p)
     if length < 1e-6:
         return float("nan")
     return float(np.linalg.norm((p[K.L_HEEL] + p[K.R_HEEL]) / 2 - hips) / length)

@@ -22,7 +22,7 @@ from backend.localizers.default.lying import head_flexion_deg
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
-from backend.localizers.default.supports import Supports, find_supports, vertex_areas
+from backend.localizers.default.supports import Supports, find_supports, foot_vertices, vertex_areas
 from backend.render import RenderedViews
 
 NAME = "default"
@@ -46,8 +46,7 @@ class DefaultLocalizer(Localizer):
 
             self._detector = Detector()
             self._surface = surface_of(load_body({"source": "anny"}))
-            self._feet = {s: np.isin(self._surface.parts, part_ids((f"{n}_foot", f"{n}_sole")))
-                          for s, n in (("L", "left"), ("R", "right"))}
+            self._feet = {side: foot_vertices(self._surface.parts, side) for side in "LR"}
         self.device = device
 
     def localize(self, image_rgb: np.ndarray, views: RenderedViews, query: Query,

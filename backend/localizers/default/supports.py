@@ -62,6 +62,12 @@ def estimate_up(vertices: np.ndarray, areas: np.ndarray | None = None) -> np.nda
     return resting_direction(sample, weight, dirs, tilt, SUPPORT["band_m"], SUPPORT["tilt_penalty"])
 
 
+def foot_vertices(parts: np.ndarray, side: str) -> np.ndarray:
+    """(N,) bool: the foot and sole vertices of side 'L' or 'R'."""
+    name = "left" if side == "L" else "right"
+    return np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+
+
 def flat_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
                     flat_feet: tuple[str, ...]) -> np.ndarray:
     """(N,) bool on_floor with each flat foot's patch replaced by its vertices within
@@ -69,8 +75,7 @@ def flat_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray,
     sole, and the floor's 3 cm band would take the foot's rim as well."""
     out = on_floor.copy()
     for side in flat_feet:
-        name = {"L": "left", "R": "right"}[side]
-        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        foot = foot_vertices(parts, side)
         out[foot] = height[foot] <= float(height[foot].min()) + SUPPORT["flat_foot_band_m"]
     return out
 
@@ -83,8 +88,7 @@ def kneeling_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndar
     and the floor's 3 cm band would take the whole top of a foot the fit lays level."""
     out = on_floor.copy()
     for side in sides:
-        name = {"L": "left", "R": "right"}[side]
-        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        foot = foot_vertices(parts, side)
         out[foot] &= height[foot] <= float(height[foot].min()) + SUPPORT["kneeling_foot_band_m"]
     return out
 
@@ -149,10 +153,9 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         on_floor = kneeling_foot_patch(on_floor, height, parts, kneeling_feet)
     on_floor = palm_down_hands(on_floor, height, parts, floor)
     scores[on_floor] = SUPPORT["floor_score"]
-    for side, name in (("L", "left"), ("R", "right")):  # an unseen foot's floor contact is a hint only
+    for side in "LR":  # an unseen foot's floor contact is a hint only
         if not feet_seen[side]:
-            foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
-            scores[on_floor & foot] = SUPPORT["unseen_score"]
+            scores[on_floor & foot_vertices(parts, side)] = SUPPORT["unseen_score"]
     found.append({"name": "floor", "height_m": 0.0, "vertices": int(on_floor.sum()), "score": SUPPORT["floor_score"],
                   "unseen_feet": [s for s in "LR" if not feet_seen[s]], **lie})
 
@@ -182,8 +185,7 @@ def seated_hidden_feet(scores: np.ndarray, on_floor: np.ndarray, parts: np.ndarr
     hidden feet follows the seen body (a crate in front of the shins, a table, the frame's edge)."""
     rest = [side for side in "LR" if not feet_seen[side] and side in flat_feet]
     for side in rest:
-        name = "left" if side == "L" else "right"
-        foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+        foot = foot_vertices(parts, side)
         scores[on_floor & foot] = np.maximum(scores[on_floor & foot], SUPPORT["seated_hidden_foot_score"])
     floor["hidden_feet_on_floor"] = rest
 
