@@ -86,3 +86,66 @@ def test_the_report_says_where_the_object_was_looked_for():
     assert cues["right"]["object_looked"].startswith("beyond the hand")
     assert cues["left"]["object_looked"] == "at the hand"
     assert "object_looked" not in hand_cues(photo)["right"]  # the template localizer's report as it was
+
+
+def _noisy_outline(photo: Observation) -> Observation:
+    """The same photo with the silhouette's outline blended into a textured background: every pixel
+    just outside the person mask gets its own mix of skin and background, so the blends are rare."""
+    from scipy import ndimage
+
+    person = photo.mask >= HANDS["person_mask"]
+    outline = ndimage.binary_dilation(person, iterations=2) & ~person
+    rng = np.random.default_rng(0)
+    rgb = photo.rgb.copy()
+    mix = rng.uniform(0.0, 1.0, (int(outline.sum()), 1))
+    blend = mix * np.array(SKIN) + (1 - mix) * np.array(GREY) + rng.integers(-40, 40, (int(outline.sum()), 3))
+    rgb[outline] = np.clip(blend, 0, 255).astype(np.uint8)
+    return Observation(rgb=rgb, image=photo.image, visibility=photo.visibility, world=photo.world, mask=photo.mask)
+
+
+def test_the_silhouette_edge_noise_is_no_object():
+    from backend.localizers.default.hand_object import object_excess
+
+    empty = _noisy_outline(_photo(None))
+    rare = rare_colours(empty)
+    assert object_near_hand(empty, "right", rare) > 0.0  # the blended outline beside the hand reads as colour
+    excess = object_excess(empty, {"left": False, "right": False}, rare)
+    assert excess["right"] < HANDS["excess_min"] and excess["left"] < HANDS["excess_min"]
+    # An object in the hand (a shaded 24x24 px box of colours seen nowhere else) stands out above the same noise.
+    holding = _noisy_outline(_photo(None))
+    box = (slice(HAND[1] - 12, HAND[1] + 12), slice(HAND[0] - 12, HAND[0] + 12))
+    shade = np.random.default_rng(1).integers(-50, 50, (24, 24, 1))
+    holding.rgb[box] = np.clip(np.array(OBJECT) + shade, 0, 255).astype(np.uint8)
+    rare = rare_colours(holding)
+    held = object_excess(holding, {"left": False, "right": False}, rare)
+    assert held["right"] >= HANDS["excess_min"] and held["left"] < HANDS["excess_min"]
+    # Without a person mask there is no outline to measure: no evidence.
+    bare = Observation(rgb=holding.rgb, image=holding.image, visibility=holding.visibility, world=holding.world,
+                       mask=None)
+    assert object_excess(bare, {}, rare_colours(bare)) == {"left": 0.0, "right": 0.0}
+
+
+def test_a_colour_claim_within_the_edge_noise_stays_a_hint():
+    from backend.localizers.default.hand_claims import _edge_noise_explains_colour
+
+    cue = {"score": 0.6, "object_near": 0.36, "finger_curl": -1.0}
+    low, high = HANDS["excess_min"] - 0.05, HANDS["excess_min"] + 0.05
+    out = _edge_noise_explains_colour({"right": cue, "left": dict(cue)}, {"right": low, "left": high})
+    assert out["right"]["score"] < 0.5 and out["right"]["explained_by"] == "silhouette edge"
+    assert out["left"]["score"] == 0.6 and out["left"]["object_excess"] == round(high, 3)
+    # The pose of holding (a forearm held out) or a grasp keeps the claim: the colour is not all it rests on.
+    held = _edge_noise_explains_colour({"right": {**cue, "held_out": True}}, {"right": low})
+    grasp = _edge_noise_explains_colour({"right": {**cue, "finger_curl": 0.8}}, {"right": low})
+    assert held["right"]["score"] == grasp["right"]["score"] == 0.6
+
+
+def test_a_curled_hand_without_an_object_is_a_fist():
+    from backend.localizers.default.hand_claims import _fist_without_object
+
+    curled = {"score": HANDS["grasp_weight"], "object_near": 0.05, "finger_curl": 0.7}
+    out = _fist_without_object({"right": curled, "left": dict(curled)},
+                               {"right": HANDS["grasp_object_min"] - 0.05, "left": HANDS["grasp_object_min"] + 0.1})
+    assert out["right"]["score"] < 0.5 and out["right"]["fist"]
+    assert out["left"]["score"] == HANDS["grasp_weight"] and "fist" not in out["left"]
+    open_hand = {**curled, "finger_curl": 0.2, "score": 0.3}  # not curled: the rule does not apply
+    assert _fist_without_object({"right": open_hand}, {"right": 0.0})["right"] == open_hand

@@ -83,14 +83,15 @@ def _reach(obs: K.Observation, side: str) -> float:
     return float(max(up, forward))
 
 
-def hand_cues(obs: K.Observation, hanging: dict[str, bool] | None = None) -> dict[str, dict[str, float]]:
+def hand_cues(obs: K.Observation, hanging: dict[str, bool] | None = None,
+              rare: np.ndarray | None = None) -> dict[str, dict[str, float]]:
     """Per side: reach, object evidence, finger curl (when the hand model found that hand), score.
 
     `hanging` (the default localizer's, from the fitted forearms): the object cue of a hanging
     forearm looks beyond the hand, where its load hangs (hand_object.py); None (the template
-    localizer) looks at every hand."""
+    localizer) looks at every hand. `rare`: rare_colours(obs) when the caller has it already."""
     out: dict[str, dict[str, float]] = {}
-    rare = rare_colours(obs)
+    rare = rare_colours(obs) if rare is None else rare
     for side in ("left", "right"):
         seen = float(obs.visibility[POSE_HAND[side][0]])
         curl = _matched_curl(obs, side)

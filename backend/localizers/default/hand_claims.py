@@ -2,8 +2,10 @@
 and the hand contact on the fitted body (hand_patch.py decides the patch).
 
 Evidence, in order: the colour cue (at the hand, or beyond a hanging hand where its load hangs) and
-the finger curl (cues.hand_cues); a forearm held out while the other hangs (the arm's pose); a
-support that explains the colour (floor, seat); one hand unless both show evidence.
+the finger curl (cues.hand_cues); a curled hand with no object colour at it is a fist, not a grasp;
+a forearm held out while the other hangs (the arm's pose); the photo's silhouette-edge noise that
+explains the colour (hand_object.object_excess); a support that explains the colour (floor, seat);
+one hand unless both show evidence.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from backend.bodies.parts import PART_ID
 from backend.localizers.default.cues import hand_cues
 from backend.localizers.default.detect import Observation
 from backend.localizers.default.fit import Fit
+from backend.localizers.default.hand_object import object_excess, rare_colours
 from backend.localizers.default.hand_patch import forearm_from_down, hand_scores, is_hanging
 from backend.localizers.default.priors import DETECT, HANDS, POSE
 from backend.localizers.default.supports import Supports
@@ -24,9 +27,43 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
                   supports: Supports) -> tuple[dict, np.ndarray]:
     """Per side the hand evidence (the report's `hands`), and the (N,) hand contact on the fitted body."""
     hanging = {side: is_hanging(fit.joints, side, supports.up) for side in ("left", "right")}
-    hands = _held_out(hand_cues(obs, hanging), fit, supports.up)
+    rare = rare_colours(obs)
+    excess = object_excess(obs, hanging, rare)
+    hands = _held_out(_fist_without_object(hand_cues(obs, hanging, rare), excess), fit, supports.up)
+    hands = _edge_noise_explains_colour(hands, excess)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
+
+
+def _fist_without_object(hands: dict[str, dict], excess: dict[str, float]) -> dict[str, dict]:
+    """A curled hand (finger_curl >= HANDS['curl_grasp']) whose object evidence above the photo's
+    silhouette-edge noise (`excess`: hand_object.object_excess) is below HANDS['grasp_object_min'] is a
+    fist or a relaxed hand, not a grasp: whatever a hand grasps shows in the photo beside its fingers.
+    It stays a hint."""
+    out = {}
+    for side, cue in hands.items():
+        cue = dict(cue)
+        if cue["finger_curl"] >= HANDS["curl_grasp"] and excess.get(side, 0.0) < HANDS["grasp_object_min"]:
+            cue["score"] = min(cue["score"], 0.45)
+            cue["fist"] = True
+        out[side] = cue
+    return out
+
+
+def _edge_noise_explains_colour(hands: dict[str, dict], excess: dict[str, float]) -> dict[str, dict]:
+    """A hand claimed by the colour cue alone (not held out, no grasp) whose rare colour is no more
+    than the photo's silhouette-edge noise (object_excess below HANDS['excess_min']: the blend of the
+    body's outline with a shadowed wall or bed right behind it) stays a hint. Records `object_excess`."""
+    out = {}
+    for side, cue in hands.items():
+        cue = dict(cue)
+        cue["object_excess"] = round(excess.get(side, 0.0), 3)
+        if (cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
+                and cue["object_excess"] < HANDS["excess_min"]):
+            cue["score"] = min(cue["score"], 0.45)
+            cue["explained_by"] = "silhouette edge"
+        out[side] = cue
+    return out
 
 
 def _held_out(hands: dict[str, dict], fit: Fit, up: np.ndarray) -> dict[str, dict]:

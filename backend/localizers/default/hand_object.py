@@ -53,11 +53,9 @@ def rare_colours(obs: K.Observation) -> np.ndarray | None:
     return rare
 
 
-def object_near_hand(obs: K.Observation, side: str, rare: np.ndarray | None, hanging: bool = False) -> float:
-    """Object evidence in [0,1] for the disc around this side's hand (`rare`: rare_colours(obs)), or
-    for a `hanging` forearm the disc beyond the hand along the forearm, where a carried load hangs."""
-    if rare is None:
-        return 0.0
+def _hand_disc(obs: K.Observation, side: str, hanging: bool) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The disc the object cue reads for this side's hand: its ((y0, y1, x0, x1) window, (h,w) bool disc
+    within it), or None when it lies outside the photo. A `hanging` forearm's disc lies beyond the hand."""
     height, width = obs.size
     centre = obs.image[list(POSE_HAND[side]), :2].mean(0)
     shoulders = (obs.image[K.L_SHOULDER, :2] + obs.image[K.R_SHOULDER, :2]) / 2
@@ -71,8 +69,59 @@ def object_near_hand(obs: K.Observation, side: str, rare: np.ndarray | None, han
     x0, x1 = int(max(centre[0] - radius, 0)), int(min(centre[0] + radius + 1, width))
     y0, y1 = int(max(centre[1] - radius, 0)), int(min(centre[1] + radius + 1, height))
     if x1 <= x0 or y1 <= y0:
-        return 0.0
+        return None
     yy, xx = np.mgrid[y0:y1, x0:x1]
-    disc = (xx + 0.5 - centre[0]) ** 2 + (yy + 0.5 - centre[1]) ** 2 <= radius**2
+    return (y0, y1, x0, x1), (xx + 0.5 - centre[0]) ** 2 + (yy + 0.5 - centre[1]) ** 2 <= radius**2
+
+
+def object_near_hand(obs: K.Observation, side: str, rare: np.ndarray | None, hanging: bool = False) -> float:
+    """Object evidence in [0,1] for the disc around this side's hand (`rare`: rare_colours(obs)), or
+    for a `hanging` forearm the disc beyond the hand along the forearm, where a carried load hangs."""
+    found = None if rare is None else _hand_disc(obs, side, hanging)
+    if found is None:
+        return 0.0
+    (y0, y1, x0, x1), disc = found
     area = max(int(disc.sum()), 1)  # the part of the disc inside the photo
     return float(np.clip(rare[y0:y1, x0:x1][disc].sum() / area / HANDS["object_full"], 0.0, 1.0))
+
+
+def silhouette_edge(obs: K.Observation) -> np.ndarray | None:
+    """(H,W) bool: the band within HANDS['edge_band_px'] pixels of the person mask's outline (either
+    side), None without a mask. Its pixels blend the person's and the background's colours."""
+    if obs.mask is None:
+        return None
+    from scipy import ndimage
+
+    person = obs.mask >= HANDS["person_mask"]
+    band = HANDS["edge_band_px"]
+    return ndimage.binary_dilation(person, iterations=band) & ~ndimage.binary_erosion(person, iterations=band)
+
+
+def object_excess(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None) -> dict[str, float]:
+    """Per side, the object cue above the photo's own silhouette-edge noise, in object_near's units.
+
+    Along the person's outline the photo blends person and background colours; how rare those blends
+    are depends on the background (a shadowed wall or bed right behind the body makes many of them
+    rare), not on what the hands hold. The share of rare pixels in the edge band away from both hands'
+    discs is that photo's edge noise; each disc's edge-band pixels are expected to be rare at that
+    share, and only the rare pixels beyond it count as an object."""
+    edge = silhouette_edge(obs)
+    if rare is None or edge is None:
+        return {side: 0.0 for side in POSE_HAND}
+    discs = {side: _hand_disc(obs, side, bool(hanging.get(side))) for side in POSE_HAND}
+    away = edge.copy()
+    for found in discs.values():
+        if found is not None:
+            (y0, y1, x0, x1), disc = found
+            away[y0:y1, x0:x1] &= ~disc
+    noise = float(rare[away].sum()) / max(int(away.sum()), 1)
+    out = {}
+    for side, found in discs.items():
+        if found is None:
+            out[side] = 0.0
+            continue
+        (y0, y1, x0, x1), disc = found
+        area = max(int(disc.sum()), 1)
+        excess = float(rare[y0:y1, x0:x1][disc].sum()) - noise * float(edge[y0:y1, x0:x1][disc].sum())
+        out[side] = float(np.clip(excess / area / HANDS["object_full"], 0.0, 1.0))
+    return out

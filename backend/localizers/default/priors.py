@@ -150,6 +150,21 @@ HANDS = {
     # the seat's edge (tuning seed: 6 false hand claims of sitting images at 0.01-0.08 m, the true
     # hands of the table images at >= 0.11 m).
     "near_seat_m": 0.1,
+    # A curled hand is a grasp only with at least grasp_object_min object evidence above the silhouette-edge
+    # noise at it (object_excess, below: a fist or a relaxed hand curls as much; hand_claims._fist_without_object).
+    # Tuning seed: the curled hands that held something read 0.21 / 0.40, the empty curled hand that was claimed
+    # 0.0 (F1 0.6102 -> 0.6112, geo 5.70 -> 5.57 cm); dev seed 517: an empty curled hand 0.08 (geo 9.95 -> 9.49).
+    "grasp_object_min": 0.1,
+    # The silhouette-edge noise (hand_object.object_excess): the band within edge_band_px of the person
+    # mask's outline blends person and background colours; the rare share of that band away from the
+    # hands is the photo's noise, and a claim by the colour cue alone needs object_excess >= excess_min
+    # above it (hand_claims._edge_noise_explains_colour). Tuning seed: the hands claimed by colour alone
+    # read 0.19-1.0 when they held something, 0.07-0.09 for empty hands beside a bed or a table's edge
+    # (F1 0.6065 -> 0.6102, geo 6.05 -> 5.70 cm, no true hand lost; dev seed 517: 0.5520 -> 0.5535, geo
+    # 10.45 -> 9.95). Not separated by it: an empty hand hanging beside the body's own shadow on a wall
+    # right behind it (the shadow is background, rare and far from the outline; 0.24-0.43).
+    "edge_band_px": 2,
+    "excess_min": 0.14,
 }
 
 # Semantic contact: which parts usually touch an object of this label (from how people use it).
