@@ -73,3 +73,18 @@ def test_one_forearm_held_out_with_some_object_evidence_is_a_claim(anny_body):
     # A lying body: forearms' angle to gravity is no holding pose.
     lying = arms_fit(anny_body, level, hanging, torso=np.array([0.0, 1.0, 0.0]))
     assert _held_out(hands, lying, UP)["right"]["score"] == 0.3
+
+
+def test_held_out_compares_the_evidence_above_the_edge_noise(anny_body):
+    """A hand hanging beside the body has more of the silhouette's outline in its disc than a hand held
+    out: "more evidence than the other hand" is decided on the evidence above the photo's edge noise."""
+    from backend.localizers.default.hand_claims import _held_out
+
+    level, hanging = np.array([0.0, -0.25, 0.02]), np.array([0.0, -0.02, -0.25])
+    raw = HANDS["held_out_object_min"] + 0.03
+    hands = {"right": {"score": 0.3, "object_near": raw}, "left": {"score": 0.1, "object_near": raw + 0.001}}
+    fit = arms_fit(anny_body, level, hanging)
+    assert _held_out(hands, fit, UP)["right"]["score"] == 0.3  # raw shares: the hanging hand reads more
+    out = _held_out(hands, fit, UP, excess={"right": 0.11, "left": 0.09})
+    assert out["right"]["score"] == HANDS["held_out_score"] and out["right"]["held_out"]
+    assert _held_out(hands, fit, UP, excess={"right": 0.05, "left": 0.09})["right"]["score"] == 0.3
