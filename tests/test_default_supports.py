@@ -356,6 +356,57 @@ def test_head_flexion_reads_the_face_turned_towards_the_feet():
     assert np.isnan(head_flexion_deg(world, seen))
 
 
+def _side_view_keypoints(neck_deg: float) -> np.ndarray:
+    """(33,2) pixel keypoints of a body lying along the photo's x axis seen from its side, face up (-y in
+    the photo), its neck bent neck_deg from the torso's line towards the face."""
+    from backend.localizers.default import detect as K
+
+    p = np.zeros((33, 2))
+    p[[K.L_HIP, K.R_HIP]] = [[300.0, 200.0], [300.0, 204.0]]
+    p[[K.L_SHOULDER, K.R_SHOULDER]] = [[150.0, 200.0], [150.0, 204.0]]
+    a = np.radians(neck_deg)
+    ears = np.array([150.0, 202.0]) + 40.0 * np.array([-np.cos(a), -np.sin(a)])
+    p[[7, 8]] = [ears + [0.0, -2.0], ears + [0.0, 2.0]]
+    p[K.NOSE] = ears + [-5.0, -20.0]  # the face points up the photo
+    return p
+
+
+def test_the_neck_bend_is_read_in_the_photo_towards_the_face():
+    from backend.localizers.default import detect as K
+    from backend.localizers.default.lying import neck_image_bend_deg
+
+    seen = np.ones(33)
+    assert neck_image_bend_deg(_side_view_keypoints(25.0), seen) == pytest.approx(25.0)
+    assert neck_image_bend_deg(_side_view_keypoints(-10.0), seen) == pytest.approx(-10.0)  # the head tipped back
+    flipped = _side_view_keypoints(25.0) * [-1.0, 1.0]  # the same body seen from its other side
+    assert neck_image_bend_deg(flipped, seen) == pytest.approx(25.0)
+    seen[7] = 0.2  # an ear not seen
+    assert np.isnan(neck_image_bend_deg(_side_view_keypoints(25.0), seen))
+    seen[7], seen[K.L_HIP] = 1.0, 0.2
+    assert np.isnan(neck_image_bend_deg(_side_view_keypoints(25.0), seen))
+
+
+def test_a_neck_bent_in_the_photo_lifts_the_head_of_a_body_lying_flat(anny_body):
+    """The fitted body lies flat, its head on the bed (MediaPipe's world landmarks keep a flexed neck near
+    neutral); with the photo's neck bent towards the face past SUPPORT['lying_neck_bend_deg'] its head is
+    lifted off the bed by the neck, and the back and buttocks still rest on it; a straight neck keeps it."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints, _ = _laid_down("stand", 1)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": vertex_areas(vertices, anny_body.faces)}
+    head = anny_body.parts == PART_ID["head"]
+    straight = find_supports(vertices, anny_body.parts, joints, neck_bend=SUPPORT["lying_neck_bend_deg"] - 7, **kwargs)
+    assert straight.found[0]["head_rests"] is True and (straight.scores[head] >= 0.5).sum() >= 30
+    bent = find_supports(vertices, anny_body.parts, joints, neck_bend=SUPPORT["lying_neck_bend_deg"] + 8, **kwargs)
+    assert bent.found[0]["head_rests"] is False and not (bent.scores[head] >= 0.5).any()
+    assert bent.found[0]["neck_bend_deg"] == pytest.approx(SUPPORT["lying_neck_bend_deg"] + 8)
+    for name in ("back", "buttocks"):
+        part = anny_body.parts == PART_ID[name]
+        np.testing.assert_array_equal(bent.scores[part], straight.scores[part])
+        assert (bent.scores[part] >= 0.5).sum() >= 20, name
+
+
 def test_a_body_that_would_fall_backwards_leans_on_a_wall_behind(anny_body):
     """Tilted back 30 deg about the ankles with the feet flat on the floor, the body's centre of mass is far
     behind its floor contact: it leans on a wall, touched by the back (and the buttocks or head) within the

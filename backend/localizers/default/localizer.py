@@ -18,7 +18,7 @@ from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observat
 from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
 from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.hidden_legs import hang_hidden_shins
-from backend.localizers.default.lying import head_flexion_deg
+from backend.localizers.default.lying import head_flexion_deg, neck_image_bend_deg
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
@@ -81,6 +81,7 @@ class DefaultLocalizer(Localizer):
                               "R": bool(visible[K.R_ANKLE] >= DETECT["visible"])},
                 "thigh_drop": thigh_image_drop(obs), "heel_distance": heel_image_distance(obs),
                 "lap_cover": lap_image_cover(obs), "head_flex": head_flexion_deg(obs.world, visible),
+                "neck_bend": neck_image_bend_deg(obs.image, visible),
                 "wrists_seen": {"L": bool(visible[K.L_WRIST] >= DETECT["visible"]),
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)

@@ -64,13 +64,40 @@ def head_flexion_deg(world: np.ndarray, visibility: np.ndarray) -> float:
     return float(np.degrees(np.arcsin(np.clip(cosine, -1.0, 1.0))))
 
 
+def neck_image_bend_deg(image: np.ndarray, visibility: np.ndarray) -> float:
+    """How far the neck bends from the torso's line towards the face in the photo (degrees; NaN when a
+    shoulder, hip, ear or the nose is not seen), from (33,>=2) pixel keypoints: the angle from hips ->
+    shoulders to shoulders -> ears, positive towards the side of the torso line the face (ears -> nose)
+    points to. Measured in the photo, not in MediaPipe's depth: its world landmarks keep a lying body's
+    neck near neutral however far it is flexed (tuning seed, lie_raised: neck flexed 15-35 deg, the world
+    landmarks' neck 0-25 deg from the spine against Anny's rest 20), the photo shows the bend."""
+    from backend.localizers.default import detect as K
+
+    needed = [K.NOSE, _L_EAR, _R_EAR, K.L_SHOULDER, K.R_SHOULDER, K.L_HIP, K.R_HIP]
+    if visibility[needed].min() < DETECT["visible"]:
+        return float("nan")
+    p = image[:, :2]
+    shoulders = (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2
+    torso = shoulders - (p[K.L_HIP] + p[K.R_HIP]) / 2
+    ears = (p[_L_EAR] + p[_R_EAR]) / 2
+    neck, face = ears - shoulders, p[K.NOSE] - ears
+
+    def cross(a: np.ndarray, b: np.ndarray) -> float:
+        return float(a[0] * b[1] - a[1] * b[0])
+
+    side = np.sign(cross(torso, face)) or 1.0
+    return float(np.degrees(np.arctan2(cross(torso, neck), float(torso @ neck))) * side)
+
+
 def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.ndarray | None,
-                  head_flex: float = float("nan")) -> tuple[np.ndarray, np.ndarray, dict]:
+                  head_flex: float = float("nan"), neck_bend: float = float("nan"),
+                  ) -> tuple[np.ndarray, np.ndarray, dict]:
     """(N,) bool on the support, the support's up, and the report's facts for a lying body.
 
     The head rests on the support only when its lowest point is within SUPPORT['lying_head_gap_m'] of
     it, and then on its back (lying_head_band_m); a face nodded towards the feet by at least
-    SUPPORT['lying_head_flex_deg'] (head_flexion_deg) has its head lifted off it by the neck."""
+    SUPPORT['lying_head_flex_deg'] (head_flexion_deg), or a neck bent in the photo towards the face by at
+    least SUPPORT['lying_neck_bend_deg'] (neck_image_bend_deg), has its head lifted off it by the neck."""
     up = torso_up(vertices, parts, up, areas)
     height = vertices @ up
     torso = np.isin(parts, part_ids(TORSO))
@@ -80,9 +107,11 @@ def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas
     head = parts == PART_ID["head"]
     head_gap = float(above[head].min())
     # sunk deeper: bent over the edge, or the fit errs; a nodded head is lifted whatever the fit says
-    rests = abs(head_gap) <= SUPPORT["lying_head_gap_m"] and not head_flex >= SUPPORT["lying_head_flex_deg"]
+    rests = (abs(head_gap) <= SUPPORT["lying_head_gap_m"] and not head_flex >= SUPPORT["lying_head_flex_deg"]
+             and not neck_bend >= SUPPORT["lying_neck_bend_deg"])
     on &= ~head
     if rests:
         on |= head & (above <= head_gap + SUPPORT["lying_head_band_m"])
     return on, up, {"head_gap_m": round(head_gap, 3), "head_rests": rests,
-                    "head_flex_deg": None if np.isnan(head_flex) else round(head_flex, 1)}
+                    "head_flex_deg": None if np.isnan(head_flex) else round(head_flex, 1),
+                    "neck_bend_deg": None if np.isnan(neck_bend) else round(neck_bend, 1)}

@@ -382,6 +382,13 @@ SUPPORT = {
     # The price: upright bodies' heads, neutral on the neck, read -19..22 (25 of 140 >= 10), so about one
     # lying body in six with its head resting (a pillow nods it too) loses the head's contact.
     "lying_head_flex_deg": 10.0,
+    # ...or a neck bent at least lying_neck_bend_deg towards the face in the photo (lying.neck_image_bend_deg:
+    # MediaPipe's world landmarks keep the neck near neutral, the photo shows it). Tuning seed: lie_raised
+    # (flexed 15-35 deg) reads 14.4-24.4 (dev seed 517: 14.4-31.3), tests/data/anny_lie.jpg (head flat on the
+    # bed) 5.6, upright bodies' neutral necks -18..16 (median ~5, 12 of 140 >= 12: a lying body seen from the
+    # side with a neutral neck loses its head's contact about one time in twelve). Seed 17 lie_raised F1
+    # 0.398 -> 0.475 (geo 24.9 -> 20.6 cm), seed 517 0.394 -> 0.410.
+    "lying_neck_bend_deg": 12.0,
     # A wall behind (backing.py): a standing body whose centre of mass is more than backing_com_behind_m
     # behind its rearmost floor contact would fall backwards without it. Wide, because MediaPipe's depth
     # tilts the fit: tuning seed, fitted upright bodies read up to 0.19 m (seen from behind, standing;

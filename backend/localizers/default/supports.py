@@ -110,7 +110,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
                   legs_seen: bool, feet_seen: dict[str, bool], areas: np.ndarray | None = None,
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
-                  head_flex: float = float("nan"), flat_feet: tuple[str, ...] = (),
+                  head_flex: float = float("nan"), neck_bend: float = float("nan"), flat_feet: tuple[str, ...] = (),
                   kneeling_feet: tuple[str, ...] = ()) -> Supports:
     """Per-vertex support contact of the fitted body.
 
@@ -127,6 +127,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     lap_cover: cues.lap_image_cover of the photo (NaN: unknown); below SUPPORT['table_lap_cover_max'] a
         table top hides the lap and the hands of wrists_seen (per side, 'L'/'R') rest on it.
     head_flex: lying.head_flexion_deg of the photo (NaN: unknown): a lying body's nodded head is lifted.
+    neck_bend: lying.neck_image_bend_deg of the photo (NaN: unknown): a lying body's bent neck lifts its head.
     flat_feet: sides whose foot stands flat on the floor (fit.rest_feet_on_floor): its sole patch is
         the foot's vertices within SUPPORT['flat_foot_band_m'] of its own sole (flat_foot_patch).
     kneeling_feet: sides whose shin the fit laid on the floor (fit.rest_shins_on_floor): that foot's
@@ -145,7 +146,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     lying = _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
     on_floor, lie = height <= floor + band, {}
     if lying:  # the support is the plane the torso rests on (lying.py); raised head and legs are free
-        on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex)
+        on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex, neck_bend)
         height = vertices @ up
         floor = float(height.min())
     if not lying:
