@@ -10,6 +10,18 @@ is centred HANDS["load_beyond"] torso lengths beyond the hand along the forearm 
 HANDS["load_radius"] (tuning seed, hanging forearms: holding-vs-empty AUC of the cue 0.77 at the
 hand, 0.89 beyond; F1 0.513 -> 0.515, geo 9.99 -> 9.90 cm, carry 0.779 -> 0.812, lean 0.353 -> 0.362).
 
+Silhouette-edge noise (object_excess): along the body's outline the photo blends person and
+background colours, rare or not depending on the background (a shadowed wall or a bed right behind
+the body: many). The rare share of that band away from the hands is the photo's own noise; the disc's
+band pixels are expected to be rare at that share and only the rest is evidence above it. It decides
+colour-alone claims, a curled hand's grasp and which of two hands has more (hand_claims.py); the raw
+share still gates the held-out pose (tuning seed: held-out true hands read 0.01-0.64 above the noise).
+Tuning seed: hands FP 6 -> 3, TP 37 -> 38, F1 0.6065 -> 0.6130, geo 6.05 -> 5.57 cm (dev seed 517:
+FP 13 -> 10, F1 0.5520 -> 0.5549, geo 10.45 -> 9.49). Tried with it and dropped: a shadow test (rare
+background pixels of a common background chromaticity, darker, globally or against the local
+background): it took the grey carried bags too and left the lean images' wall shadows; excluding
+pixels between two background colours (a wall-floor line): it took the carried bags' pixels too.
+
 Tried and dropped: skipping the silhouette's edge (pixels whose 3x3 neighbourhood holds person and
 background blend both colours, rare in both regions): the holding-vs-empty AUC rose 0.785 -> 0.818,
 but every true hold's evidence shrank with the empty hands' (seed 17 F1 0.503 / 0.509 at object_full
