@@ -682,3 +682,77 @@ def test_a_seated_body_s_hidden_shins_hang_from_the_knees_onto_the_floor(anny_bo
     assert "L" in found.found[0]["hidden_feet_on_floor"] and (found.scores[feet["L"]] >= 0.5).sum() >= 150
     kneeling = replace(fit, rested=["L"])
     assert hang_hidden_shins(kneeling, up, ("L",)) is kneeling
+
+
+def test_feet_inside_the_photo_tell_hidden_feet_from_feet_cut_off_by_the_frame():
+    """Every foot keypoint inside the photo (seen or not): something in the picture hides the feet; one
+    outside it: the frame cut them off (tests/data/camera.jpg's right toe falls below the photo)."""
+    from backend.localizers.default import detect as K
+    from backend.localizers.default.cues import feet_in_frame
+
+    feet = {K.L_ANKLE: (215.0, 322.0), K.R_ANKLE: (185.0, 322.0), K.L_HEEL: (216.0, 330.0),
+            K.R_HEEL: (184.0, 330.0), K.L_TOE: (214.0, 334.0), K.R_TOE: (186.0, 334.0)}
+    hidden = _observation(feet)
+    hidden.visibility[[K.L_ANKLE, K.R_ANKLE, K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE]] = 0.1  # behind a crate
+    assert feet_in_frame(hidden)
+    assert not feet_in_frame(_observation({**feet, K.R_TOE: (186.0, 401.0)}))  # below the 400 px frame
+    assert not feet_in_frame(_observation({**feet, K.L_HEEL: (-3.0, 330.0)}))
+
+
+def test_a_standing_body_whose_legs_are_hidden_inside_the_photo_stands_on_its_feet(anny_body):
+    """Knees and feet hidden by something in the photo (feet_in_frame) and a pose that seats no body: a
+    person in view is carried by something, so the floor under the fitted feet is claimed (their soles,
+    at SUPPORT['hidden_feet_score'], marked uncertain), nothing else; the same body with its feet cut off
+    by the frame (feet_in_frame False, the default) claims no support."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    parts = anny_body.parts
+    feet = np.isin(parts, [PART_ID[n] for n in ("left_foot", "left_sole", "right_foot", "right_sole")])
+    soles = np.isin(parts, [PART_ID["left_sole"], PART_ID["right_sole"]])
+    vertices, joints = _posed("stand", 0)
+    kwargs = {"legs_seen": False, "feet_seen": {"L": False, "R": False}, "flat_feet": ("L", "R"),
+              "areas": vertex_areas(vertices, anny_body.faces)}
+    hidden = find_supports(vertices, parts, joints, feet_in_frame=True, **kwargs)
+    assert [s["name"] for s in hidden.found] == ["floor"] and hidden.found[0]["uncertain"]
+    on = hidden.scores >= 0.5
+    assert on[feet].sum() >= 600 and not on[~feet].any()
+    assert on[soles].mean() > 0.9  # the soles, not the tops of the feet
+    assert hidden.scores[on].max() == pytest.approx(SUPPORT["hidden_feet_score"])
+    cut_off = find_supports(vertices, parts, joints, **kwargs)
+    assert [s["name"] for s in cut_off.found] == ["none"] and not cut_off.scores.any()
+
+
+def test_a_squat_balances_on_its_feet_without_a_wall_behind(anny_body):
+    """A squat whose torso the fit reclines 30 deg and tips 10 deg back about the flat feet puts the centre of
+    mass behind the heels, where backing.backing alone finds a wall; the photo's heels just below the hips (a
+    squat) say the body balances on its feet: no wall, nothing claimed above the floor's band."""
+    from backend.eval.synth.poses import lean_back, pose_angles, rotation
+    from backend.localizers.default.backing import backing
+    from backend.localizers.default.fit import JOINTS, _model, posed
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import estimate_up, find_supports, vertex_areas
+
+    labels = list(_model().bone_labels)
+    deltas = {}
+    for bone, rotations in {**pose_angles("squat", np.random.default_rng([0, 2])), "spine05": [("x", -30.0)]}.items():
+        matrix = np.eye(3)
+        for axis, degrees in rotations:
+            matrix = matrix @ rotation(axis, degrees)
+        deltas[bone] = matrix
+    for side in "LR":  # the ankles bend, the soles stay flat
+        deltas[f"foot.{side}"] = deltas.get(f"foot.{side}", np.eye(3)) @ rotation("x", 10.0)
+    rest, heads = posed(deltas)
+    turn = np.asarray(lean_back(np.eye(3), 10.0)).T
+    vertices = rest @ turn.T
+    joints = {f"{j}.{s}": turn @ heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+    areas = vertex_areas(vertices, anny_body.faces)
+    up = estimate_up(vertices, areas)
+    height = vertices @ up
+    _, wall = backing(vertices, anny_body.parts, joints, up, height <= height.min() + SUPPORT["band_m"], areas)
+    assert wall is not None and wall["com_behind_m"] >= SUPPORT["backing_com_behind_m"]  # the pose alone leans
+    squat = find_supports(vertices, anny_body.parts, joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                          areas=areas, thigh_drop=0.1, heel_distance=0.9)
+    assert [s["name"] for s in squat.found] == ["floor", "none under the hips"]
+    claimed = squat.scores > 0
+    assert claimed.any() and (height[claimed] <= height.min() + SUPPORT["band_m"] + 1e-9).all()

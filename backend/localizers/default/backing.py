@@ -14,6 +14,10 @@ mass of upright bodies reads up to 19 cm behind the heels (a body seen from behi
 their true ones 9-12 cm in front; the synthetic 'lean' bodies (tilted 2-6 deg) keep theirs 1-6 cm in
 front of the heels, so nothing in the pose says they lean (bench/README.md).
 
+A squat (seats.seat_supports found 'none under the hips': the photo's heels just below the hips) balances
+on its feet, its hips behind the heels and its torso forward: no wall is looked for (seed 17 image 141, a
+fitted squat's torso leant back, read 28 cm behind the heels: back and head claimed, geo 25.8 -> 0.9 cm).
+
 Seated, the trunk balances on the pelvis: a torso reclined more than SUPPORT['backrest_recline_deg'] back
 from upright rests on a backrest, the plane its back rests on (found as for the wall, starting across
 the torso), touched by the back within SUPPORT['band_m'].

@@ -153,6 +153,16 @@ def thigh_image_drop(obs: K.Observation) -> float:
     return float(np.mean([(p[k] - p[h]) @ axis for h, k in ((K.L_HIP, K.L_KNEE), (K.R_HIP, K.R_KNEE))]) / length)
 
 
+def feet_in_frame(obs: K.Observation) -> bool:
+    """Every foot keypoint (ankles, heels, toes) lies inside the photo, seen or not: feet hidden behind
+    something in the picture (a crate, a table) are there, feet cut off by the frame's edge may stand
+    on anything (a step, a stool's footrest)."""
+    p = obs.image[:, :2]
+    height, width = obs.size
+    feet = [K.L_ANKLE, K.R_ANKLE, K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE]
+    return bool(((p[feet] >= 0.0) & (p[feet] <= [width - 1, height - 1])).all())
+
+
 def heel_image_distance(obs: K.Observation) -> float:
     """How far the heels lie from the hips in the photo, in torso lengths (shoulders -> hips; from the
     hips' midpoint to the heels'), or NaN when a heel is not seen or a foot keypoint (ankle, heel, toe)
@@ -161,10 +171,7 @@ def heel_image_distance(obs: K.Observation) -> float:
     shows, from the side both), a squatting body's hips come down to just above and behind its heels
     (see SUPPORT['squat_heel_distance_max'])."""
     p = obs.image[:, :2]
-    height, width = obs.size
-    feet = [K.L_ANKLE, K.R_ANKLE, K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE]
-    inside = ((p[feet] >= 0.0) & (p[feet] <= [width - 1, height - 1])).all()
-    if not inside or (obs.visibility[[K.L_HEEL, K.R_HEEL]] < DETECT["visible"]).any():
+    if not feet_in_frame(obs) or (obs.visibility[[K.L_HEEL, K.R_HEEL]] < DETECT["visible"]).any():
         return float("nan")
     hips, length = _image_torso(p)
     if length < 1e-6:

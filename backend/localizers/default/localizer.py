@@ -13,7 +13,8 @@ from backend.bodies.parts import PART_ID, PARTS, part_ids
 from backend.localizers.base import NO_STEPS, FittedBody, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
 from backend.localizers.default import detect as K
 from backend.localizers.default.carried import carried_scores
-from backend.localizers.default.cues import classify_pose, heel_image_distance, lap_image_cover, thigh_image_drop
+from backend.localizers.default.cues import (classify_pose, feet_in_frame, heel_image_distance, lap_image_cover,
+                                             thigh_image_drop)
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
 from backend.localizers.default.hand_claims import claimed_hands
@@ -82,6 +83,7 @@ class DefaultLocalizer(Localizer):
                 "thigh_drop": thigh_image_drop(obs), "heel_distance": heel_image_distance(obs),
                 "lap_cover": lap_image_cover(obs), "head_flex": head_flexion_deg(obs.world, visible),
                 "neck_bend": neck_image_bend_deg(obs.image, visible),
+                "feet_in_frame": feet_in_frame(obs),
                 "wrists_seen": {"L": bool(visible[K.L_WRIST] >= DETECT["visible"]),
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)

@@ -111,7 +111,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
                   head_flex: float = float("nan"), neck_bend: float = float("nan"), flat_feet: tuple[str, ...] = (),
-                  kneeling_feet: tuple[str, ...] = ()) -> Supports:
+                  kneeling_feet: tuple[str, ...] = (), feet_in_frame: bool = False) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -132,6 +132,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         the foot's vertices within SUPPORT['flat_foot_band_m'] of its own sole (flat_foot_patch).
     kneeling_feet: sides whose shin the fit laid on the floor (fit.rest_shins_on_floor): that foot's
         floor patch is its lowest part only (kneeling_foot_patch).
+    feet_in_frame: cues.feet_in_frame of the photo (False: unknown); with the knees hidden and no seat,
+        the hidden feet inside the photo stand on the floor (hidden_knees_seat).
     """
     up = estimate_up(vertices, areas)
     height = vertices @ up
@@ -139,7 +141,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     scores = np.zeros(len(vertices))
     found: list[dict] = []
     if not legs_seen:
-        return hidden_knees_seat(vertices, parts, joints, up, feet_seen, flat_feet)
+        return hidden_knees_seat(vertices, parts, joints, up, feet_seen, flat_feet, feet_in_frame)
     band = SUPPORT["band_m"]
     shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
     hips = (joints["hip.L"] + joints["hip.R"]) / 2
@@ -168,7 +170,9 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     tables = any(f["name"].startswith("table") for f in found)
     if seated:
         seated_hidden_feet(scores, on_floor, parts, feet_seen, flat_feet, found[0])
-    if not lying and (seated or (all(feet_seen.values()) and not tables)):
+    # A squat balances on its feet (the hips go back as the torso leans forward): no wall behind it (backing.py).
+    squatting = any(f["name"] == "none under the hips" for f in found)
+    if not lying and not squatting and (seated or (all(feet_seen.values()) and not tables)):
         on_back, behind = (backrest(vertices, parts, joints, up, areas) if seated
                            else backing(vertices, parts, joints, up, on_floor, areas))
         if behind is not None:
@@ -192,20 +196,24 @@ def seated_hidden_feet(scores: np.ndarray, on_floor: np.ndarray, parts: np.ndarr
 
 
 def hidden_knees_seat(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
-                      feet_seen: dict[str, bool], flat_feet: tuple[str, ...]) -> Supports:
+                      feet_seen: dict[str, bool], flat_feet: tuple[str, ...], feet_in_frame: bool = False) -> Supports:
     """The supports of a body whose knees are hidden (a crate, a table or the frame in front of the legs):
     only a seat follows from the seen body, when the fitted thighs seat it (seats.seat_supports); then its
     buttocks rest on the seat and its hidden feet that the fit levels on the floor rest there
     (seated_hidden_feet). The floor under guessed legs is not claimed otherwise, and no seat means no
-    support (the support is not visible). The photo's thigh drop (cues.thigh_image_drop) is not used: it
-    measures MediaPipe's guessed knees (-0.05 torso lengths, knees above the hips, for tests/data/
-    camera.jpg's cameraman bent over a tripod, which it would seat)."""
+    support (the support is not visible) unless the feet are inside the photo (feet_in_frame): then
+    something in the picture hides them and they stand on the floor behind it (hidden_feet_on_floor). The
+    photo's thigh drop (cues.thigh_image_drop) is not used: it measures MediaPipe's guessed knees (-0.05
+    torso lengths, knees above the hips, for tests/data/camera.jpg's cameraman bent over a tripod, which
+    it would seat)."""
     scores = np.zeros(len(vertices))
     seat_scores, found = seat_supports(vertices, parts, joints, up)
+    height = vertices @ up
     if not any(f["name"] == "seat" for f in found):
+        if feet_in_frame:
+            return hidden_feet_on_floor(height, parts, up, flat_feet)
         return Supports(scores, up, [{"name": "none", "why": "knees not seen and the pose seats no body: "
                                       "the support is not visible"}])
-    height = vertices @ up
     on_floor = flat_foot_patch(height <= float(height.min()) + SUPPORT["band_m"], height, parts, flat_feet)
     floor = {"name": "floor", "height_m": 0.0, "vertices": 0, "score": SUPPORT["seated_hidden_foot_score"],
              "unseen_feet": [s for s in "LR" if not feet_seen[s]], "why": "knees not seen: only the seated "
@@ -213,3 +221,19 @@ def hidden_knees_seat(vertices: np.ndarray, parts: np.ndarray, joints: dict[str,
     seated_hidden_feet(scores, on_floor, parts, {"L": False, "R": False}, flat_feet, floor)
     floor["vertices"] = int((scores > 0).sum())
     return Supports(np.maximum(scores, seat_scores), up, [floor, *found])
+
+
+def hidden_feet_on_floor(height: np.ndarray, parts: np.ndarray, up: np.ndarray,
+                         flat_feet: tuple[str, ...]) -> Supports:
+    """The support of a body whose knees and feet are hidden by something inside the photo and whose pose
+    seats no body: a person in view is carried by something, and a body that is not seated stands on its
+    feet, so the floor under the fitted feet (the flat_foot_patch of the levelled ones, the floor's band
+    of the others) is claimed at SUPPORT['hidden_feet_score'], uncertain: the legs are the fit's guess.
+    height: (N,) the fitted vertices along `up`."""
+    on_floor = flat_foot_patch(height <= float(height.min()) + SUPPORT["band_m"], height, parts, flat_feet)
+    on_feet = on_floor & (foot_vertices(parts, "L") | foot_vertices(parts, "R"))
+    scores = np.where(on_feet, SUPPORT["hidden_feet_score"], 0.0)
+    return Supports(scores, up, [{"name": "floor", "height_m": 0.0, "vertices": int(on_feet.sum()),
+                                  "score": SUPPORT["hidden_feet_score"], "unseen_feet": ["L", "R"], "uncertain": True,
+                                  "why": "knees and feet hidden inside the photo, the pose seats no body: "
+                                         "the most probable support, the floor under the feet"}])
