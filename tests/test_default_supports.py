@@ -407,6 +407,53 @@ def test_a_neck_bent_in_the_photo_lifts_the_head_of_a_body_lying_flat(anny_body)
         assert (bent.scores[part] >= 0.5).sum() >= 20, name
 
 
+def test_an_arm_the_fit_sinks_into_the_bed_is_not_claimed(anny_body):
+    """Lying on the back with the head and legs raised, the right arm swung 40 deg back behind the trunk (a
+    lying body's arm MediaPipe puts too deep): the arm sinks below the bed the torso rests on, which it
+    cannot, so it is not claimed, while the weight stays on the buttocks and back and the left arm (at the
+    body's side, above the bed) is free as before."""
+    from backend.eval.synth.poses import lean_back, pose_angles, rotation
+    from backend.localizers.default.fit import JOINTS, _model, posed
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    labels = list(_model().bone_labels)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}}
+    turn = _pitch(10.0) @ np.asarray(lean_back(np.eye(3), 90.0)).T
+    angles = pose_angles("lie_raised", np.random.default_rng([0, 3]))
+    found = {}
+    for swung in (False, True):
+        deltas = {}
+        for bone, rotations in {**angles, **({"upperarm01.R": [("x", 40.0)]} if swung else {})}.items():
+            matrix = np.eye(3)
+            for axis, degrees in rotations:
+                matrix = matrix @ rotation(axis, degrees)
+            deltas[bone] = matrix
+        rest, heads = posed(deltas)
+        vertices = rest @ turn.T
+        joints = {f"{j}.{s}": turn @ heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+        found[swung] = find_supports(vertices, anny_body.parts, joints, areas=vertex_areas(vertices, anny_body.faces),
+                                     **kwargs)
+        height = vertices @ found[swung].up
+        torso = np.isin(anny_body.parts, [PART_ID[n] for n in ("back", "buttocks", "chest", "abdomen", "pelvis")])
+        arm = np.isin(anny_body.parts, [PART_ID[f"right_{n}"] for n in ("upper_arm", "forearm", "hand")])
+        above = height[arm] - height[torso].min()
+        assert (above.min() < -SUPPORT["lying_sunk_m"]) == swung, above.min()
+        if swung:  # without the rule, the band would take part of it (it is not over the edge)
+            assert ((above >= -SUPPORT["lying_below_m"]) & (above <= SUPPORT["lying_band_m"])).sum() >= 50
+    right_arm = np.isin(anny_body.parts, [PART_ID[f"right_{n}"] for n in ("upper_arm", "forearm", "hand", "palm",
+                                                                           "fingers")])
+    assert found[True].found[0]["sunk_limbs"] == ["right arm"] and found[False].found[0]["sunk_limbs"] == []
+    assert not (found[True].scores[right_arm] >= 0.5).any()
+    for name in ("back", "buttocks"):
+        part = anny_body.parts == PART_ID[name]
+        assert (found[True].scores[part] >= 0.5).sum() >= 20, name
+    changed = (found[True].scores[~right_arm] >= 0.5) != (found[False].scores[~right_arm] >= 0.5)
+    assert changed.sum() <= 10  # the shoulder's skin moves with the arm
+    left_arm = np.isin(anny_body.parts, [PART_ID[f"left_{n}"] for n in ("upper_arm", "forearm", "hand")])
+    assert not (found[True].scores[left_arm] >= 0.5).any()
+
+
 def test_a_body_that_would_fall_backwards_leans_on_a_wall_behind(anny_body):
     """Tilted back 30 deg about the ankles with the feet flat on the floor, the body's centre of mass is far
     behind its floor contact: it leans on a wall, touched by the back (and the buttocks or head) within the

@@ -6,7 +6,8 @@ The plane under the lowest points then tilts onto whatever limb the fit put lowe
 claims the raised head and legs. Here gravity is re-searched near the body's up on the torso alone
 (the tilt whose lowest band holds the most torso surface), the support is the plane under the torso,
 and a vertex is on it within SUPPORT['lying_band_m'] above it; a part sunk deeper than
-SUPPORT['lying_below_m'] below it is off the support's edge (hangs over the side of the bed).
+SUPPORT['lying_below_m'] below it is off the support's edge (hangs over the side of the bed); a limb
+sunk more than SUPPORT['lying_sunk_m'] below it is not on it at all (sunk_limbs).
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from backend.localizers.default.priors import DETECT, SUPPORT
 from backend.localizers.default.resting import resting_direction
 
 TORSO = ("back", "buttocks", "chest", "abdomen", "pelvis")
+# The limbs, each a chain of parts the fit poses from its own landmarks (sunk_limbs).
+LIMBS = {f"{side} {limb}": tuple(f"{side}_{p}" for p in parts) for side in ("left", "right")
+         for limb, parts in (("arm", ("upper_arm", "forearm", "hand", "palm", "fingers")),
+                             ("leg", ("thigh", "shin", "foot", "sole")))}
 _L_EAR, _R_EAR = 7, 8  # MediaPipe pose landmarks
 
 
@@ -112,6 +117,20 @@ def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas
     on &= ~head
     if rests:
         on |= head & (above <= head_gap + SUPPORT["lying_head_band_m"])
-    return on, up, {"head_gap_m": round(head_gap, 3), "head_rests": rests,
+    sunk = sunk_limbs(above, parts)
+    for name in sunk:
+        on[np.isin(parts, part_ids(LIMBS[name]))] = False
+    return on, up, {"head_gap_m": round(head_gap, 3), "head_rests": rests, "sunk_limbs": sunk,
                     "head_flex_deg": None if np.isnan(head_flex) else round(head_flex, 1),
                     "neck_bend_deg": None if np.isnan(neck_bend) else round(neck_bend, 1)}
+
+
+def sunk_limbs(above: np.ndarray, parts: np.ndarray) -> list[str]:
+    """The limbs (LIMBS) whose lowest point lies more than SUPPORT['lying_sunk_m'] below the support under
+    a lying torso (above: (N,) heights over it): a limb beside the torso cannot sink into what the torso
+    rests on, so either the fit posed it wrong in depth (MediaPipe's depth of a lying body's arms: on the
+    tuning and dev seeds' lie_raised images the fitted arms sank up to 11 cm where the true ones were
+    3-8 cm above the bed) and where it truly is the photo does not say, or it hangs over the support's
+    edge, which it touches at most along a line there, not along the band."""
+    return [name for name, limb in LIMBS.items()
+            if float(above[np.isin(parts, part_ids(limb))].min()) < -SUPPORT["lying_sunk_m"]]

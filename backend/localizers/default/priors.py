@@ -381,6 +381,11 @@ SUPPORT = {
     "lying_tilt_step_deg": 2.5,
     "lying_torso_band_m": 0.03,
     "lying_below_m": 0.10,
+    # ...and a limb whose lowest point is more than lying_sunk_m (the band) below it sank into the support
+    # it lies beside: posed wrong in depth, or hanging over the edge; its contact is not claimed
+    # (lying.sunk_limbs). lie_raised F1 (geo): seed 17 0.475 -> 0.491 (20.6 -> 19.1 cm), dev seed 517 0.410 ->
+    # 0.523 (27.2 -> 17.7 cm): the fitted far arm sank 3-11 cm where the true one was 3-8 cm above the bed.
+    "lying_sunk_m": 0.03,
     "lying_head_gap_m": 0.04,
     # ...and a face nodded at least lying_head_flex_deg from the torso's front towards the feet
     # (lying.head_flexion_deg) has the back of the head lifted by the neck: the fit poses the neck from
