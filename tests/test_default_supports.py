@@ -803,3 +803,71 @@ def test_a_squat_balances_on_its_feet_without_a_wall_behind(anny_body):
     assert [s["name"] for s in squat.found] == ["floor", "none under the hips"]
     claimed = squat.scores > 0
     assert claimed.any() and (height[claimed] <= height.min() + SUPPORT["band_m"] + 1e-9).all()
+
+
+def test_straight_legs_under_a_seat_are_stretched_out_on_the_floor(anny_body):
+    """A body fitted with straight legs hanging 45 deg ahead under hips held up (MediaPipe's depth of legs
+    stretched towards the camera) and a seat found for it sits on the floor with its legs stretched out:
+    stretch_legs_on_floor turns the legs about the hips until the heels are level with the buttocks; the
+    settled body's supports are the floor under its buttocks and heels: no seat, no soles flat on the floor,
+    not the hands at its sides. Bent knees (a chair), legs whose ankles were not seen, or no seat keep the
+    fit."""
+    from backend.eval.synth.poses import rotation
+    from backend.localizers.default.priors import FIT
+    from backend.localizers.default.stretched_legs import knee_bend_deg, stretch_legs_on_floor
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    parts = anny_body.parts
+    up = np.array([0.0, 0.0, 1.0])
+    seat, seen = [{"name": "floor"}, {"name": "seat"}], np.ones(33)
+    fit = _fit_of({f"upperleg01.{s}": rotation("x", -45.0) for s in "LR"})
+    assert max(knee_bend_deg(fit, s) for s in "LR") < 10.0 < FIT["stretched_knee_deg"]  # the rest pose's knees
+    stretched = stretch_legs_on_floor(fit, up, seat, seen, parts)
+    assert stretched.stretched == ["L", "R"]
+    height = stretched.vertices @ up
+    buttocks = float(height[parts == PART_ID["buttocks"]].min())
+    for name in ("left", "right"):
+        foot = np.isin(parts, [PART_ID[f"{name}_foot"], PART_ID[f"{name}_sole"]])
+        assert abs(float(height[foot].min()) - buttocks) < 0.01  # the heel on the floor, level with the buttocks
+    supports = find_supports(stretched.vertices, parts, stretched.joints, legs_seen=True,
+                             feet_seen={"L": True, "R": True}, areas=vertex_areas(stretched.vertices, anny_body.faces),
+                             thigh_drop=0.3, up=up)
+    assert [s["name"] for s in supports.found] == ["floor"]
+    on = supports.scores >= 0.5
+    assert on[parts == PART_ID["buttocks"]].sum() >= 5
+    soles = np.isin(parts, [PART_ID["left_sole"], PART_ID["right_sole"]])
+    heels = on & np.isin(parts, [PART_ID[n] for n in ("left_foot", "right_foot", "left_sole", "right_sole")])
+    assert heels.sum() >= 10 and on[soles].mean() < 0.2  # the heels' patch, not the soles
+    hands = np.isin(parts, [PART_ID[f"{s}_{p}"] for s in ("left", "right") for p in ("hand", "palm", "fingers")])
+    assert not on[hands].any()
+    bent = _fit_of({**{f"upperleg01.{s}": rotation("x", -90.0) for s in "LR"},
+                    **{f"lowerleg01.{s}": rotation("x", 90.0) for s in "LR"}})
+    assert stretch_legs_on_floor(bent, up, seat, seen, parts) is bent  # a chair's bent knees
+    hidden = seen.copy()
+    hidden[[27, 28]] = 0.2  # both ankles behind a crate: the straight shins are guesses
+    assert stretch_legs_on_floor(fit, up, seat, hidden, parts) is fit
+    assert stretch_legs_on_floor(fit, up, seat[:1], seen, parts) is fit  # nothing holds the hips up
+
+
+def test_an_arm_through_the_floor_neither_sets_it_nor_touches_it(anny_body):
+    """The fit has no collision: a floor-sitter's arm fitted hanging through the floor (its right forearm and
+    hand 12 cm lower) leaves the floor under the buttocks (seats.floor_under) and is not on it; the other
+    hand, level with the buttocks, would still be."""
+    from backend.localizers.default.seats import floor_under
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    parts = anny_body.parts
+    vertices, joints = _posed("sit_ground", 0)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": vertex_areas(vertices, anny_body.faces)}
+    up = np.array([0.0, 0.0, 1.0])  # the posed body stands on z = 0: gravity is known
+    before = find_supports(vertices, parts, joints, up=up, **kwargs)
+    arm = np.isin(parts, [PART_ID[n] for n in ("right_forearm", "right_hand", "right_palm", "right_fingers")])
+    through = vertices.copy()
+    through[arm, 2] = through[arm, 2] - (through[arm, 2].min() - vertices[:, 2].min()) - 0.12
+    assert floor_under(through @ up, parts) == pytest.approx(floor_under(vertices @ up, parts))
+    after = find_supports(through, parts, joints, up=up, **kwargs)
+    on = after.scores >= 0.5
+    assert not on[arm].any()
+    assert (on[~arm] == (before.scores >= 0.5)[~arm]).mean() > 0.99  # the rest of the body touches as it did
+    feet = np.isin(parts, [PART_ID["left_foot"], PART_ID["right_foot"]])
+    assert on[parts == PART_ID["buttocks"]].any() and on[feet].any()

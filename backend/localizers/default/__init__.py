@@ -3,7 +3,8 @@ mediapipe wheel, nothing downloaded), fits Anny's pose to the landmarks and scor
 vertex on the fitted body from the supports its pose needs.
 
 Modules: detect (MediaPipe, retried at lower confidence), fit (Anny pose fit; shins and feet settled
-on the floor), hidden_legs (a seated body's hidden shins hang to the floor), supports (floor and feet ->
+on the floor), hidden_legs (a seated body's hidden shins hang to the floor), stretched_legs (straight legs
+under a body held up are stretched out on the floor), supports (floor and feet ->
 per-vertex contact, calling seats (seat, squat, tables), lying (the plane a lying torso rests on) and
 backing (wall, backrest)), resting (the one search for the plane a body rests on), cues (depth-free photo
 cues, pose class for the report, hand cues), hand_object (is something at the hand?), hand_claims +

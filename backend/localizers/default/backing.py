@@ -14,6 +14,9 @@ mass of upright bodies reads up to 19 cm behind the heels (a body seen from behi
 their true ones 9-12 cm in front; the synthetic 'lean' bodies (tilted 2-6 deg) keep theirs 1-6 cm in
 front of the heels, so nothing in the pose says they lean (bench/README.md).
 
+A body whose buttocks touch the floor sits on it and rests on them: the standing balance does not apply
+(the fitted torso's lean is MediaPipe's depth; dev seed 517 image 97, stretched_legs.py, read 33 cm).
+
 A squat (seats.seat_supports found 'none under the hips': the photo's heels just below the hips) balances
 on its feet, its hips behind the heels and its torso forward: no wall is looked for (seed 17 image 141, a
 fitted squat's torso leant back, read 28 cm behind the heels: back and head claimed, geo 25.8 -> 0.9 cm).
@@ -37,7 +40,7 @@ def backing(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarra
             on_floor: np.ndarray, areas: np.ndarray | None) -> tuple[np.ndarray, dict | None]:
     """(N,) bool on a support behind the body, and its report entry (None when the body needs none)."""
     none = np.zeros(len(vertices), bool)
-    if not on_floor.any():
+    if not on_floor.any() or on_floor[parts == PART_ID["buttocks"]].any():  # sitting on the floor, not standing
         return none, None
     weight = np.ones(len(vertices)) if areas is None else areas
     com = (weight[:, None] * vertices).sum(axis=0) / weight.sum()

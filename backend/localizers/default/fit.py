@@ -78,6 +78,7 @@ class Fit:
     joints: dict[str, np.ndarray] = field(default_factory=dict)  # 'hip.L', 'knee.L', ... in the fit frame
     rested: list[str] = field(default_factory=list)  # sides ('L', 'R') whose shin rest_shins_on_floor laid down
     levelled: list[str] = field(default_factory=list)  # sides whose foot rest_feet_on_floor laid flat
+    stretched: list[str] = field(default_factory=list)  # straight legs stretched_legs.stretch_legs_on_floor laid level
 
 
 @functools.lru_cache(maxsize=1)
@@ -357,7 +358,7 @@ def reposed(fit: Fit, world: dict[str, np.ndarray], bones: list[str], **changes)
     relative to its fitted parent's rotation there); `changes` are further Fit fields to set."""
     deltas = dict(fit.deltas)
     for bone in bones:
-        deltas[bone] = world[BONES[bone][0]].T @ world[bone]
+        deltas[bone] = world[BONES[bone][0] or "spine03"].T @ world[bone]  # a thigh hangs from the torso
     vertices, heads = posed(deltas)
     return replace(fit, vertices=vertices, deltas=deltas, joints=_joints(heads), **changes)
 

@@ -23,6 +23,7 @@ from backend.localizers.default.lying import head_flexion_deg, neck_image_bend_d
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
+from backend.localizers.default.stretched_legs import stretch_legs_on_floor
 from backend.localizers.default.supports import Supports, find_supports, foot_vertices, vertex_areas
 from backend.render import RenderedViews
 
@@ -87,15 +88,16 @@ class DefaultLocalizer(Localizer):
                 "wrists_seen": {"L": bool(visible[K.L_WRIST] >= DETECT["visible"]),
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
+        fit = stretch_legs_on_floor(fit, supports.up, supports.found, visible, parts)
         fit = rest_shins_on_floor(fit, supports.up)
         rested = fit
-        if any(f["name"] == "seat" for f in supports.found):  # a seated body's hidden shins hang to the floor
+        if not fit.stretched and any(f["name"] == "seat" for f in supports.found):  # hidden shins hang to the floor
             fit = hang_hidden_shins(fit, supports.up, tuple(s for s in "LR" if not seen["feet_seen"][s]))
         hung = fit is not rested
         fit = rest_feet_on_floor(fit, supports.up, self._feet)
-        if fit.rested or fit.levelled or hung:  # shins or feet now lie on the floor: the supports of the settled body
+        if fit.rested or fit.levelled or hung or fit.stretched:  # legs moved: the supports of the settled body
             supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, flat_feet=tuple(fit.levelled),
-                                     kneeling_feet=tuple(fit.rested), **seen)
+                                     kneeling_feet=tuple(fit.rested), up=supports.up if fit.stretched else None, **seen)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
         scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None
@@ -148,6 +150,7 @@ class DefaultLocalizer(Localizer):
             "uncertain_parts": fit.uncertain,
             "shins_rested_on_floor": fit.rested,
             "feet_levelled_on_floor": fit.levelled,
+            "legs_stretched_on_floor": fit.stretched,
             "supports": supports.found,
             "keypoint_visibility": {n: round(float(obs.visibility[i]), 3) for n, i in KEYPOINT_NAMES.items()},
             "hands_detected": len(obs.hands),

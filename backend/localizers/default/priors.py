@@ -294,6 +294,15 @@ FIT = {
     # foot_on_floor_m 0.03-0.08 measured the same.
     "foot_on_floor_m": 0.05,
     "foot_level_deg": 45.0,
+    # A seen leg whose fitted knee bends less than stretched_knee_deg under hips held up on folded thighs (a
+    # seat or a squat) is stretched out ahead on the floor (stretched_legs.py): a chair's seat puts the feet on
+    # the floor with the knees bent. Seen legs of seated/squatting fits on both seeds bend >= 38 deg, of the
+    # floor-sitters taken for seated 10-36 deg; 30 keeps 8 deg from the nearest seated leg.
+    "stretched_knee_deg": 30.0,
+    # ...turning each leg about the hip until its foot's lowest point is level with the buttocks takes this many
+    # passes (the lowest point moves along the foot as it turns: after one pass a bent leg's foot still sat 3 cm
+    # below the buttocks on dev seed 517 image 97, after two within 1 cm).
+    "stretched_passes": 2,
     # Corrections stay small unless the landmarks ask for them (a weak rest prior).
     "small_weight": 0.01,
 }

@@ -13,6 +13,16 @@ from backend.bodies.parts import PART_ID, part_ids
 from backend.localizers.default.priors import SUPPORT
 
 
+ARMS = tuple(f"{side}_{part}" for side in ("left", "right") for part in ("forearm", "hand", "palm", "fingers"))
+
+
+def floor_under(height: np.ndarray, parts: np.ndarray) -> float:
+    """The floor's height: the lowest point of the body but its forearms and hands. The fit has no collision,
+    so an upright torso's hanging arms reach 10-25 cm below the buttocks of a body sitting on the floor; a
+    hand that rests on the floor lies level with what else touches it, so leaving it out moves nothing."""
+    return float(height[~np.isin(parts, part_ids(ARMS))].min())
+
+
 def angle_from_down(direction: np.ndarray, up: np.ndarray) -> float:
     d = direction / max(np.linalg.norm(direction), 1e-9)
     return float(np.degrees(np.arccos(np.clip(-d @ up, -1.0, 1.0))))
@@ -46,7 +56,7 @@ def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     cues.heel_image_distance and cues.lap_image_cover of the photo (NaN: unknown; see find_supports);
     wrists_seen: per side ('L', 'R'), the wrist was seen (None: no hidden-lap table)."""
     height = vertices @ up
-    floor = float(height.min())
+    floor = floor_under(height, parts)
     scores = np.zeros(len(vertices))
     found: list[dict] = []
     hips = (joints["hip.L"] + joints["hip.R"]) / 2

@@ -22,7 +22,7 @@ from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
 from backend.localizers.default.resting import resting_direction
 from backend.localizers.default.seats import angle_from_down as _angle_from_down
-from backend.localizers.default.seats import seat_supports
+from backend.localizers.default.seats import ARMS, floor_under, seat_supports
 
 
 @dataclass
@@ -93,6 +93,19 @@ def kneeling_foot_patch(on_floor: np.ndarray, height: np.ndarray, parts: np.ndar
     return out
 
 
+def below_the_hands(height: np.ndarray, parts: np.ndarray, band: float) -> tuple[np.ndarray, float]:
+    """(N,) bool within `band` of the floor and the floor's height (seats.floor_under: the lowest point but
+    the arms'); an arm that reaches more than `band` below it passes through it (the fit's hanging arm), so
+    it is not on it."""
+    hands = {name: np.isin(parts, part_ids(tuple(a for a in ARMS if a.startswith(name)))) for name in ("left", "right")}
+    floor = floor_under(height, parts)
+    out = height <= floor + band
+    for hand in hands.values():
+        if hand.any() and float(height[hand].min()) < floor - band:
+            out &= ~hand
+    return out, floor
+
+
 def palm_down_hands(on_floor: np.ndarray, height: np.ndarray, parts: np.ndarray, floor: float) -> np.ndarray:
     """(N,) bool on_floor without the fingers of a hand whose palm is above the floor band: a hand
     rests on the floor palm (or its heel) down; fingertips alone in the band are the fit's straight
@@ -111,7 +124,8 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
                   head_flex: float = float("nan"), neck_bend: float = float("nan"), flat_feet: tuple[str, ...] = (),
-                  kneeling_feet: tuple[str, ...] = (), feet_in_frame: bool = False) -> Supports:
+                  kneeling_feet: tuple[str, ...] = (), feet_in_frame: bool = False,
+                  up: np.ndarray | None = None) -> Supports:
     """Per-vertex support contact of the fitted body.
 
     joints: fitted joint positions ('hip.L', 'knee.L', 'ankle.L', 'elbow.L', 'wrist.L', ... .R).
@@ -134,8 +148,9 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         floor patch is its lowest part only (kneeling_foot_patch).
     feet_in_frame: cues.feet_in_frame of the photo (False: unknown); with the knees hidden and no seat,
         the hidden feet inside the photo stand on the floor (hidden_knees_seat).
+    up: (3,) gravity's up when already known (the body was re-posed on it: stretched_legs.py), else searched.
     """
-    up = estimate_up(vertices, areas)
+    up = estimate_up(vertices, areas) if up is None else up
     height = vertices @ up
     floor = float(height.min())
     scores = np.zeros(len(vertices))
@@ -152,6 +167,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         height = vertices @ up
         floor = float(height.min())
     if not lying:
+        on_floor, floor = below_the_hands(height, parts, band)
         on_floor = flat_foot_patch(on_floor, height, parts, flat_feet)
         on_floor = kneeling_foot_patch(on_floor, height, parts, kneeling_feet)
     on_floor = palm_down_hands(on_floor, height, parts, floor)

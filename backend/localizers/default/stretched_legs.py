@@ -1,0 +1,86 @@
+"""A body held up on straight legs sits on the floor with its legs stretched out ahead (issue 17).
+
+MediaPipe's depth of legs pointing at the camera is poor: a body sitting on the floor with its legs
+stretched towards the camera fits with the legs hanging 40-70 deg from down, the hips 0.5-0.8 m above
+the lowest point, and the photo's short thighs (cues.thigh_image_drop) seat it on a chair that is not
+there: soles flat on the floor claimed, the heels' and buttocks' patches missed (tuning seed image 82,
+dev seed 97 and 112: geodesic error 18-75 cm). A seat at a chair's height puts the feet on the floor
+with the knees bent (the fitted seen knees of seated bodies on both seeds bend at least 38 deg); a
+seen leg whose knee is straight (bent less than FIT['stretched_knee_deg']) under hips the fit holds up
+on folded thighs is a leg stretched out ahead along the camera's depth. stretch_legs_on_floor turns
+both legs together about the hips (the depth error tilts them alike) until that leg is level, then each
+leg about its hip until its foot's lowest point is level with the buttocks (a bent leg's knee rises:
+one leg stretched, one knee up); the supports of the re-posed body (the floor under its buttocks and
+heels, seats.floor_under without the hanging arms) follow, on the gravity found before the re-pose.
+A body sitting on the floor gets no wall from its fitted lean (backing.backing).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.bodies.parts import part_ids
+from backend.localizers.default import detect as K
+from backend.localizers.default.fit import Fit, _swing, _unit, _world_rotations, reposed
+from backend.localizers.default.priors import DETECT, FIT
+
+_LANDMARKS = {"L": (K.L_KNEE, K.L_ANKLE), "R": (K.R_KNEE, K.R_ANKLE)}
+_LEG = ("upperleg01", "lowerleg01", "foot")
+
+
+def knee_bend_deg(fit: Fit, side: str) -> float:
+    """How far the fitted knee of side 'L'/'R' bends (0: the leg straight)."""
+    thigh = fit.joints[f"knee.{side}"] - fit.joints[f"hip.{side}"]
+    shin = fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"]
+    return float(np.degrees(np.arccos(np.clip(_unit(thigh) @ _unit(shin), -1.0, 1.0))))
+
+
+def straight_seen_legs(fit: Fit, visibility: np.ndarray) -> tuple[str, ...]:
+    """Sides whose knee and ankle were seen and whose fitted knee bends less than FIT['stretched_knee_deg']."""
+    return tuple(side for side, marks in _LANDMARKS.items()
+                 if (visibility[list(marks)] >= DETECT["visible"]).all()
+                 and knee_bend_deg(fit, side) < FIT["stretched_knee_deg"])
+
+
+def stretch_legs_on_floor(fit: Fit, up: np.ndarray, found: list[dict], visibility: np.ndarray,
+                          parts: np.ndarray) -> Fit:
+    """The fit with both legs turned about the hips so its straight seen legs (straight_seen_legs) lie on
+    the floor ahead, when the supports `found` (supports.find_supports' entries) hold the hips up on folded
+    thighs (a seat, or a squat: 'none under the hips'); `stretched` names the straight sides. The legs turn
+    level (hip -> ankle), then each down (or up) until its foot's lowest point is as low as the buttocks and
+    pelvis (both rest on the floor; FIT['stretched_passes'] passes). The same fit otherwise.
+    parts: (N,) Anny part ids of the vertices."""
+    held_up = any(f["name"] in ("seat", "none under the hips") for f in found)
+    straight = straight_seen_legs(fit, visibility) if held_up else ()
+    if not straight:
+        return fit
+    leg = _unit(sum(_unit(fit.joints[f"ankle.{s}"] - fit.joints[f"hip.{s}"]) for s in straight))
+    ahead = leg - (leg @ up) * up
+    if np.linalg.norm(ahead) < 1e-3:
+        return fit
+    ahead = _unit(ahead)
+    axis = _unit(np.cross(ahead, up))  # turning `ahead` about it by a negative angle lowers it
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    turns = {side: _swing(leg, ahead) for side in "LR"}
+    out = _legs_turned(fit, turns, straight)
+    for _ in range(FIT["stretched_passes"]):  # each leg down, or up (a bent leg's knee rises), until its foot's
+        # lowest point (the heel of a straight leg, the sole of a bent one) is level with the buttocks
+        height = out.vertices @ up
+        seat = float(height[np.isin(parts, part_ids(("buttocks", "pelvis")))].min())  # what the body sits on
+        for side, name in (("L", "left"), ("R", "right")):
+            foot = np.isin(parts, part_ids((f"{name}_foot", f"{name}_sole")))
+            heel = int(np.argmin(np.where(foot, height, np.inf)))
+            reach = max(float(np.linalg.norm(out.vertices[heel] - out.joints[f"hip.{side}"])), 0.1)
+            down = -float(np.arcsin(np.clip((height[heel] - seat) / reach, -1.0, 1.0)))
+            turns[side] = (np.eye(3) + np.sin(down) * k + (1 - np.cos(down)) * k @ k) @ turns[side]
+        out = _legs_turned(fit, turns, straight)
+    return out
+
+
+def _legs_turned(fit: Fit, turns: dict[str, np.ndarray], straight: tuple[str, ...]) -> Fit:
+    """The fit with each side's leg (thigh, shin, foot) turned by the world rotation turns[side] about its hip."""
+    world = _world_rotations(fit.deltas)
+    bones = [f"{bone}.{side}" for side in "LR" for bone in _LEG]
+    for side in "LR":
+        for bone in _LEG:
+            world[f"{bone}.{side}"] = turns[side] @ world[f"{bone}.{side}"]
+    return reposed(fit, world, bones, stretched=list(straight))
