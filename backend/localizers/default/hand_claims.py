@@ -44,7 +44,7 @@ def _fist_without_object(hands: dict[str, dict], excess: dict[str, float]) -> di
     for side, cue in hands.items():
         cue = dict(cue)
         if cue["finger_curl"] >= HANDS["curl_grasp"] and excess.get(side, 0.0) < HANDS["grasp_object_min"]:
-            cue["score"] = min(cue["score"], 0.45)
+            cue["score"] = min(cue["score"], HANDS["hint_score"])
             cue["fist"] = True
         out[side] = cue
     return out
@@ -60,7 +60,7 @@ def _edge_noise_explains_colour(hands: dict[str, dict], excess: dict[str, float]
         cue["object_excess"] = round(excess.get(side, 0.0), 3)
         if (cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
                 and cue["object_excess"] < HANDS["excess_min"]):
-            cue["score"] = min(cue["score"], 0.45)
+            cue["score"] = min(cue["score"], HANDS["hint_score"])
             cue["explained_by"] = "silhouette edge"
         out[side] = cue
     return out
@@ -125,7 +125,7 @@ def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.nd
         cue["height_m"] = round(float(height[hand].min() - floor), 3)
         on_seat = any(abs(cue["height_m"] - seat) < HANDS["near_seat_m"] for seat in seats)
         if (cue["height_m"] < HANDS["near_support_m"] or on_seat) and cue["finger_curl"] < HANDS["curl_grasp"]:
-            cue["score"] = min(cue["score"], 0.45)
+            cue["score"] = min(cue["score"], HANDS["hint_score"])
             cue["explained_by"] = "seat" if on_seat else "floor"
         out[side] = cue
     return out
@@ -145,5 +145,5 @@ def _one_hand_unless_both(hands: dict[str, dict[str, float]]) -> dict[str, dict[
     out = {s: dict(c) for s, c in hands.items()}
     for side in claims:
         if side != keep:
-            out[side]["score"] = min(out[side]["score"], 0.45)
+            out[side]["score"] = min(out[side]["score"], HANDS["hint_score"])
     return out

@@ -69,6 +69,9 @@ REGIONS = {
 }
 
 HANDS = {
+    # The score a hand's evidence is capped at when something explains it away (a fist, the outline's
+    # blend, a support, the other hand's stronger claim): below the 0.5 claim, still a visible hint.
+    "hint_score": 0.45,
     # Finger curl (mean bend of the 4 fingers, 0 = straight, 1 = fully closed fist): above
     # curl_grasp a hand wraps around something (a relaxed open hand curls about 0.2-0.3).
     "curl_grasp": 0.45,
