@@ -312,8 +312,13 @@ def _levelling(direction: np.ndarray, axis: np.ndarray, up: np.ndarray) -> np.nd
     turned = (np.cos(angles)[:, None] * direction + np.sin(angles)[:, None] * np.cross(axis, direction)
               + (1 - np.cos(angles))[:, None] * (axis @ direction) * axis)
     best = float(angles[np.argmin(np.abs(turned @ up) + 1e-3 * np.abs(angles))])
+    return axis_rotation(axis, best)
+
+
+def axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    """(3,3) the rotation by `angle` (radians, right-handed) about unit `axis` (Rodrigues)."""
     cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.cos(best) * np.eye(3) + np.sin(best) * cross + (1 - np.cos(best)) * np.outer(axis, axis)
+    return np.cos(angle) * np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * np.outer(axis, axis)
 
 
 def rest_shins_on_floor(fit: Fit, up: np.ndarray) -> Fit:

@@ -20,7 +20,7 @@ import numpy as np
 
 from backend.bodies.parts import part_ids
 from backend.localizers.default import detect as K
-from backend.localizers.default.fit import Fit, _swing, _unit, _world_rotations, reposed
+from backend.localizers.default.fit import Fit, _swing, _unit, _world_rotations, axis_rotation, reposed
 from backend.localizers.default.priors import DETECT, FIT
 
 _LANDMARKS = {"L": (K.L_KNEE, K.L_ANKLE), "R": (K.R_KNEE, K.R_ANKLE)}
@@ -59,7 +59,6 @@ def stretch_legs_on_floor(fit: Fit, up: np.ndarray, found: list[dict], visibilit
         return fit
     ahead = _unit(ahead)
     axis = _unit(np.cross(ahead, up))  # turning `ahead` about it by a negative angle lowers it
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
     turns = {side: _swing(leg, ahead) for side in "LR"}
     out = _legs_turned(fit, turns, straight)
     for _ in range(FIT["stretched_passes"]):  # each leg down, or up (a bent leg's knee rises), until its foot's
@@ -71,7 +70,7 @@ def stretch_legs_on_floor(fit: Fit, up: np.ndarray, found: list[dict], visibilit
             heel = int(np.argmin(np.where(foot, height, np.inf)))
             reach = max(float(np.linalg.norm(out.vertices[heel] - out.joints[f"hip.{side}"])), 0.1)
             down = -float(np.arcsin(np.clip((height[heel] - seat) / reach, -1.0, 1.0)))
-            turns[side] = (np.eye(3) + np.sin(down) * k + (1 - np.cos(down)) * k @ k) @ turns[side]
+            turns[side] = axis_rotation(axis, down) @ turns[side]
         out = _legs_turned(fit, turns, straight)
     return out
 
