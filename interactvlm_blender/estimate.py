@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Generator, Iterator
 
 import bpy
+import numpy as np
 
 from . import client, fitted_body, mesh_io, naming, protocol, results, runner, thumbnails
 from .prefs import checkpoint_path, get_prefs
@@ -172,30 +173,53 @@ def apply_steps(job: EstimateJob) -> Iterator[float]:
         settings={"threshold": float(job.params.threshold), "task": task, "label": label or "", "image": job.photo,
                   "provenance": job.summary.get("provenance"),
                   "parts": [str(p) for p in job.summary.get("parts_in_contact") or []]})
-    masks = arrays["masks"] if job.params.masks else []
-    found = None
-    if job.params.masks:
-        found, notes = thumbnails.result_detections(job.summary)
-        job.notes += notes
+    # then the extras: the fitted body and the images, one step each (extras_steps)
+    images = bool(job.params.masks)
+    found, notes = thumbnails.result_detections(job.summary) if images else (None, [])
+    job.notes += notes
+    count = extra_step_count(arrays, images, found)
+    yield 1 / (1 + count)
+    extras = extras_steps(obj, key, arrays, job.report, images, found)
+    while True:
+        try:
+            fraction = next(extras)
+        except StopIteration as end:
+            job.notes += end.value
+            break
+        yield (1 + fraction * count) / (1 + count)
+
+
+def extra_step_count(arrays: dict[str, np.ndarray], images: bool, found: dict[str, Any] | None) -> int:
+    """How many steps extras_steps takes for these result arrays."""
     fitted = all(name in arrays for name in protocol.FITTED_BODY_KEYS)
-    total, done = 1 + fitted + len(masks) + (found is not None), 1
-    yield done / total
-    # keeps the result's posed body (~10-20 ms for the default's 13,718 vertices: a step of its own), or
-    # only drops the replaced result's kept body (no step counted)
+    return int(fitted) + (len(arrays["masks"]) + (found is not None) if images else 0)
+
+
+def extras_steps(obj: bpy.types.Object, key: str, arrays: dict[str, np.ndarray], report: results.WriteReport,
+                 images: bool, found: dict[str, Any] | None) -> Generator[float, None, list[str]]:
+    """What a result carries besides its mesh data, written after it: an estimate's last steps and an
+    imported result's (yields the fraction written; returns notes for the report). First the
+    localizer's posed body, if any (fitted_body.store: ~10-20 ms for the default's 13,718 vertices, a
+    step of its own; without one it only drops the replaced result's kept body); then, with `images`,
+    one mask image per view, appended to report.images, and the photo with the detections `found`
+    (thumbnails.result_detections of the result's summary; None takes an older picture away)."""
+    total, done = max(extra_step_count(arrays, images, found), 1), 0
     fitted_body.store(obj, key, arrays)
-    if fitted:
+    if all(name in arrays for name in protocol.FITTED_BODY_KEYS):
         done += 1
         yield done / total
-    if not job.params.masks:
-        return
+    if not images:
+        return []
+    masks = arrays["masks"]
     for mask, view in zip(masks, results.mask_view_names(masks, [str(v) for v in arrays["view_names"]])):
-        job.report.images.append(results.write_mask_image(obj, key, mask, view))
+        report.images.append(results.write_mask_image(obj, key, mask, view))
         done += 1
         yield done / total
-    results.record_images(obj, key, job.report.images)
-    job.notes += thumbnails.update_detection_image(obj, key, found, arrays.get("photo"))
+    results.record_images(obj, key, report.images)
+    notes = thumbnails.update_detection_image(obj, key, found, arrays.get("photo"))
     if found is not None:
         yield 1.0
+    return notes
 
 
 def outcome_text(job: EstimateJob) -> str:

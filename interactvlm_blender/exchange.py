@@ -24,7 +24,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from . import fitted_body, naming, protocol, results, thumbnails
+from . import estimate, naming, protocol, results, runner, thumbnails
 from .runner import JobError
 
 GLTF_PREFIX = "_"  # glTF's rule for application-specific attributes
@@ -111,12 +111,7 @@ def import_result(obj: bpy.types.Object, path: str | Path, task: str = "human_co
         settings={"threshold": float(threshold), "task": task, "label": label,
                   "image": str(Path(image).resolve()) if image else "", "provenance": sidecar.get("provenance"),
                   "imported_from": str(path)})
-    fitted_body.store(obj, key, arrays)  # the posed body, when the result carries one (Add Fitted Body)
-    if masks:
-        view_names = [str(v) for v in arrays["view_names"]]
-        for mask, view in zip(arrays["masks"], results.mask_view_names(arrays["masks"], view_names)):
-            report.images.append(results.write_mask_image(obj, key, mask, view))
-        results.record_images(obj, key, report.images)
-        found, _notes = thumbnails.result_detections(sidecar)  # the sidecar is the result's summary
-        thumbnails.update_detection_image(obj, key, found, arrays.get("photo"))
+    # the fitted body and the images as an estimate writes them (the sidecar is the result's summary)
+    found = thumbnails.result_detections(sidecar)[0] if masks else None
+    runner.finish(estimate.extras_steps(obj, key, arrays, report, masks, found))
     return report
