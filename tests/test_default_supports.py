@@ -871,3 +871,55 @@ def test_an_arm_through_the_floor_neither_sets_it_nor_touches_it(anny_body):
     assert (on[~arm] == (before.scores >= 0.5)[~arm]).mean() > 0.99  # the rest of the body touches as it did
     feet = np.isin(parts, [PART_ID["left_foot"], PART_ID["right_foot"]])
     assert on[parts == PART_ID["buttocks"]].any() and on[feet].any()
+
+
+def _legs_in_photo(shin_l: float, shin_r: float) -> np.ndarray:
+    """(33,3) pixel keypoints of an upright body facing the camera: torso 100 px, thighs hanging 85 px
+    down the photo, each shin shin_l / shin_r px long straight down from its knee."""
+    from backend.localizers.default import detect as K
+
+    image = np.zeros((33, 3))
+    points = {K.L_SHOULDER: (240, 100), K.R_SHOULDER: (200, 100), K.L_HIP: (235, 200), K.R_HIP: (205, 200),
+              K.L_KNEE: (235, 285), K.R_KNEE: (205, 285), K.L_ANKLE: (235, 285 + shin_l),
+              K.R_ANKLE: (205, 285 + shin_r)}
+    for index, xy in points.items():
+        image[index, :2] = xy
+    return image
+
+
+def test_a_short_shin_in_the_photo_under_a_hanging_thigh_is_folded_back(anny_body):
+    """MediaPipe fitted a kneeling body's legs straight (dev seed 517 image 65: a standing body on its soles,
+    geodesic error 125 cm); the photo shows the thighs hanging over shins a fraction as long, so the shins
+    point along the camera's depth, and a knee only flexes backwards: fold_short_shins lays each such shin
+    level behind its knee (rested, so the kneeling foot's patch applies) and, with both folded, the supports
+    of the settled body are under its shins, not its soles. Shins as long as the thighs in the photo, a
+    lying torso, or unseen ankles keep the fit."""
+    from backend.localizers.default.fit import _world_rotations, rest_directions
+    from backend.localizers.default.folded_shins import fold_short_shins, short_shins_in_photo
+    from backend.localizers.default.stretched_legs import knee_bend_deg
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    parts = anny_body.parts
+    up = np.array([0.0, 0.0, 1.0])
+    seen = np.ones(33)
+    standing = _fit_of({})
+    assert short_shins_in_photo(_legs_in_photo(25, 85), seen) == ("L",)
+    one = fold_short_shins(standing, _legs_in_photo(25, 85), seen, up)
+    assert one.rested == ["L"]
+    shin = _world_rotations(one.deltas)["lowerleg01.L"] @ rest_directions()["lowerleg01.L"]
+    assert abs(float(shin @ up)) < 0.05 and knee_bend_deg(one, "L") > 80.0  # level, folded back
+    assert float(shin @ np.array([0.0, 1.0, 0.0])) > 0.9  # behind the knee: Anny faces -Y
+    assert knee_bend_deg(one, "R") < 10.0  # the long shin keeps its fit
+    both = fold_short_shins(standing, _legs_in_photo(25, 20), seen, up)
+    assert both.rested == ["L", "R"]
+    supports = find_supports(both.vertices, parts, both.joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                             areas=vertex_areas(both.vertices, anny_body.faces), kneeling_feet=("L", "R"))
+    on = supports.scores >= 0.5
+    for name in ("left", "right"):
+        assert on[parts == PART_ID[f"{name}_shin"]].sum() >= 20
+        assert on[parts == PART_ID[f"{name}_sole"]].sum() == 0  # not standing on its soles
+    assert fold_short_shins(standing, _legs_in_photo(85, 85), seen, up) is standing
+    assert fold_short_shins(standing, _legs_in_photo(25, 20), seen, np.array([0.0, 1.0, 0.0])) is standing  # lying
+    hidden = seen.copy()
+    hidden[[27, 28]] = 0.2  # ankles behind something: their place in the photo is a guess
+    assert fold_short_shins(standing, _legs_in_photo(25, 20), hidden, up) is standing

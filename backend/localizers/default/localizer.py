@@ -17,6 +17,7 @@ from backend.localizers.default.cues import (classify_pose, feet_in_frame, heel_
                                              thigh_image_drop)
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
+from backend.localizers.default.folded_shins import fold_short_shins
 from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.hidden_legs import hang_hidden_shins
 from backend.localizers.default.lying import head_flexion_deg, neck_image_bend_deg
@@ -88,6 +89,7 @@ class DefaultLocalizer(Localizer):
                 "wrists_seen": {"L": bool(visible[K.L_WRIST] >= DETECT["visible"]),
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
+        fit = fold_short_shins(fit, obs.image, visible, supports.up)  # a kneeling shin the fit left straight
         fit = stretch_legs_on_floor(fit, supports.up, supports.found, visible, parts)
         fit = rest_shins_on_floor(fit, supports.up)
         rested = fit

@@ -302,6 +302,12 @@ FIT = {
     # the floor with the knees bent. Seen legs of seated/squatting fits on both seeds bend >= 38 deg, of the
     # floor-sitters taken for seated 10-36 deg; 30 keeps 8 deg from the nearest seated leg.
     "stretched_knee_deg": 30.0,
+    # A seen shin shorter in the photo than short_shin_image torso lengths under a thigh that hangs at least
+    # hanging_thigh_drop torso lengths down it points along the camera's depth: folded back, kneeling
+    # (folded_shins.py). Seen shins of standing, carrying, leaning bodies on both seeds: >= 0.55; hanging
+    # thighs 0.66-0.94 (seated, squatting <= 0.56).
+    "hanging_thigh_drop": 0.65,
+    "short_shin_image": 0.4,
     # ...turning each leg about the hip until its foot's lowest point is level with the buttocks takes this many
     # passes (the lowest point moves along the foot as it turns: after one pass a bent leg's foot still sat 3 cm
     # below the buttocks on dev seed 517 image 97, after two within 1 cm).
