@@ -7,10 +7,9 @@ import pytest
 from backend.bodies.parts import PART_ID
 
 
-def _posed(scenario: str, index: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Anny in the generator's pose (default phenotype), vertices and joints, Z up."""
+def _generator_deltas(scenario: str, index: int) -> dict[str, np.ndarray]:
+    """The generator's bone rotations for `scenario` (its jitter drawn from index)."""
     from backend.eval.synth.poses import pose_angles, rotation
-    from backend.localizers.default.fit import JOINTS, _model, posed
 
     deltas = {}
     for bone, rotations in pose_angles(scenario, np.random.default_rng([0, index])).items():
@@ -18,7 +17,14 @@ def _posed(scenario: str, index: int) -> tuple[np.ndarray, dict[str, np.ndarray]
         for axis, degrees in rotations:
             matrix = matrix @ rotation(axis, degrees)
         deltas[bone] = matrix
-    vertices, heads = posed(deltas)
+    return deltas
+
+
+def _posed(scenario: str, index: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Anny in the generator's pose (default phenotype), vertices and joints, Z up."""
+    from backend.localizers.default.fit import JOINTS, _model, posed
+
+    vertices, heads = posed(_generator_deltas(scenario, index))
     labels = list(_model().bone_labels)
     joints = {f"{j}.{s}": heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
     return vertices, joints
@@ -923,3 +929,36 @@ def test_a_short_shin_in_the_photo_under_a_hanging_thigh_is_folded_back(anny_bod
     hidden = seen.copy()
     hidden[[27, 28]] = 0.2  # ankles behind something: their place in the photo is a guess
     assert fold_short_shins(standing, _legs_in_photo(25, 20), hidden, up) is standing
+
+
+def test_knees_on_the_floor_under_thighs_that_do_not_hang_in_the_photo_sit_on_a_seat(anny_body):
+    """A crate hides a seated body's shins and feet; MediaPipe's guess folds them back and the fit kneels
+    (tuning seed 'occluded' 133: the shins claimed, truly the buttocks and the soles). Its thighs reach only
+    0.61 torso lengths down the photo, a kneeling body's 0.74-0.94: seat_folded_kneel re-poses it seated
+    (thighs level ahead, hidden shins hanging onto the floor), and the supports of that body are a seat under
+    the buttocks and the floor under the feet, no shin on the floor. Thighs hanging in the photo (a kneel),
+    a seen foot, or an unknown drop keep the kneeling fit."""
+    from backend.localizers.default.folded_thighs import kneeling_sides, seat_folded_kneel
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    parts = anny_body.parts
+    up = np.array([0.0, 0.0, 1.0])
+    kneel = _fit_of(_generator_deltas("kneel", 3))  # the fit frame is Anny's, Z up
+    assert kneeling_sides(kneel, up) == ("L", "R")
+    hidden = {"L": False, "R": False}
+    seated = seat_folded_kneel(kneel, up, 0.61, hidden)
+    assert seated is not kneel and kneeling_sides(seated, up) == ()
+    for side in "LR":  # the thighs level ahead (Anny faces -Y), the shins hanging straight down
+        thigh = seated.joints[f"knee.{side}"] - seated.joints[f"hip.{side}"]
+        shin = seated.joints[f"ankle.{side}"] - seated.joints[f"knee.{side}"]
+        assert abs(thigh[2]) < 0.03 and thigh[1] < -0.3 and shin[2] < -0.9 * np.linalg.norm(shin)
+    supports = find_supports(seated.vertices, parts, seated.joints, legs_seen=True, feet_seen=hidden,
+                             areas=vertex_areas(seated.vertices, anny_body.faces), flat_feet=("L", "R"))
+    assert "seat" in [s["name"] for s in supports.found]
+    on = supports.scores >= 0.5
+    assert on[parts == PART_ID["buttocks"]].sum() >= 30
+    assert not on[np.isin(parts, [PART_ID["left_shin"], PART_ID["right_shin"]])].any()
+    assert on[np.isin(parts, [PART_ID["left_sole"], PART_ID["right_sole"]])].sum() >= 100  # the hidden feet
+    assert seat_folded_kneel(kneel, up, 0.85, hidden) is kneel  # thighs hang: it kneels
+    assert seat_folded_kneel(kneel, up, float("nan"), hidden) is kneel
+    assert seat_folded_kneel(kneel, up, 0.61, {"L": True, "R": False}) is kneel  # a seen foot: the shin is seen

@@ -18,6 +18,7 @@ from backend.localizers.default.cues import (classify_pose, feet_in_frame, heel_
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
 from backend.localizers.default.folded_shins import fold_short_shins
+from backend.localizers.default.folded_thighs import seat_folded_kneel
 from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.hidden_legs import hang_hidden_shins
 from backend.localizers.default.lying import head_flexion_deg, neck_image_bend_deg
@@ -90,6 +91,7 @@ class DefaultLocalizer(Localizer):
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
         fit = fold_short_shins(fit, obs.image, visible, supports.up)  # a kneeling shin the fit left straight
+        fit = seat_folded_kneel(fit, supports.up, seen["thigh_drop"], seen["feet_seen"])  # a seat, not the knees
         fit = stretch_legs_on_floor(fit, supports.up, supports.found, visible, parts)
         fit = rest_shins_on_floor(fit, supports.up)
         rested = fit
