@@ -962,3 +962,30 @@ def test_knees_on_the_floor_under_thighs_that_do_not_hang_in_the_photo_sit_on_a_
     assert seat_folded_kneel(kneel, up, 0.85, hidden) is kneel  # thighs hang: it kneels
     assert seat_folded_kneel(kneel, up, float("nan"), hidden) is kneel
     assert seat_folded_kneel(kneel, up, 0.61, {"L": True, "R": False}) is kneel  # a seen foot: the shin is seen
+
+
+def test_a_body_whose_hidden_legs_hold_its_buttocks_at_the_floor_sits_on_them(anny_body):
+    """Knees hidden, no seat in the pose, and the fitted buttocks near the lowest point (dev seed 517 image 22:
+    legs stretched towards the camera, the right foot claimed, truly the buttocks and the left heel; geodesic
+    error 73 cm): the body sits on the floor, and only its buttocks are claimed (uncertain), not the guessed
+    feet. A standing body whose knees are hidden keeps standing on its feet (hidden_feet_on_floor)."""
+    from backend.eval.synth.poses import rotation
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports
+
+    parts = anny_body.parts
+    up = np.array([0.0, 0.0, 1.0])
+    hidden = {"L": False, "R": False}
+    floor_sitter = _fit_of({f"upperleg01.{s}": rotation("x", -90.0) for s in "LR"})  # legs level ahead
+    supports = find_supports(floor_sitter.vertices, parts, floor_sitter.joints, legs_seen=False, feet_seen=hidden,
+                             feet_in_frame=True, up=up)
+    on = supports.scores >= 0.5
+    assert on[parts == PART_ID["buttocks"]].sum() >= 30
+    feet = np.isin(parts, [PART_ID[n] for n in ("left_foot", "right_foot", "left_sole", "right_sole")])
+    assert not on[feet].any() and supports.found[0]["uncertain"]
+    assert supports.scores.max() == SUPPORT["hidden_feet_score"]
+    standing = _fit_of({})
+    supports = find_supports(standing.vertices, parts, standing.joints, legs_seen=False, feet_seen=hidden,
+                             feet_in_frame=True, up=up)
+    on = supports.scores >= 0.5
+    assert on[feet].sum() >= 20 and not on[parts == PART_ID["buttocks"]].any()

@@ -359,6 +359,11 @@ SUPPORT = {
     # seated body behind a crate whose fit stands: seed 17 geo 61.6 -> 8.6 cm (F1 0 -> 0.57), dev seed 517
     # 60.1 -> 0.1 cm (F1 0 -> 0.82); occluded F1 0.394 -> 0.451 / 0.322 -> 0.404.
     "hidden_feet_score": 0.55,
+    # ...unless its fitted buttocks are less than floor_sitting_buttocks_m above its lowest point: it sits on the
+    # floor, and only its buttocks are claimed (supports.buttocks_on_floor). Fitted buttocks above the lowest point
+    # on both seeds: kneeling 0.23-0.29, squatting 0.23-0.48, seated 0.3-0.67, standing higher; the one
+    # floor-sitter whose knees are hidden (dev seed 517 image 22) 0.16.
+    "floor_sitting_buttocks_m": 0.2,
     # A seat carries the weight when both thighs are at least thigh_level_deg from hanging
     # straight down and the hips are at least seat_min_height_m above the floor (else the body
     # sits on the floor, which the floor support already covers); it stops seat_knee_gap_m
