@@ -989,3 +989,27 @@ def test_a_body_whose_hidden_legs_hold_its_buttocks_at_the_floor_sits_on_them(an
                              feet_in_frame=True, up=up)
     on = supports.scores >= 0.5
     assert on[feet].sum() >= 20 and not on[parts == PART_ID["buttocks"]].any()
+
+
+def test_a_body_sitting_on_the_floor_rests_on_its_buttocks_not_the_front_of_its_pelvis(anny_body):
+    """MediaPipe's depth leans a floor-sitter's torso far forward (dev seed 517 image 112: 60 deg), so the front
+    of the pelvis is the lowest point of the hips and the floor's band took it, not the buttocks; sitting, the
+    body rests on its sitting bones: on_buttocks drops the pelvis and claims the buttocks' lowest patch."""
+    from backend.eval.synth.poses import rotation
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.stretched_legs import on_buttocks
+    from backend.localizers.default.supports import find_supports
+
+    parts = anny_body.parts
+    up = np.array([0.0, 0.0, 1.0])
+    leaning = _fit_of({"root": rotation("x", 50.0),  # the torso leant forward (Anny faces -Y)
+                       **{f"upperleg01.{s}": rotation("x", -140.0) for s in "LR"}})  # the legs level ahead
+    seen = {"L": True, "R": True}
+    supports = find_supports(leaning.vertices, parts, leaning.joints, legs_seen=True, feet_seen=seen, up=up)
+    pelvis, buttocks = parts == PART_ID["pelvis"], parts == PART_ID["buttocks"]
+    assert (supports.scores[pelvis] >= 0.5).sum() > (supports.scores[buttocks] >= 0.5).sum()  # the fit's error
+    scores = on_buttocks(supports.scores, leaning.vertices, parts, up)
+    assert not (scores[pelvis] > 0).any()
+    assert (scores[buttocks] >= 0.5).sum() >= 30 and scores.max() == SUPPORT["floor_score"]
+    height = leaning.vertices @ up
+    assert height[buttocks & (scores >= 0.5)].max() <= height[buttocks].min() + SUPPORT["seat_band_m"] + 1e-9

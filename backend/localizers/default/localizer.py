@@ -25,7 +25,7 @@ from backend.localizers.default.lying import head_flexion_deg, neck_image_bend_d
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
-from backend.localizers.default.stretched_legs import stretch_legs_on_floor
+from backend.localizers.default.stretched_legs import on_buttocks, stretch_legs_on_floor
 from backend.localizers.default.supports import Supports, find_supports, foot_vertices, vertex_areas
 from backend.render import RenderedViews
 
@@ -102,6 +102,8 @@ class DefaultLocalizer(Localizer):
         if fit.rested or fit.levelled or hung or fit.stretched:  # legs moved: the supports of the settled body
             supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, flat_feet=tuple(fit.levelled),
                                      kneeling_feet=tuple(fit.rested), up=supports.up if fit.stretched else None, **seen)
+        if fit.stretched:  # sitting on the floor: on its buttocks
+            supports.scores = on_buttocks(supports.scores, fit.vertices, parts, supports.up)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
         scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None
