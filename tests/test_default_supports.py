@@ -1013,3 +1013,25 @@ def test_a_body_sitting_on_the_floor_rests_on_its_buttocks_not_the_front_of_its_
     assert (scores[buttocks] >= 0.5).sum() >= 30 and scores.max() == SUPPORT["floor_score"]
     height = leaning.vertices @ up
     assert height[buttocks & (scores >= 0.5)].max() <= height[buttocks].min() + SUPPORT["seat_band_m"] + 1e-9
+
+
+def test_a_kneeling_fit_whose_shins_dip_towards_the_toes_rests_them_on_the_floor(anny_body):
+    """MediaPipe's depth may tip a kneeling body's shins down behind the knees (tuning seed image 95: 10 deg,
+    the toes into the floor and the knees 23-24 cm above them, the top of a foot claimed, F1 0): the knees are
+    still within FIT['knee_on_floor_m'] of the lowest point, so rest_shins_on_floor lays both shins level."""
+    from backend.eval.synth.poses import rotation
+    from backend.localizers.default.fit import rest_shins_on_floor
+    from backend.localizers.default.priors import FIT
+
+    up = np.array([0.0, 0.0, 1.0])
+    deltas = _generator_deltas("kneel", 3)
+    for side in "LR":  # the shins folded 96 deg -> 70 deg: they dip below level towards the feet
+        deltas[f"lowerleg01.{side}"] = rotation("x", 70.0)
+    dipping = _fit_of(deltas)
+    lowest = float((dipping.vertices @ up).min())
+    knees = [float(dipping.joints[f"knee.{s}"] @ up) - lowest for s in "LR"]
+    assert min(knees) > 0.12 and max(knees) < FIT["knee_on_floor_m"]  # above the old 12 cm
+    rested = rest_shins_on_floor(dipping, up)
+    assert rested.rested == ["L", "R"]
+    lowest = float((rested.vertices @ up).min())
+    assert max(float(rested.joints[f"knee.{s}"] @ up) - lowest for s in "LR") < 0.12  # the knees down on the floor
