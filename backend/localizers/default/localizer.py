@@ -17,13 +17,15 @@ from backend.localizers.default.cues import (classify_pose, feet_in_frame, heel_
                                              thigh_image_drop)
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
 from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
+from backend.localizers.default.folded_shins import fold_short_shins
+from backend.localizers.default.folded_thighs import seat_folded_kneel
 from backend.localizers.default.hand_claims import claimed_hands
 from backend.localizers.default.hidden_legs import hang_hidden_shins
 from backend.localizers.default.lying import head_flexion_deg, neck_image_bend_deg
 from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
-from backend.localizers.default.stretched_legs import stretch_legs_on_floor
+from backend.localizers.default.stretched_legs import on_buttocks, stretch_legs_on_floor
 from backend.localizers.default.supports import Supports, find_supports, foot_vertices, vertex_areas
 from backend.render import RenderedViews
 
@@ -88,6 +90,8 @@ class DefaultLocalizer(Localizer):
                 "wrists_seen": {"L": bool(visible[K.L_WRIST] >= DETECT["visible"]),
                                 "R": bool(visible[K.R_WRIST] >= DETECT["visible"])}}
         supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, **seen)
+        fit = fold_short_shins(fit, obs.image, visible, supports.up)  # a kneeling shin the fit left straight
+        fit = seat_folded_kneel(fit, supports.up, seen["thigh_drop"], seen["feet_seen"])  # a seat, not the knees
         fit = stretch_legs_on_floor(fit, supports.up, supports.found, visible, parts)
         fit = rest_shins_on_floor(fit, supports.up)
         rested = fit
@@ -98,6 +102,8 @@ class DefaultLocalizer(Localizer):
         if fit.rested or fit.levelled or hung or fit.stretched:  # legs moved: the supports of the settled body
             supports = find_supports(fit.vertices, parts, fit.joints, areas=areas, flat_feet=tuple(fit.levelled),
                                      kneeling_feet=tuple(fit.rested), up=supports.up if fit.stretched else None, **seen)
+        if fit.stretched:  # sitting on the floor: on its buttocks
+            supports.scores = on_buttocks(supports.scores, fit.vertices, parts, supports.up)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
         scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None

@@ -285,9 +285,12 @@ FIT = {
     # A shin lies on the floor (fit.rest_shins_on_floor) when its knee is within knee_on_floor_m of
     # the body's lowest point (a knee is ~10 cm thick), it is within shin_level_deg of level and the
     # knee is folded at least knee_folded_deg (kneeling; legs stretched out on the floor keep their fit:
-    # laying those down too cost sit_ground 0.39 -> 0.32 on the tuning seed).
+    # laying those down too cost sit_ground 0.39 -> 0.32 on the tuning seed). knee_on_floor_m was 0.12; a
+    # kneel fitted with its shins pointing back and 10 deg down (toes into the floor) holds its knees 23-24 cm
+    # above the toes (tuning seed image 95: its foot's top claimed, F1 0): 0.25, seed 17 F1 0.6324 -> 0.6359
+    # (kneel 0.474 -> 0.510, sit_ground 0.550 -> 0.567), dev 517 0.5826 -> 0.5827, geo 6.42 -> 6.37 cm.
     "knee_folded_deg": 60.0,
-    "knee_on_floor_m": 0.12,
+    "knee_on_floor_m": 0.25,
     "shin_level_deg": 45.0,
     # A foot stands flat on the floor (fit.rest_feet_on_floor) when its lowest point is within
     # foot_on_floor_m of the body's lowest point and its sole within foot_level_deg of level (a heel
@@ -302,6 +305,14 @@ FIT = {
     # the floor with the knees bent. Seen legs of seated/squatting fits on both seeds bend >= 38 deg, of the
     # floor-sitters taken for seated 10-36 deg; 30 keeps 8 deg from the nearest seated leg.
     "stretched_knee_deg": 30.0,
+    # A seen shin shorter in the photo than short_shin_image torso lengths under a thigh that hangs at least
+    # hanging_thigh_drop torso lengths down it points along the camera's depth: folded back, kneeling
+    # (folded_shins.py). Seen shins of standing, carrying, leaning bodies on both seeds: >= 0.55; hanging
+    # thighs 0.66-0.94 (seated, squatting <= 0.56). Knees fitted on the floor under thighs reaching less than
+    # hanging_thigh_drop down the photo are no kneel (folded_thighs.py): kneels on both seeds 0.74-0.94, the
+    # hidden-shin fits of seated bodies taken for kneels 0.58-0.63; 0.68 is midway.
+    "hanging_thigh_drop": 0.68,
+    "short_shin_image": 0.4,
     # ...turning each leg about the hip until its foot's lowest point is level with the buttocks takes this many
     # passes (the lowest point moves along the foot as it turns: after one pass a bent leg's foot still sat 3 cm
     # below the buttocks on dev seed 517 image 97, after two within 1 cm).
@@ -351,6 +362,11 @@ SUPPORT = {
     # seated body behind a crate whose fit stands: seed 17 geo 61.6 -> 8.6 cm (F1 0 -> 0.57), dev seed 517
     # 60.1 -> 0.1 cm (F1 0 -> 0.82); occluded F1 0.394 -> 0.451 / 0.322 -> 0.404.
     "hidden_feet_score": 0.55,
+    # ...unless its fitted buttocks are less than floor_sitting_buttocks_m above its lowest point: it sits on the
+    # floor, and only its buttocks are claimed (supports.buttocks_on_floor). Fitted buttocks above the lowest point
+    # on both seeds: kneeling 0.23-0.29, squatting 0.23-0.48, seated 0.3-0.67, standing higher; the one
+    # floor-sitter whose knees are hidden (dev seed 517 image 22) 0.16.
+    "floor_sitting_buttocks_m": 0.2,
     # A seat carries the weight when both thighs are at least thigh_level_deg from hanging
     # straight down and the hips are at least seat_min_height_m above the floor (else the body
     # sits on the floor, which the floor support already covers); it stops seat_knee_gap_m

@@ -12,16 +12,19 @@ both legs together about the hips (the depth error tilts them alike) until that 
 leg about its hip until its foot's lowest point is level with the buttocks (a bent leg's knee rises:
 one leg stretched, one knee up); the supports of the re-posed body (the floor under its buttocks and
 heels, seats.floor_under without the hanging arms) follow, on the gravity found before the re-pose.
-A body sitting on the floor gets no wall from its fitted lean (backing.backing).
+A body sitting on the floor gets no wall from its fitted lean (backing.backing), and it rests on its
+buttocks (on_buttocks): MediaPipe's depth may lean the fitted torso far forward (dev seed 517 image 112:
+60 deg, the front of the pelvis lowest and claimed, the buttocks not), but sitting, the pelvis carries the
+body on its sitting bones, under the buttocks.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from backend.bodies.parts import part_ids
+from backend.bodies.parts import PART_ID, part_ids
 from backend.localizers.default import detect as K
 from backend.localizers.default.fit import Fit, _swing, _unit, _world_rotations, axis_rotation, reposed
-from backend.localizers.default.priors import DETECT, FIT
+from backend.localizers.default.priors import DETECT, FIT, SUPPORT
 
 _LANDMARKS = {"L": (K.L_KNEE, K.L_ANKLE), "R": (K.R_KNEE, K.R_ANKLE)}
 _LEG = ("upperleg01", "lowerleg01", "foot")
@@ -83,3 +86,15 @@ def _legs_turned(fit: Fit, turns: dict[str, np.ndarray], straight: tuple[str, ..
         for bone in _LEG:
             world[f"{bone}.{side}"] = turns[side] @ world[f"{bone}.{side}"]
     return reposed(fit, world, bones, stretched=list(straight))
+
+
+def on_buttocks(scores: np.ndarray, vertices: np.ndarray, parts: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(N,) scores of a body sitting on the floor with its legs stretched out (stretch_legs_on_floor): the front
+    of its pelvis does not touch the floor, its buttocks do, within SUPPORT['seat_band_m'] (soft, as on a seat)
+    of their lowest point, at SUPPORT['floor_score']."""
+    height = vertices @ up
+    buttocks = parts == PART_ID["buttocks"]
+    out = np.where(parts == PART_ID["pelvis"], 0.0, scores)
+    on = buttocks & (height <= float(height[buttocks].min()) + SUPPORT["seat_band_m"])
+    out[on] = np.maximum(out[on], SUPPORT["floor_score"])
+    return out

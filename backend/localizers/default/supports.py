@@ -226,6 +226,8 @@ def hidden_knees_seat(vertices: np.ndarray, parts: np.ndarray, joints: dict[str,
     seat_scores, found = seat_supports(vertices, parts, joints, up)
     height = vertices @ up
     if not any(f["name"] == "seat" for f in found):
+        if float(height[parts == PART_ID["buttocks"]].min() - height.min()) < SUPPORT["floor_sitting_buttocks_m"]:
+            return buttocks_on_floor(height, parts, up)
         if feet_in_frame:
             return hidden_feet_on_floor(height, parts, up, flat_feet)
         return Supports(scores, up, [{"name": "none", "why": "knees not seen and the pose seats no body: "
@@ -253,3 +255,19 @@ def hidden_feet_on_floor(height: np.ndarray, parts: np.ndarray, up: np.ndarray,
                                   "score": SUPPORT["hidden_feet_score"], "unseen_feet": ["L", "R"], "uncertain": True,
                                   "why": "knees and feet hidden inside the photo, the pose seats no body: "
                                          "the most probable support, the floor under the feet"}])
+
+
+def buttocks_on_floor(height: np.ndarray, parts: np.ndarray, up: np.ndarray) -> Supports:
+    """The support of a body whose knees are hidden, whose pose seats no body and whose fitted buttocks are
+    less than SUPPORT['floor_sitting_buttocks_m'] above its lowest point: no standing, kneeling or squatting
+    body holds them that low, so it sits on the floor, and only that is sure (its hidden legs are the fit's
+    guess, a foot claimed on the wrong side costs ~100 cm of geodesic error): the buttocks' patch within
+    SUPPORT['seat_band_m'] of their lowest point, scored SUPPORT['hidden_feet_score'] (uncertain).
+    height: (N,) the fitted vertices along `up`."""
+    buttocks = parts == PART_ID["buttocks"]
+    on = np.isin(parts, part_ids(("buttocks", "pelvis"))) & (height <= float(height[buttocks].min())
+                                                              + SUPPORT["seat_band_m"])
+    scores = np.where(on, SUPPORT["hidden_feet_score"], 0.0)
+    return Supports(scores, up, [{"name": "floor", "height_m": 0.0, "vertices": int(on.sum()),
+                                  "score": SUPPORT["hidden_feet_score"], "unseen_feet": ["L", "R"], "uncertain": True,
+                                  "why": "knees hidden, the fitted buttocks near the floor: sitting on it"}])
