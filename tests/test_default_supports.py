@@ -871,3 +871,57 @@ def test_an_arm_through_the_floor_neither_sets_it_nor_touches_it(anny_body):
     assert (on[~arm] == (before.scores >= 0.5)[~arm]).mean() > 0.99  # the rest of the body touches as it did
     feet = np.isin(parts, [PART_ID["left_foot"], PART_ID["right_foot"]])
     assert on[parts == PART_ID["buttocks"]].any() and on[feet].any()
+
+
+def test_the_arm_on_the_cameras_side_of_a_lying_body_is_not_claimed(anny_body):
+    """Lying on the back, head and legs raised, seen from its side (the body turned 90 deg about gravity, so
+    one shoulder is ~0.33 m nearer the camera), the right arm swung 25 deg back so the fit lays it on the bed
+    within the band (not sunk): on the camera's side its height is MediaPipe's depth and it is not claimed;
+    seen from the other side, the same arm (now the far one) is claimed as the fit lays it."""
+    from backend.eval.synth.poses import lean_back, pose_angles, rotation
+    from backend.localizers.default.fit import JOINTS, _model, posed
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    labels = list(_model().bone_labels)
+    deltas = {}
+    for bone, rotations in {**pose_angles("lie_raised", np.random.default_rng([0, 3])),
+                            "upperarm01.R": [("x", 25.0)]}.items():
+        matrix = np.eye(3)
+        for axis, degrees in rotations:
+            matrix = matrix @ rotation(axis, degrees)
+        deltas[bone] = matrix
+    rest, heads = posed(deltas)
+    right_arm = np.isin(anny_body.parts, [PART_ID[f"right_{n}"] for n in ("upper_arm", "forearm", "hand", "palm",
+                                                                           "fingers")])
+    torso = np.isin(anny_body.parts, [PART_ID[n] for n in ("back", "buttocks", "chest", "abdomen", "pelvis")])
+    claimed = {}
+    for side, degrees in (("right arm", 90.0), ("left arm", -90.0)):
+        turn = _pitch(10.0) @ _yaw(degrees) @ np.asarray(lean_back(np.eye(3), 90.0)).T
+        vertices = rest @ turn.T
+        joints = {f"{j}.{s}": turn @ heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+        supports = find_supports(vertices, anny_body.parts, joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                                 areas=vertex_areas(vertices, anny_body.faces))
+        assert supports.found[0]["near_arm"] == side and supports.found[0]["sunk_limbs"] == []
+        height = vertices @ supports.up
+        assert abs(height[right_arm].min() - height[torso].min()) < SUPPORT["lying_band_m"]  # on the bed, not sunk
+        claimed[side] = int((supports.scores[right_arm] >= 0.5).sum())
+        for name in ("back", "buttocks"):
+            assert (supports.scores[anny_body.parts == PART_ID[name]] >= 0.5).sum() >= 20, name
+    assert claimed["right arm"] == 0 and claimed["left arm"] >= 50
+
+
+def test_no_arm_is_near_when_the_shoulders_are_as_deep(anny_body):
+    """A camera above the middle of the bed sees both shoulders at the same depth: neither arm is the near one."""
+    from backend.localizers.default.lying import near_arm
+    from backend.localizers.default.priors import SUPPORT
+
+    joints = {"shoulder.L": np.array([0.2, 1.0, 0.0]), "shoulder.R": np.array([-0.2, 1.0, 0.0])}
+    assert near_arm(joints) is None
+    joints["shoulder.R"] = joints["shoulder.R"] + [0.0, -SUPPORT["lying_near_shoulder_m"] - 0.01, 0.0]
+    assert near_arm(joints) == "right arm"
+
+
+def _yaw(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])

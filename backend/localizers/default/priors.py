@@ -398,6 +398,11 @@ SUPPORT = {
     # (lying.sunk_limbs). lie_raised F1 (geo): seed 17 0.475 -> 0.491 (20.6 -> 19.1 cm), dev seed 517 0.410 ->
     # 0.523 (27.2 -> 17.7 cm): the fitted far arm sank 3-11 cm where the true one was 3-8 cm above the bed.
     "lying_sunk_m": 0.03,
+    # ...and the arm whose shoulder is at least lying_near_shoulder_m nearer the camera than the other's is
+    # not on it (lying.near_arm: MediaPipe flattens its depth; a camera above the bed's middle sees neither
+    # shoulder nearer). The fitted shoulders' depths differed by 0.12-0.33 m on the tuning/dev seeds'
+    # lie_raised images (seen from the side); 5 cm is a shoulder line turned ~10 deg from the photo's plane.
+    "lying_near_shoulder_m": 0.05,
     "lying_head_gap_m": 0.04,
     # ...and a face nodded at least lying_head_flex_deg from the torso's front towards the feet
     # (lying.head_flexion_deg) has the back of the head lifted by the neck: the fit poses the neck from
