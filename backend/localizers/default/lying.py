@@ -8,7 +8,8 @@ claims the raised head and legs. Here gravity is re-searched near the body's up 
 and a vertex is on it within SUPPORT['lying_band_m'] above it; a part sunk deeper than
 SUPPORT['lying_below_m'] below it is off the support's edge (hangs over the side of the bed); a limb
 sunk more than SUPPORT['lying_sunk_m'] below it is not on it at all (sunk_limbs); the arm on the camera's
-side of the torso is not claimed (near_arm): its height over the bed is MediaPipe's depth.
+side of the torso is not claimed (near_arm): its height over the bed is MediaPipe's depth. The plane's
+pitch along the spine is bounded near level (spine_near_level): the body lies about as it stands.
 """
 from __future__ import annotations
 
@@ -54,6 +55,35 @@ def torso_up(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.
     """(3,) the up direction near up whose lowest band of the torso holds the most torso surface: the
     normal of the plane the torso rests on."""
     return resting_normal(vertices, np.isin(parts, part_ids(TORSO)), up, areas)
+
+
+def standing_vertical(vertices: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """(3,) the fitted torso's standing vertical: Anny's rest up (+Z: the rest pose stands) turned by the
+    rigid rotation that best takes the rest torso onto the fitted one (vertices: (N,3) posed Anny)."""
+    from backend.localizers.default.fit import rest_posed
+    from backend.placement import umeyama
+
+    torso = np.isin(parts, part_ids(TORSO))
+    rotation = umeyama(rest_posed()[0][torso], vertices[torso], np.ones(int(torso.sum())), with_scale=False)[:3, :3]
+    return rotation @ np.array([0.0, 0.0, 1.0])
+
+
+def spine_near_level(up: np.ndarray, vertical: np.ndarray) -> tuple[np.ndarray, float]:
+    """(3,) up turned about the torso's left-right axis until the torso's standing vertical is within
+    SUPPORT['lying_spine_pitch_deg'] of level, and the pitch it had (degrees). A body lying on a flat bed
+    lies about as it stands, turned onto its back; the tilt with the most torso surface on the plane
+    (torso_up) rocks the fitted torso 2.4-4.2 deg about its left-right axis until the default body's
+    shoulder blades join its buttocks on the bed, while whether they reach it is the person's shape
+    (shoulder blades and buttocks stand out by different amounts), which the fit (default phenotype) does
+    not know: on the tuning and dev seeds' lie_raised images 11 of 20 true bodies rest on the buttocks with
+    the lowest point of the back 1.2-3.1 cm above the bed, the other 9 on the whole back too."""
+    along = float(np.clip(up @ vertical, -1.0, 1.0))
+    level = up - along * vertical
+    level /= np.linalg.norm(level)
+    pitch = np.arcsin(along)
+    bound = np.radians(SUPPORT["lying_spine_pitch_deg"])
+    kept = float(np.clip(pitch, -bound, bound))
+    return level * np.cos(kept) + vertical * np.sin(kept), float(np.degrees(pitch))
 
 
 def near_arm(joints: dict[str, np.ndarray]) -> str | None:
@@ -118,8 +148,9 @@ def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas
     it, and then on its back (lying_head_band_m); a face nodded towards the feet by at least
     SUPPORT['lying_head_flex_deg'] (head_flexion_deg), or a neck bent in the photo towards the face by at
     least SUPPORT['lying_neck_bend_deg'] (neck_image_bend_deg), has its head lifted off it by the neck.
-    With the fitted joints, the near arm (near_arm) is not on the support."""
-    up = torso_up(vertices, parts, up, areas)
+    The plane's pitch along the spine is bounded (spine_near_level); with the fitted joints, the near arm
+    (near_arm) is not on the support."""
+    up, pitch = spine_near_level(torso_up(vertices, parts, up, areas), standing_vertical(vertices, parts))
     height = vertices @ up
     torso = np.isin(parts, part_ids(TORSO))
     plane = float(height[torso].min())
@@ -138,6 +169,7 @@ def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas
     for name in sunk + ([near] if near else []):
         on[np.isin(parts, part_ids(LIMBS[name]))] = False
     return on, up, {"head_gap_m": round(head_gap, 3), "head_rests": rests, "sunk_limbs": sunk, "near_arm": near,
+                    "spine_pitch_deg": round(pitch, 1),
                     "head_flex_deg": None if np.isnan(head_flex) else round(head_flex, 1),
                     "neck_bend_deg": None if np.isnan(neck_bend) else round(neck_bend, 1)}
 
