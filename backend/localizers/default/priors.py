@@ -401,7 +401,7 @@ SUPPORT = {
     # ...and the arm whose shoulder is at least lying_near_shoulder_m nearer the camera than the other's is
     # not on it (lying.near_arm: MediaPipe flattens its depth; a camera above the bed's middle sees neither
     # shoulder nearer). The fitted shoulders' depths differed by 0.12-0.33 m on the tuning/dev seeds'
-    # lie_raised images (seen from the side); 5 cm is a shoulder line turned ~10 deg from the photo's plane.
+    # lie_raised images (seen from the side); 5 cm is a shoulder line turned ~8 deg from the photo's plane.
     "lying_near_shoulder_m": 0.05,
     "lying_head_gap_m": 0.04,
     # ...and the plane's pitch along the spine is at most lying_spine_pitch_deg from the torso's standing
