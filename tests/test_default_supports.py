@@ -1035,3 +1035,102 @@ def test_a_kneeling_fit_whose_shins_dip_towards_the_toes_rests_them_on_the_floor
     assert rested.rested == ["L", "R"]
     lowest = float((rested.vertices @ up).min())
     assert max(float(rested.joints[f"knee.{s}"] @ up) - lowest for s in "LR") < 0.12  # the knees down on the floor
+
+
+def test_the_arm_on_the_cameras_side_of_a_lying_body_is_not_claimed(anny_body):
+    """Lying on the back, head and legs raised, seen from its side (the body turned 90 deg about gravity, so
+    one shoulder is ~0.33 m nearer the camera), the right arm swung 25 deg back so the fit lays it on the bed
+    within the band (not sunk): on the camera's side its height is MediaPipe's depth and it is not claimed;
+    seen from the other side, the same arm (now the far one) is claimed as the fit lays it."""
+    from backend.eval.synth.poses import lean_back, pose_angles, rotation
+    from backend.localizers.default.fit import JOINTS, _model, posed
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    labels = list(_model().bone_labels)
+    deltas = {}
+    for bone, rotations in {**pose_angles("lie_raised", np.random.default_rng([0, 3])),
+                            "upperarm01.R": [("x", 25.0)]}.items():
+        matrix = np.eye(3)
+        for axis, degrees in rotations:
+            matrix = matrix @ rotation(axis, degrees)
+        deltas[bone] = matrix
+    rest, heads = posed(deltas)
+    right_arm = np.isin(anny_body.parts, [PART_ID[f"right_{n}"] for n in ("upper_arm", "forearm", "hand", "palm",
+                                                                           "fingers")])
+    torso = np.isin(anny_body.parts, [PART_ID[n] for n in ("back", "buttocks", "chest", "abdomen", "pelvis")])
+    claimed = {}
+    for side, degrees in (("right arm", 90.0), ("left arm", -90.0)):
+        turn = _pitch(10.0) @ _yaw(degrees) @ np.asarray(lean_back(np.eye(3), 90.0)).T
+        vertices = rest @ turn.T
+        joints = {f"{j}.{s}": turn @ heads[labels.index(f"{b}.{s}")] for s in "LR" for j, b in JOINTS.items()}
+        supports = find_supports(vertices, anny_body.parts, joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                                 areas=vertex_areas(vertices, anny_body.faces))
+        assert supports.found[0]["near_arm"] == side and supports.found[0]["sunk_limbs"] == []
+        height = vertices @ supports.up
+        assert abs(height[right_arm].min() - height[torso].min()) < SUPPORT["lying_band_m"]  # on the bed, not sunk
+        claimed[side] = int((supports.scores[right_arm] >= 0.5).sum())
+        for name in ("back", "buttocks"):
+            assert (supports.scores[anny_body.parts == PART_ID[name]] >= 0.5).sum() >= 20, name
+    assert claimed["right arm"] == 0 and claimed["left arm"] >= 50
+
+
+def test_no_arm_is_near_when_the_shoulders_are_as_deep(anny_body):
+    """A camera above the middle of the bed sees both shoulders at the same depth: neither arm is the near one."""
+    from backend.localizers.default.lying import near_arm
+    from backend.localizers.default.priors import SUPPORT
+
+    joints = {"shoulder.L": np.array([0.2, 1.0, 0.0]), "shoulder.R": np.array([-0.2, 1.0, 0.0])}
+    assert near_arm(joints) is None
+    joints["shoulder.R"] = joints["shoulder.R"] + [0.0, -SUPPORT["lying_near_shoulder_m"] - 0.01, 0.0]
+    assert near_arm(joints) == "right arm"
+
+
+def _yaw(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
+
+
+def test_the_standing_vertical_follows_the_torso_and_the_spine_lies_near_level(anny_body):
+    """standing_vertical reads the rest pose's +Z off the fitted torso (a rigid turn of the rest body); a
+    resting normal pitched along the spine beyond SUPPORT['lying_spine_pitch_deg'] is turned back to it,
+    one within it is kept, and the roll about the spine is kept either way."""
+    from backend.localizers.default.fit import rest_posed
+    from backend.localizers.default.lying import spine_near_level, standing_vertical
+    from backend.localizers.default.priors import SUPPORT
+
+    turn = _pitch(-80.0) @ _yaw(30.0)
+    vertical = standing_vertical(rest_posed()[0] @ turn.T + [0.3, -0.2, 1.0], anny_body.parts)
+    np.testing.assert_allclose(vertical, turn @ [0.0, 0.0, 1.0], atol=1e-6)
+    bound = SUPPORT["lying_spine_pitch_deg"]
+    vertical = np.array([0.0, 1.0, 0.0])  # a body lying along Y; the bed's normal near +Z
+    for pitch, roll in ((bound + 3.0, 6.0), (-(bound + 3.0), -4.0), (bound / 2, 5.0)):
+        p, r = np.radians(pitch), np.radians(roll)
+        up = np.array([np.sin(r) * np.cos(p), np.sin(p), np.cos(r) * np.cos(p)])
+        out, had = spine_near_level(up, vertical)
+        assert had == pytest.approx(pitch)
+        assert np.degrees(np.arcsin(out @ vertical)) == pytest.approx(float(np.clip(pitch, -bound, bound)))
+        assert np.degrees(np.arctan2(out[0], out[2])) == pytest.approx(roll)  # the roll about the spine kept
+        assert np.linalg.norm(out) == pytest.approx(1.0)
+
+
+def test_a_lying_body_is_not_rocked_onto_its_shoulder_blades_beyond_the_bound(anny_body, monkeypatch):
+    """The generator's lie_raised pose laid on its back with its standing vertical level: the tilt with the
+    most torso surface on the plane rocks it past SUPPORT['lying_spine_pitch_deg'] onto the default body's
+    shoulder blades; the bound keeps the plane near level, so less of the upper back is claimed while the
+    buttocks still are."""
+    from backend.localizers.default import priors
+    from backend.localizers.default.supports import find_supports, vertex_areas
+
+    vertices, joints, true_up = _laid_down("lie_raised", 3)
+    kwargs = {"legs_seen": True, "feet_seen": {"L": True, "R": True}, "areas": vertex_areas(vertices, anny_body.faces)}
+    bounded = find_supports(vertices, anny_body.parts, joints, **kwargs)
+    assert abs(bounded.found[0]["spine_pitch_deg"]) > priors.SUPPORT["lying_spine_pitch_deg"]
+    monkeypatch.setitem(priors.SUPPORT, "lying_spine_pitch_deg", 90.0)
+    free = find_supports(vertices, anny_body.parts, joints, **kwargs)
+    back = anny_body.parts == PART_ID["back"]
+    buttocks = anny_body.parts == PART_ID["buttocks"]
+    assert (bounded.scores[back] >= 0.5).sum() < (free.scores[back] >= 0.5).sum()
+    assert (bounded.scores[buttocks] >= 0.5).sum() >= 20
+    for supports in (bounded, free):
+        assert np.degrees(np.arccos(np.clip(supports.up @ true_up, -1, 1))) <= 5.0

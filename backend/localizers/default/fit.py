@@ -123,12 +123,22 @@ def posed(deltas: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=1)
+def rest_posed() -> tuple[np.ndarray, np.ndarray]:
+    """posed({}) computed once: Anny's rest pose (default phenotype, standing along +Z), vertices and bone
+    heads (read-only: shared by every caller)."""
+    vertices, heads = posed({})
+    vertices.flags.writeable = False
+    heads.flags.writeable = False
+    return vertices, heads
+
+
+@functools.lru_cache(maxsize=1)
 def rest_directions() -> dict[str, np.ndarray]:
     """Unit rest direction of each fitted bone in Anny's rest pose (default phenotype)."""
 
     model = _model()
     labels = list(model.bone_labels)
-    heads = posed({})[1]
+    heads = rest_posed()[1]
     out = {}
     for bone, (_, head, tail, _, _) in BONES.items():
         d = heads[labels.index(tail)] - heads[labels.index(head)]

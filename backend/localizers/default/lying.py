@@ -7,7 +7,9 @@ claims the raised head and legs. Here gravity is re-searched near the body's up 
 (the tilt whose lowest band holds the most torso surface), the support is the plane under the torso,
 and a vertex is on it within SUPPORT['lying_band_m'] above it; a part sunk deeper than
 SUPPORT['lying_below_m'] below it is off the support's edge (hangs over the side of the bed); a limb
-sunk more than SUPPORT['lying_sunk_m'] below it is not on it at all (sunk_limbs).
+sunk more than SUPPORT['lying_sunk_m'] below it is not on it at all (sunk_limbs); the arm on the camera's
+side of the torso is not claimed (near_arm): its height over the bed is MediaPipe's depth. The plane's
+pitch along the spine is bounded near level (spine_near_level): the body lies about as it stands.
 """
 from __future__ import annotations
 
@@ -55,6 +57,49 @@ def torso_up(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.
     return resting_normal(vertices, np.isin(parts, part_ids(TORSO)), up, areas)
 
 
+def standing_vertical(vertices: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """(3,) the fitted torso's standing vertical: Anny's rest up (+Z: the rest pose stands) turned by the
+    rigid rotation that best takes the rest torso onto the fitted one (vertices: (N,3) posed Anny)."""
+    from backend.localizers.default.fit import rest_posed
+    from backend.placement import umeyama
+
+    torso = np.isin(parts, part_ids(TORSO))
+    rotation = umeyama(rest_posed()[0][torso], vertices[torso], np.ones(int(torso.sum())), with_scale=False)[:3, :3]
+    return rotation @ np.array([0.0, 0.0, 1.0])
+
+
+def spine_near_level(up: np.ndarray, vertical: np.ndarray) -> tuple[np.ndarray, float]:
+    """(3,) up turned about the torso's left-right axis until the torso's standing vertical is within
+    SUPPORT['lying_spine_pitch_deg'] of level, and the pitch it had (degrees). A body lying on a flat bed
+    lies about as it stands, turned onto its back; the tilt with the most torso surface on the plane
+    (torso_up) rocks the fitted torso 2.4-4.2 deg about its left-right axis until the default body's
+    shoulder blades join its buttocks on the bed, while whether they reach it is the person's shape
+    (shoulder blades and buttocks stand out by different amounts), which the fit (default phenotype) does
+    not know: on the tuning and dev seeds' lie_raised images 11 of 20 true bodies rest on the buttocks with
+    the lowest point of the back 1.2-3.1 cm above the bed, the other 9 on the whole back too."""
+    along = float(np.clip(up @ vertical, -1.0, 1.0))
+    level = up - along * vertical
+    level /= np.linalg.norm(level)
+    pitch = np.arcsin(along)
+    bound = np.radians(SUPPORT["lying_spine_pitch_deg"])
+    kept = float(np.clip(pitch, -bound, bound))
+    return level * np.cos(kept) + vertical * np.sin(kept), float(np.degrees(pitch))
+
+
+def near_arm(joints: dict[str, np.ndarray]) -> str | None:
+    """The arm (a LIMBS name) whose shoulder is at least SUPPORT['lying_near_shoulder_m'] nearer the camera
+    than the other's (fit frame: Y away from the camera), else None. Its height over the bed is along the
+    camera's ray, which MediaPipe's world landmarks flatten: on the tuning and dev seeds' lie_raised images
+    the near arm was fitted flat on the bed or into it (-6.5..+1.3 cm) in 11 of 20, the far arm once (sunk),
+    and the true arms were 3-8 cm above the bed in all 20 (the photo shows an arm raised beside the torso
+    and an arm lying on the bed alike). Lying F1 (geo): seed 17 0.536 -> 0.610 (14.6 -> 9.1 cm), dev 517
+    0.546 -> 0.594 (13.1 -> 11.0 cm)."""
+    depth = float(joints["shoulder.L"][1] - joints["shoulder.R"][1])
+    if abs(depth) < SUPPORT["lying_near_shoulder_m"]:
+        return None
+    return "left arm" if depth < 0 else "right arm"
+
+
 def head_flexion_deg(world: np.ndarray, visibility: np.ndarray) -> float:
     """How far the face turns from the torso's front towards the feet (degrees; NaN when the nose or an
     ear is not seen), from MediaPipe's world landmarks: the angle of ears-centre -> nose out of the
@@ -96,14 +141,16 @@ def neck_image_bend_deg(image: np.ndarray, visibility: np.ndarray) -> float:
 
 def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas: np.ndarray | None,
                   head_flex: float = float("nan"), neck_bend: float = float("nan"),
-                  ) -> tuple[np.ndarray, np.ndarray, dict]:
+                  joints: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """(N,) bool on the support, the support's up, and the report's facts for a lying body.
 
     The head rests on the support only when its lowest point is within SUPPORT['lying_head_gap_m'] of
     it, and then on its back (lying_head_band_m); a face nodded towards the feet by at least
     SUPPORT['lying_head_flex_deg'] (head_flexion_deg), or a neck bent in the photo towards the face by at
-    least SUPPORT['lying_neck_bend_deg'] (neck_image_bend_deg), has its head lifted off it by the neck."""
-    up = torso_up(vertices, parts, up, areas)
+    least SUPPORT['lying_neck_bend_deg'] (neck_image_bend_deg), has its head lifted off it by the neck.
+    The plane's pitch along the spine is bounded (spine_near_level); with the fitted joints, the near arm
+    (near_arm) is not on the support."""
+    up, pitch = spine_near_level(torso_up(vertices, parts, up, areas), standing_vertical(vertices, parts))
     height = vertices @ up
     torso = np.isin(parts, part_ids(TORSO))
     plane = float(height[torso].min())
@@ -118,9 +165,11 @@ def lying_contact(vertices: np.ndarray, parts: np.ndarray, up: np.ndarray, areas
     if rests:
         on |= head & (above <= head_gap + SUPPORT["lying_head_band_m"])
     sunk = sunk_limbs(above, parts)
-    for name in sunk:
+    near = near_arm(joints) if joints is not None else None
+    for name in sunk + ([near] if near else []):
         on[np.isin(parts, part_ids(LIMBS[name]))] = False
-    return on, up, {"head_gap_m": round(head_gap, 3), "head_rests": rests, "sunk_limbs": sunk,
+    return on, up, {"head_gap_m": round(head_gap, 3), "head_rests": rests, "sunk_limbs": sunk, "near_arm": near,
+                    "spine_pitch_deg": round(pitch, 1),
                     "head_flex_deg": None if np.isnan(head_flex) else round(head_flex, 1),
                     "neck_bend_deg": None if np.isnan(neck_bend) else round(neck_bend, 1)}
 

@@ -163,7 +163,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     lying = _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
     on_floor, lie = height <= floor + band, {}
     if lying:  # the support is the plane the torso rests on (lying.py); raised head and legs are free
-        on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex, neck_bend)
+        on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex, neck_bend, joints)
         height = vertices @ up
         floor = float(height.min())
     if not lying:
