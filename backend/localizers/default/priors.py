@@ -22,6 +22,14 @@ DETECT = {
     # ankles) must be seen, else the photo is treated as having no usable person: two shoulders
     # and an elbow (a head-and-shoulders portrait) is the least a contact answer can rest on.
     "min_core_visible": 3,
+    # facing.py: the labels say "seen from behind" when the labelled left shoulder and hip lie at least
+    # facing_spread_min torso lengths left of the right ones in the photo (seen from the side the
+    # spread is ~0 and the feet point sideways: no decision); a standing body seen from behind has at
+    # least one toe higher than its heel in the photo (seeds 17/517: the smaller of its two toe drops
+    # -0.047 at most, 20 images), a mirrored one both lower (the smaller +0.011..+0.134, 8 images): both
+    # above facing_toe_drop_min is "faces the camera", whatever the labels say.
+    "facing_spread_min": 0.2,
+    "facing_toe_drop_min": 0.0,
 }
 
 POSE = {

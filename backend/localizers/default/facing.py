@@ -1,0 +1,91 @@
+"""Which way the person faces, from the feet on the floor: a check on MediaPipe's left/right labels.
+
+MediaPipe decides left from right (and so whether it sees the person's front or back) mostly from the
+face. A face it cannot read (the synthetic body's featureless head; a face turned down, masked or in
+shadow) can make it take a person facing the camera as seen from behind: every keypoint is where it
+should be in the photo, but each left/right pair is swapped (and the torso turned around), so the fitted
+body is the mirror image of the person and a hand's contact is painted on the other hand (the dev
+seed's worst one-handed holds: 46, 59, 74, 57-76 cm of geodesic error each).
+
+The feet tell the facing without the face: a camera that sees feet standing on a floor is above the
+floor, so of a flat foot the end nearer the camera is lower in the photo. The toes of a person facing
+the camera are nearer it than the heels, and lower in the photo; seen from behind they are higher.
+So a standing body whose labels say "seen from behind" (its left shoulder and hip on the photo's
+left) while both toes are lower in the photo than their heels is mirrored: swap the labels
+(mirrored_by_feet, unmirrored).
+
+Measured on the synthetic sets (true pose known; seeds 17 and 517, 150 images each): MediaPipe is
+mirrored in 6 + 6 images, all of a person facing the camera; of the 22 + 19 whose labels say "from
+behind", the standing ones with both feet seen are 8 mirrored (the smaller of the two toe drops
++0.011..+0.134 torso lengths) and 20 truly from behind (the smaller drop -0.047..-0.187: at least one
+toe higher than its heel; the other foot's up to +0.040 in three). The other four
+mirrored images (feet hidden, kneeling, lying) are left as MediaPipe read them: a kneeling foot stands
+on its toes and a lying body's feet are not on the floor, so the feet say nothing of the facing there.
+
+Effect (bench/accuracy.py, the rule fires on exactly the 8 mirrored standing images): dev seed 517 F1
+0.5732 -> 0.5781, geo 7.86 -> 7.20 cm (holds 46/59/74: 57-76 cm -> 0.1-0.3 cm each; 16 loses its hand:
+1.1 -> 85 cm, the raised hand with a small white cup shows less colour than the other); seed 17 F1
+0.6262 -> 0.6253, geo 4.56 -> 4.56 (104 0.09 -> 0.39; 44 0.68 -> 0.49: its claim was on the wrong hand in
+the photo and so, mirrored, on the right hand of the body; 123, a body leaning back into a wall, 0.62 ->
+0.38: MediaPipe's depth reads the lean as seen from behind, so the corrected body leans forward and no
+wall is found). The left/right swap alone, not the exact mirror (labels swapped and depth reversed):
+that also turned the feet and the held-out arms the wrong way (seed 17 F1 0.6204, geo 5.05; 517 0.5762,
+7.23).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from backend.localizers.default import detect as K
+from backend.localizers.default.priors import DETECT
+
+# BlazePose's 33 landmarks with each left/right pair swapped (eyes 1-3 / 4-6, ears, mouth corners,
+# shoulders ... toes); the nose (0) stays.
+_SWAP = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [i + 1 if i % 2 else i - 1 for i in range(11, 33)])
+
+
+def _image_torso(p: np.ndarray) -> float:
+    return float(np.linalg.norm((p[K.L_HIP] + p[K.R_HIP]) / 2 - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2))
+
+
+def labels_side_spread(obs: K.Observation) -> float:
+    """How far the labelled left shoulder and hip lie to the photo's right of the right ones, in torso
+    lengths (mean of the two pairs): positive for a body the labels say faces the camera, negative
+    for one they say is seen from behind, near 0 seen from the side."""
+    p = obs.image[:, :2]
+    torso = max(_image_torso(p), 1e-6)
+    return float(((p[K.L_SHOULDER, 0] - p[K.R_SHOULDER, 0]) + (p[K.L_HIP, 0] - p[K.R_HIP, 0])) / 2 / torso)
+
+
+def toe_drops(obs: K.Observation) -> tuple[float, float]:
+    """(left, right): how much lower in the photo each toe is than its heel, in torso lengths."""
+    p = obs.image[:, :2]
+    torso = max(_image_torso(p), 1e-6)
+    return tuple(float((p[toe, 1] - p[heel, 1]) / torso)
+                 for heel, toe in ((K.L_HEEL, K.L_TOE), (K.R_HEEL, K.R_TOE)))
+
+
+def mirrored_by_feet(obs: K.Observation, pose_class: str) -> bool:
+    """The labels say the body is seen from behind (labels_side_spread <= -DETECT['facing_spread_min'])
+    while both seen feet of a standing body point towards the camera (each toe lower in the photo than
+    its heel by more than DETECT['facing_toe_drop_min']): MediaPipe mirrored the person."""
+    if pose_class != "standing" or labels_side_spread(obs) > -DETECT["facing_spread_min"]:
+        return False
+    feet = [K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE]
+    if (obs.visibility[feet] < DETECT["visible"]).any():
+        return False
+    return min(toe_drops(obs)) > DETECT["facing_toe_drop_min"]
+
+
+def unmirrored(obs: K.Observation) -> K.Observation:
+    """The observation of the person MediaPipe mirrored: each left/right keypoint pair swapped. The
+    photo positions stay (they are right, only their labels are not) and so does the depth of each
+    keypoint: MediaPipe reads depth from the photo (a body leaning back into a wall, an arm held towards
+    the camera), and the fit turns the torso to face where the swapped left/right pairs say. Reversing
+    the depth as well (the exact mirror of its reading) turned those the wrong way: on the 8 mirrored
+    images of seeds 17/517 it lost a leaning body's wall (F1 0.62 -> 0.16). Hands and the mask are
+    unchanged (the hand cues match hands to the pose wrists by position)."""
+    return replace(obs, image=obs.image[_SWAP].copy(), world=obs.world[_SWAP].copy(),
+                   visibility=obs.visibility[_SWAP].copy())
