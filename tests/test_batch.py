@@ -103,8 +103,11 @@ def test_ctrl_c_leaves_a_consistent_index_and_the_rerun_resumes(backend_env, pho
     (tmp_path / "list.jsonl").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "backend", "batch", str(tmp_path / "list.jsonl"), "--out", str(out), *ARGS]
+    # SIGINT at its default, as in a terminal's foreground job: a shell's background job (`pytest ... &`)
+    # inherits it ignored, and Python then never raises KeyboardInterrupt (the batch ran to its end)
     process = subprocess.Popen(command, env=backend_env, cwd=backend_env["PYTHONPATH"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     index = out / "index.jsonl"
     deadline = time.monotonic() + 300  # start-up (torch import) is slow on a loaded 2-core machine
     # 1.2 s per item leaves >= 4.8 s after the second record for the signal to land mid-batch under load
