@@ -2,9 +2,11 @@
 mediapipe wheel, nothing downloaded), fits Anny's pose to the landmarks and scores contact per
 vertex on the fitted body from the supports its pose needs.
 
-Modules: detect (MediaPipe, retried at lower confidence), fit (Anny pose fit; shins and feet settled
-on the floor), hidden_legs (a seated body's hidden shins hang to the floor), stretched_legs (straight legs
-under a body held up are stretched out on the floor), supports (floor and feet ->
+Modules: detect (MediaPipe, retried at lower confidence), facing (a mirrored left/right reading told by
+the feet), fit (Anny pose fit; shins and feet settled on the floor), hidden_legs (a seated body's hidden
+shins hang to the floor), stretched_legs (straight legs under a body held up are stretched out on the
+floor), folded_shins (a shin short in the photo is folded back: kneeling), folded_thighs (knees fitted on
+the floor under short thighs: seated), supports (floor and feet ->
 per-vertex contact, calling seats (seat, squat, tables), lying (the plane a lying torso rests on) and
 backing (wall, backrest)), resting (the one search for the plane a body rests on), cues (depth-free photo
 cues, pose class for the report, hand cues), hand_object (is something at the hand?), hand_claims +
