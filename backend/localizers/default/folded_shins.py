@@ -19,6 +19,7 @@ from backend.localizers.default import detect as K
 from backend.localizers.default.fit import (Fit, _levelling, _unit, _world_rotations, axis_rotation, rest_directions,
                                            reposed)
 from backend.localizers.default.priors import DETECT, FIT
+from backend.localizers.default.supports import lying_torso
 from backend.localizers.default.stretched_legs import knee_bend_deg
 
 _LEGS = {"L": (K.L_HIP, K.L_KNEE, K.L_ANKLE), "R": (K.R_HIP, K.R_KNEE, K.R_ANKLE)}
@@ -49,9 +50,7 @@ def fold_short_shins(fit: Fit, image: np.ndarray, visibility: np.ndarray, up: np
     """The fit with each short-shinned side (short_shins_in_photo) whose fitted knee bends less than
     FIT['knee_folded_deg'] folded back about its knee hinge until the shin is level behind the thigh (the
     foot turned along), under an upright torso; `rested` names the folded sides. The same fit otherwise."""
-    hips = (fit.joints["hip.L"] + fit.joints["hip.R"]) / 2
-    shoulders = (fit.joints["shoulder.L"] + fit.joints["shoulder.R"]) / 2
-    upright = float(_unit(shoulders - hips) @ up) > np.cos(np.radians(FIT["lying_deg"]))
+    upright = not lying_torso(fit.joints, up)
     sides = [s for s in short_shins_in_photo(image, visibility) if knee_bend_deg(fit, s) < FIT["knee_folded_deg"]]
     if not upright or not sides:
         return fit

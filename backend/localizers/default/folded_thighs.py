@@ -18,6 +18,7 @@ import numpy as np
 from backend.localizers.default.fit import Fit, _swing, _unit, _world_rotations, rest_directions, reposed
 from backend.localizers.default.hidden_legs import hang_hidden_shins
 from backend.localizers.default.priors import FIT
+from backend.localizers.default.supports import lying_torso
 
 
 def kneeling_sides(fit: Fit, up: np.ndarray) -> tuple[str, ...]:
@@ -42,9 +43,7 @@ def seat_folded_kneel(fit: Fit, up: np.ndarray, thigh_drop: float, feet_seen: di
     FIT['hanging_thigh_drop'] torso lengths down the photo (thigh_drop: cues.thigh_image_drop, NaN unknown):
     each thigh turned level ahead (its spread to the side kept), each shin hanging from its knee
     (hidden_legs.hang_hidden_shins). The same fit otherwise."""
-    hips = (fit.joints["hip.L"] + fit.joints["hip.R"]) / 2
-    shoulders = (fit.joints["shoulder.L"] + fit.joints["shoulder.R"]) / 2
-    upright = float(_unit(shoulders - hips) @ up) > np.cos(np.radians(FIT["lying_deg"]))
+    upright = not lying_torso(fit.joints, up)
     if not (upright and thigh_drop < FIT["hanging_thigh_drop"]) or kneeling_sides(fit, up) != ("L", "R") \
             or any(feet_seen.values()):
         return fit

@@ -46,6 +46,13 @@ def vertex_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.bincount(faces.reshape(-1), np.repeat(area / 3.0, 3), minlength=len(vertices))
 
 
+def lying_torso(joints: dict[str, np.ndarray], up: np.ndarray) -> bool:
+    """Whether the torso (hips -> shoulders) is more than SUPPORT['lying_deg'] from gravity's up: the body lies."""
+    shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
+    hips = (joints["hip.L"] + joints["hip.R"]) / 2
+    return _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
+
+
 def estimate_up(vertices: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
     """(3,) the up direction whose lowest band holds the most body surface (a prior favours no tilt).
 
@@ -158,9 +165,7 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     if not legs_seen:
         return hidden_knees_seat(vertices, parts, joints, up, feet_seen, flat_feet, feet_in_frame)
     band = SUPPORT["band_m"]
-    shoulders = (joints["shoulder.L"] + joints["shoulder.R"]) / 2
-    hips = (joints["hip.L"] + joints["hip.R"]) / 2
-    lying = _angle_from_down(hips - shoulders, up) > SUPPORT["lying_deg"]
+    lying = lying_torso(joints, up)
     on_floor, lie = height <= floor + band, {}
     if lying:  # the support is the plane the torso rests on (lying.py); raised head and legs are free
         on_floor, up, lie = lying_contact(vertices, parts, up, areas, head_flex, neck_bend, joints)
