@@ -133,7 +133,7 @@ def read_cues(obs: K.Observation) -> Cues:
     return Cues(scores=scores.clip(0, 1), pose_class=pose_class, angles=angles, hands=hands)
 
 
-def _image_torso(p: np.ndarray) -> tuple[np.ndarray, float]:
+def image_torso(p: np.ndarray) -> tuple[np.ndarray, float]:
     """The hips' midpoint and the torso's length (shoulders' midpoint -> hips' midpoint) in the photo,
     from (33,2) pixel keypoints: the unit of the depth-free photo cues."""
     hips = (p[K.L_HIP] + p[K.R_HIP]) / 2
@@ -146,7 +146,7 @@ def thigh_image_drop(obs: K.Observation) -> float:
     depth guess: a hanging (standing) thigh reaches ~0.7-0.9 torso lengths down it whatever the view, a
     seated thigh points forward (foreshortened from the front, level from the side) and reaches much less."""
     p = obs.image[:, :2]
-    hips, length = _image_torso(p)
+    hips, length = image_torso(p)
     if length < 1e-6:
         return float("nan")
     axis = (hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2) / length
@@ -173,7 +173,7 @@ def heel_image_distance(obs: K.Observation) -> float:
     p = obs.image[:, :2]
     if not feet_in_frame(obs) or (obs.visibility[[K.L_HEEL, K.R_HEEL]] < DETECT["visible"]).any():
         return float("nan")
-    hips, length = _image_torso(p)
+    hips, length = image_torso(p)
     if length < 1e-6:
         return float("nan")
     return float(np.linalg.norm((p[K.L_HEEL] + p[K.R_HEEL]) / 2 - hips) / length)

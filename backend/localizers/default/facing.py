@@ -39,6 +39,7 @@ from dataclasses import replace
 import numpy as np
 
 from backend.localizers.default import detect as K
+from backend.localizers.default.cues import image_torso
 from backend.localizers.default.priors import DETECT
 
 # BlazePose's 33 landmarks with each left/right pair swapped (eyes 1-3 / 4-6, ears, mouth corners,
@@ -46,23 +47,19 @@ from backend.localizers.default.priors import DETECT
 _SWAP = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [i + 1 if i % 2 else i - 1 for i in range(11, 33)])
 
 
-def _image_torso(p: np.ndarray) -> float:
-    return float(np.linalg.norm((p[K.L_HIP] + p[K.R_HIP]) / 2 - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2))
-
-
 def labels_side_spread(obs: K.Observation) -> float:
     """How far the labelled left shoulder and hip lie to the photo's right of the right ones, in torso
     lengths (mean of the two pairs): positive for a body the labels say faces the camera, negative
     for one they say is seen from behind, near 0 seen from the side."""
     p = obs.image[:, :2]
-    torso = max(_image_torso(p), 1e-6)
+    torso = max(image_torso(p)[1], 1e-6)
     return float(((p[K.L_SHOULDER, 0] - p[K.R_SHOULDER, 0]) + (p[K.L_HIP, 0] - p[K.R_HIP, 0])) / 2 / torso)
 
 
 def toe_drops(obs: K.Observation) -> tuple[float, float]:
     """(left, right): how much lower in the photo each toe is than its heel, in torso lengths."""
     p = obs.image[:, :2]
-    torso = max(_image_torso(p), 1e-6)
+    torso = max(image_torso(p)[1], 1e-6)
     return tuple(float((p[toe, 1] - p[heel, 1]) / torso)
                  for heel, toe in ((K.L_HEEL, K.L_TOE), (K.R_HEEL, K.R_TOE)))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.localizers.default import detect as K
+from backend.localizers.default.cues import image_torso
 from backend.localizers.default.fit import (Fit, _levelling, _unit, _world_rotations, axis_rotation, rest_directions,
                                            reposed)
 from backend.localizers.default.priors import DETECT, FIT
@@ -30,8 +31,7 @@ def short_shins_in_photo(image: np.ndarray, visibility: np.ndarray) -> tuple[str
     the shoulders -> hips axis at least FIT['hanging_thigh_drop'] torso lengths) and whose shin (knee -> ankle)
     is shorter in the photo than FIT['short_shin_image'] torso lengths. image: (33,>=2) pixel keypoints."""
     p = image[:, :2]
-    hips = (p[K.L_HIP] + p[K.R_HIP]) / 2
-    length = float(np.linalg.norm(hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2))
+    hips, length = image_torso(p)
     if length < 1e-6:
         return ()
     axis = (hips - (p[K.L_SHOULDER] + p[K.R_SHOULDER]) / 2) / length
