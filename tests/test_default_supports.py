@@ -900,7 +900,7 @@ def test_a_short_shin_in_the_photo_under_a_hanging_thigh_is_folded_back(anny_bod
     level behind its knee (rested, so the kneeling foot's patch applies) and, with both folded, the supports
     of the settled body are under its shins, not its soles. Shins as long as the thighs in the photo, a
     lying torso, or unseen ankles keep the fit."""
-    from backend.localizers.default.fit import _world_rotations, rest_directions
+    from backend.localizers.default.fit import world_rotations, rest_directions
     from backend.localizers.default.folded_shins import fold_short_shins, short_shins_in_photo
     from backend.localizers.default.stretched_legs import knee_bend_deg
     from backend.localizers.default.supports import find_supports, vertex_areas
@@ -912,7 +912,7 @@ def test_a_short_shin_in_the_photo_under_a_hanging_thigh_is_folded_back(anny_bod
     assert short_shins_in_photo(_legs_in_photo(25, 85), seen) == ("L",)
     one = fold_short_shins(standing, _legs_in_photo(25, 85), seen, up)
     assert one.rested == ["L"]
-    shin = _world_rotations(one.deltas)["lowerleg01.L"] @ rest_directions()["lowerleg01.L"]
+    shin = world_rotations(one.deltas)["lowerleg01.L"] @ rest_directions()["lowerleg01.L"]
     assert abs(float(shin @ up)) < 0.05 and knee_bend_deg(one, "L") > 80.0  # level, folded back
     assert float(shin @ np.array([0.0, 1.0, 0.0])) > 0.9  # behind the knee: Anny faces -Y
     assert knee_bend_deg(one, "R") < 10.0  # the long shin keeps its fit
@@ -938,7 +938,8 @@ def test_knees_on_the_floor_under_thighs_that_do_not_hang_in_the_photo_sit_on_a_
     (thighs level ahead, hidden shins hanging onto the floor), and the supports of that body are a seat under
     the buttocks and the floor under the feet, no shin on the floor. Thighs hanging in the photo (a kneel),
     a seen foot, or an unknown drop keep the kneeling fit."""
-    from backend.localizers.default.folded_thighs import kneeling_sides, seat_folded_kneel
+    from backend.localizers.default.fit import kneeling_sides
+    from backend.localizers.default.folded_thighs import seat_folded_kneel
     from backend.localizers.default.supports import find_supports, vertex_areas
 
     parts = anny_body.parts

@@ -146,15 +146,15 @@ def rest_directions() -> dict[str, np.ndarray]:
     return out
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-9)
 
 
-def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(3,3) the smallest rotation taking unit a to unit b."""
     v, c = np.cross(a, b), float(np.clip(a @ b, -1.0, 1.0))
     if c < -0.999999:  # opposite: any perpendicular axis
-        axis = _unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
+        axis = unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
         return 2 * np.outer(axis, axis) - np.eye(3)
     vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
     return np.eye(3) + vx + vx @ vx / (1.0 + c)
@@ -169,7 +169,7 @@ def observed_directions(world: np.ndarray, visibility: np.ndarray) -> tuple[dict
         length = FIT["bone_length_m"].get(bone.split(".")[0])
         if length is not None:
             d = _depth_from_length(d, length)
-        dirs[bone] = _unit(d)
+        dirs[bone] = unit(d)
         weights[bone] = float(min(visibility[list(head)].min(), visibility[list(tail)].min()))
     return dirs, weights
 
@@ -209,7 +209,7 @@ def _targets(dirs: dict[str, np.ndarray], weights: dict[str, float], lateral: np
         partner = MIRROR_BONE[bone]
         if partner != bone and seen[partner]:
             d = dirs[partner]
-            out[bone] = _unit(d - 2 * (d @ lateral) * lateral)
+            out[bone] = unit(d - 2 * (d @ lateral) * lateral)
         w_out[bone] = FIT["unseen_weight"]
     return out, w_out
 
@@ -223,7 +223,7 @@ def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
         # Lying: the body rests on its back, front or side, so its left-right axis is level; the
         # landmarks' depth (along which that axis runs when seen from the side) is their noisiest part.
         torso_lateral = torso_lateral - torso_lateral[2] * np.array([0.0, 0.0, 1.0])
-    lateral = _unit(torso_lateral - (torso_lateral @ up) * up)
+    lateral = unit(torso_lateral - (torso_lateral @ up) * up)
     forward = np.cross(up, lateral)  # Anny rest: lateral +X (left), up +Z, forward = Z x X = +Y? see below
     # Anny's rest frame: X left, Z up, the body faces -Y; so columns (lateral, -facing, up) = (X, Y, Z).
     rest_frame = np.stack([lateral, forward, up], 1)
@@ -235,7 +235,7 @@ def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
         if bone == "spine03":
             world[bone] = torso
             continue
-        world[bone] = _swing(_unit(base @ rest[bone]), targets[bone]) @ base
+        world[bone] = swing(unit(base @ rest[bone]), targets[bone]) @ base
     return world
 
 
@@ -278,7 +278,7 @@ def fit_pose(world_landmarks: np.ndarray, visibility: np.ndarray) -> Fit:
     rest = rest_directions()
     dirs, weights = observed_directions(world_landmarks, visibility)
     points = world_landmarks @ _MP_TO_ANNY.T
-    lateral = _unit(points[[K.L_HIP, K.L_SHOULDER]].mean(0) - points[[K.R_HIP, K.R_SHOULDER]].mean(0))
+    lateral = unit(points[[K.L_HIP, K.L_SHOULDER]].mean(0) - points[[K.R_HIP, K.R_SHOULDER]].mean(0))
     targets, fit_weights = _targets(dirs, weights, lateral)
     world = _closed_form(targets, rest, lateral)
     world = _refine(world, targets, fit_weights, rest, world["spine03"])
@@ -308,7 +308,14 @@ def _joints(heads: np.ndarray) -> dict[str, np.ndarray]:
     return {f"{joint}.{side}": heads[labels.index(f"{bone}.{side}")] for side in "LR" for joint, bone in JOINTS.items()}
 
 
-def _world_rotations(deltas: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def knee_bend_deg(fit: Fit, side: str) -> float:
+    """How far the fitted knee of side 'L'/'R' bends (0: the leg straight)."""
+    thigh = fit.joints[f"knee.{side}"] - fit.joints[f"hip.{side}"]
+    shin = fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"]
+    return float(np.degrees(np.arccos(np.clip(unit(thigh) @ unit(shin), -1.0, 1.0))))
+
+
+def world_rotations(deltas: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """World rotation per fitted bone from the local deltas (the inverse of fit_pose's last step)."""
     world = {"spine03": deltas["root"]}
     for bone in ORDER[1:]:
@@ -316,7 +323,7 @@ def _world_rotations(deltas: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return world
 
 
-def _levelling(direction: np.ndarray, axis: np.ndarray, up: np.ndarray) -> np.ndarray:
+def levelling(direction: np.ndarray, axis: np.ndarray, up: np.ndarray) -> np.ndarray:
     """(3,3) the smallest rotation about unit `axis` (within +-90 deg) that makes `direction` level."""
     angles = np.radians(np.arange(-90.0, 90.5, 1.0))
     turned = (np.cos(angles)[:, None] * direction + np.sin(angles)[:, None] * np.cross(axis, direction)
@@ -331,6 +338,14 @@ def axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
     return np.cos(angle) * np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * np.outer(axis, axis)
 
 
+def kneeling_sides(fit: Fit, up: np.ndarray) -> tuple[str, ...]:
+    """Sides ('L', 'R') whose fitted knee is folded at least FIT['knee_folded_deg'] and lies within
+    FIT['knee_on_floor_m'] of the body's lowest point (the legs rest_shins_on_floor may lay down)."""
+    floor = float((fit.vertices @ up).min())
+    return tuple(side for side in "LR" if knee_bend_deg(fit, side) >= FIT["knee_folded_deg"]
+                 and float(fit.joints[f"knee.{side}"] @ up) - floor <= FIT["knee_on_floor_m"])
+
+
 def rest_shins_on_floor(fit: Fit, up: np.ndarray) -> Fit:
     """A folded shin whose knee rests on the floor lies on the floor: it turns about the knee hinge
     until it is level, and its foot, which the floor stops, no lower than level (gravity: nothing
@@ -342,26 +357,21 @@ def rest_shins_on_floor(fit: Fit, up: np.ndarray) -> Fit:
     Returns the re-posed fit with `rested` naming the sides that moved (the same fit if none did).
     Seed 17: kneel F1 0.17 -> 0.38, all 0.463 -> 0.477.
     """
-    height = fit.vertices @ up
-    floor = float(height.min())
     rest = rest_directions()
-    world = _world_rotations(fit.deltas)
+    world = world_rotations(fit.deltas)
     moved = []
-    for side in "LR":
-        knee, shin, foot = fit.joints[f"knee.{side}"], f"lowerleg01.{side}", f"foot.{side}"
+    for side in kneeling_sides(fit, up):
+        shin, foot = f"lowerleg01.{side}", f"foot.{side}"
         direction = world[shin] @ rest[shin]
         tilt = float(np.degrees(np.arcsin(np.clip(direction @ up, -1.0, 1.0))))  # + rises from the knee
-        thigh = world[f"upperleg01.{side}"] @ rest[f"upperleg01.{side}"]
-        folded = float(np.degrees(np.arccos(np.clip(thigh @ direction, -1.0, 1.0)))) >= FIT["knee_folded_deg"]
-        if (not folded or float(knee @ up) - floor > FIT["knee_on_floor_m"] or abs(tilt) > FIT["shin_level_deg"]
-                or abs(tilt) < 1.0):
+        if abs(tilt) > FIT["shin_level_deg"] or abs(tilt) < 1.0:
             continue
-        turn = _levelling(direction, _unit(world[f"upperleg01.{side}"][:, 0]), up)  # the knee hinge (_refine)
+        turn = levelling(direction, unit(world[f"upperleg01.{side}"][:, 0]), up)  # the knee hinge (_refine)
         world[shin] = turn @ world[shin]
         world[foot] = turn @ world[foot]
         toes = world[foot] @ rest[foot]
         if toes @ up < 0:  # the foot points into the floor: it rests level on its top instead
-            world[foot] = _levelling(toes, _unit(world[shin][:, 0]), up) @ world[foot]
+            world[foot] = levelling(toes, unit(world[shin][:, 0]), up) @ world[foot]
         moved.append(side)
     if not moved:
         return fit
@@ -383,7 +393,7 @@ SOLE_NORMAL = np.array([0.0, 0.0, -1.0])  # out of the sole in Anny's rest (its 
 
 def sole_tilt_deg(fit: Fit, side: str, up: np.ndarray) -> float:
     """Angle (deg) between the fitted foot's sole and the floor plane (0: flat on it)."""
-    sole = _world_rotations(fit.deltas)[f"foot.{side}"] @ SOLE_NORMAL
+    sole = world_rotations(fit.deltas)[f"foot.{side}"] @ SOLE_NORMAL
     return float(np.degrees(np.arccos(np.clip(-sole @ up, -1.0, 1.0))))
 
 
@@ -405,7 +415,7 @@ def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarra
     """
     height = fit.vertices @ up
     floor = float(height.min())
-    world = _world_rotations(fit.deltas)
+    world = world_rotations(fit.deltas)
     moved = []
     for side in "LR":
         if side in fit.rested or float(height[foot_parts[side]].min()) - floor > FIT["foot_on_floor_m"]:
@@ -413,7 +423,7 @@ def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarra
         sole = world[f"foot.{side}"] @ SOLE_NORMAL
         if sole_tilt_deg(fit, side, up) > FIT["foot_level_deg"]:
             continue
-        world[f"foot.{side}"] = _swing(_unit(sole), -up) @ world[f"foot.{side}"]
+        world[f"foot.{side}"] = swing(unit(sole), -up) @ world[f"foot.{side}"]
         moved.append(side)
     if not moved:
         return fit

@@ -17,11 +17,11 @@ import numpy as np
 
 from backend.localizers.default import detect as K
 from backend.localizers.default.cues import image_torso
-from backend.localizers.default.fit import (Fit, _levelling, _unit, _world_rotations, axis_rotation, rest_directions,
-                                           reposed)
+from backend.localizers.default.fit import (Fit, axis_rotation, knee_bend_deg, levelling, reposed, rest_directions,
+                                           unit, world_rotations)
 from backend.localizers.default.priors import DETECT, FIT
 from backend.localizers.default.supports import lying_torso
-from backend.localizers.default.stretched_legs import knee_bend_deg
+
 
 _LEGS = {"L": (K.L_HIP, K.L_KNEE, K.L_ANKLE), "R": (K.R_HIP, K.R_KNEE, K.R_ANKLE)}
 
@@ -55,14 +55,14 @@ def fold_short_shins(fit: Fit, image: np.ndarray, visibility: np.ndarray, up: np
     if not upright or not sides:
         return fit
     rest = rest_directions()
-    world = _world_rotations(fit.deltas)
+    world = world_rotations(fit.deltas)
     angles = np.radians(np.arange(0.0, 180.5, 1.0))
     for side in sides:
         thigh, shin, foot = world[f"upperleg01.{side}"], f"lowerleg01.{side}", f"foot.{side}"
-        hinge = _unit(thigh[:, 0])  # the knee's hinge axis (fit._refine): flexion turns the shin about it
+        hinge = unit(thigh[:, 0])  # the knee's hinge axis (fit._refine): flexion turns the shin about it
         direction = world[shin] @ rest[shin]
         turns = [axis_rotation(hinge, a) for a in angles]
-        bend = [float(np.degrees(np.arccos(np.clip(_unit(thigh @ rest[f"upperleg01.{side}"]) @ (t @ direction),
+        bend = [float(np.degrees(np.arccos(np.clip(unit(thigh @ rest[f"upperleg01.{side}"]) @ (t @ direction),
                                                    -1.0, 1.0)))) for t in turns]
         backwards = [float((thigh.T @ t @ world[shin])[2, 1]) >= 0.0 for t in turns]  # the knee's flexion side
         cost = [abs(float((t @ direction) @ up)) if back and b >= FIT["knee_folded_deg"] else np.inf
@@ -74,6 +74,6 @@ def fold_short_shins(fit: Fit, image: np.ndarray, visibility: np.ndarray, up: np
         world[foot] = turns[best] @ world[foot]
         toes = world[foot] @ rest[foot]
         if toes @ up < 0:  # the foot points into the floor: it rests level on its top (as rest_shins_on_floor)
-            world[foot] = _levelling(toes, _unit(world[shin][:, 0]), up) @ world[foot]
+            world[foot] = levelling(toes, unit(world[shin][:, 0]), up) @ world[foot]
     return reposed(fit, world, [f"{bone}.{side}" for side in sides for bone in ("lowerleg01", "foot")],
                    rested=sorted(set(fit.rested) | set(sides)))

@@ -15,26 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.localizers.default.fit import Fit, _swing, _unit, _world_rotations, rest_directions, reposed
+from backend.localizers.default.fit import Fit, kneeling_sides, reposed, rest_directions, swing, unit, world_rotations
 from backend.localizers.default.hidden_legs import hang_hidden_shins
 from backend.localizers.default.priors import FIT
 from backend.localizers.default.supports import lying_torso
-
-
-def kneeling_sides(fit: Fit, up: np.ndarray) -> tuple[str, ...]:
-    """Sides ('L', 'R') whose fitted knee is folded at least FIT['knee_folded_deg'] and lies within
-    FIT['knee_on_floor_m'] of the body's lowest point (the legs fit.rest_shins_on_floor would lay down)."""
-    floor = float((fit.vertices @ up).min())
-    rest = rest_directions()
-    world = _world_rotations(fit.deltas)
-    out = []
-    for side in "LR":
-        thigh = world[f"upperleg01.{side}"] @ rest[f"upperleg01.{side}"]
-        shin = world[f"lowerleg01.{side}"] @ rest[f"lowerleg01.{side}"]
-        folded = float(np.degrees(np.arccos(np.clip(thigh @ shin, -1.0, 1.0)))) >= FIT["knee_folded_deg"]
-        if folded and float(fit.joints[f"knee.{side}"] @ up) - floor <= FIT["knee_on_floor_m"]:
-            out.append(side)
-    return tuple(out)
 
 
 def seat_folded_kneel(fit: Fit, up: np.ndarray, thigh_drop: float, feet_seen: dict[str, bool]) -> Fit:
@@ -48,12 +32,12 @@ def seat_folded_kneel(fit: Fit, up: np.ndarray, thigh_drop: float, feet_seen: di
             or any(feet_seen.values()):
         return fit
     rest = rest_directions()
-    world = _world_rotations(fit.deltas)
-    lateral = _unit(fit.joints["hip.L"] - fit.joints["hip.R"])
-    facing = _unit(np.cross(lateral, up))  # Anny faces -Y in its rest: up x left points ahead (seats._tables)
+    world = world_rotations(fit.deltas)
+    lateral = unit(fit.joints["hip.L"] - fit.joints["hip.R"])
+    facing = unit(np.cross(lateral, up))  # Anny faces -Y in its rest: up x left points ahead (seats._tables)
     for side in "LR":  # level ahead, keeping the thigh's spread to the side (a kneel's thigh may hang behind)
         bone = f"upperleg01.{side}"
         thigh = world[bone] @ rest[bone]
-        world[bone] = _swing(thigh, _unit(facing + float(thigh @ lateral) * lateral)) @ world[bone]
+        world[bone] = swing(thigh, unit(facing + float(thigh @ lateral) * lateral)) @ world[bone]
     seated = reposed(fit, world, ["upperleg01.L", "upperleg01.R"])  # the shins and feet follow their thighs
     return hang_hidden_shins(seated, up, ("L", "R"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.localizers.default.fit import SOLE_NORMAL, Fit, _swing, _unit, _world_rotations, rest_directions, reposed
+from backend.localizers.default.fit import SOLE_NORMAL, Fit, swing, unit, world_rotations, rest_directions, reposed
 
 
 def hang_hidden_shins(fit: Fit, up: np.ndarray, sides: tuple[str, ...]) -> Fit:
@@ -24,11 +24,11 @@ def hang_hidden_shins(fit: Fit, up: np.ndarray, sides: tuple[str, ...]) -> Fit:
     if not sides:
         return fit
     rest = rest_directions()
-    world = _world_rotations(fit.deltas)
+    world = world_rotations(fit.deltas)
     for side in sides:
         shin, foot = f"lowerleg01.{side}", f"foot.{side}"
-        turn = _swing(_unit(world[shin] @ rest[shin]), -up)
+        turn = swing(unit(world[shin] @ rest[shin]), -up)
         world[shin] = turn @ world[shin]
         world[foot] = turn @ world[foot]
-        world[foot] = _swing(_unit(world[foot] @ SOLE_NORMAL), -up) @ world[foot]
+        world[foot] = swing(unit(world[foot] @ SOLE_NORMAL), -up) @ world[foot]
     return reposed(fit, world, [f"{bone}.{side}" for side in sides for bone in ("lowerleg01", "foot")])

@@ -23,18 +23,11 @@ import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
 from backend.localizers.default import detect as K
-from backend.localizers.default.fit import Fit, _swing, _unit, _world_rotations, axis_rotation, reposed
+from backend.localizers.default.fit import Fit, axis_rotation, knee_bend_deg, reposed, swing, unit, world_rotations
 from backend.localizers.default.priors import DETECT, FIT, SUPPORT
 
 _LANDMARKS = {"L": (K.L_KNEE, K.L_ANKLE), "R": (K.R_KNEE, K.R_ANKLE)}
 _LEG = ("upperleg01", "lowerleg01", "foot")
-
-
-def knee_bend_deg(fit: Fit, side: str) -> float:
-    """How far the fitted knee of side 'L'/'R' bends (0: the leg straight)."""
-    thigh = fit.joints[f"knee.{side}"] - fit.joints[f"hip.{side}"]
-    shin = fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"]
-    return float(np.degrees(np.arccos(np.clip(_unit(thigh) @ _unit(shin), -1.0, 1.0))))
 
 
 def straight_seen_legs(fit: Fit, visibility: np.ndarray) -> tuple[str, ...]:
@@ -56,13 +49,13 @@ def stretch_legs_on_floor(fit: Fit, up: np.ndarray, found: list[dict], visibilit
     straight = straight_seen_legs(fit, visibility) if held_up else ()
     if not straight:
         return fit
-    leg = _unit(sum(_unit(fit.joints[f"ankle.{s}"] - fit.joints[f"hip.{s}"]) for s in straight))
+    leg = unit(sum(unit(fit.joints[f"ankle.{s}"] - fit.joints[f"hip.{s}"]) for s in straight))
     ahead = leg - (leg @ up) * up
     if np.linalg.norm(ahead) < 1e-3:
         return fit
-    ahead = _unit(ahead)
-    axis = _unit(np.cross(ahead, up))  # turning `ahead` about it by a negative angle lowers it
-    turns = {side: _swing(leg, ahead) for side in "LR"}
+    ahead = unit(ahead)
+    axis = unit(np.cross(ahead, up))  # turning `ahead` about it by a negative angle lowers it
+    turns = {side: swing(leg, ahead) for side in "LR"}
     out = _legs_turned(fit, turns, straight)
     for _ in range(FIT["stretched_passes"]):  # each leg down, or up (a bent leg's knee rises), until its foot's
         # lowest point (the heel of a straight leg, the sole of a bent one) is level with the buttocks
@@ -80,7 +73,7 @@ def stretch_legs_on_floor(fit: Fit, up: np.ndarray, found: list[dict], visibilit
 
 def _legs_turned(fit: Fit, turns: dict[str, np.ndarray], straight: tuple[str, ...]) -> Fit:
     """The fit with each side's leg (thigh, shin, foot) turned by the world rotation turns[side] about its hip."""
-    world = _world_rotations(fit.deltas)
+    world = world_rotations(fit.deltas)
     bones = [f"{bone}.{side}" for side in "LR" for bone in _LEG]
     for side in "LR":
         for bone in _LEG:
