@@ -245,7 +245,8 @@ def test_a_squatting_body_has_no_seat_a_seated_one_keeps_it(scenario, anny_body)
 
 
 def test_the_lap_cover_in_the_photo_sees_a_table_top_in_front_of_the_thighs():
-    """The person mask's mean along the middle of both thighs: 1 for a lap in plain view, low when a
+    """The person mask along the middle of both thighs (its largest value within a small disc of each
+    point): 1 for a lap in plain view, also for slim legs beside the landmarks' segments, low when a
     table top hides it; NaN without a mask or with a thigh outside the photo."""
     from backend.localizers.default import detect as K
     from backend.localizers.default.cues import lap_image_cover
@@ -256,8 +257,14 @@ def test_the_lap_cover_in_the_photo_sees_a_table_top_in_front_of_the_thighs():
     assert np.isnan(lap_image_cover(seen))  # no person mask
     seen.mask = np.ones((400, 400), np.float32)
     assert lap_image_cover(seen) == pytest.approx(1.0)
-    seen.mask[205:400] = 0.0  # a table top's edge just below the hips, hiding the thighs
+    seen.mask[202:400] = 0.0  # a table top's edge just below the hips, hiding the thighs
     assert lap_image_cover(seen) < 0.1
+    seen.mask[:] = 0.0  # slim legs 5-8 px outside the segments (landmarks in the gap between the legs)
+    for row in range(200, 262):
+        left, right = 215.0 + (row - 200) / 6.0, 185.0 - (row - 200) / 6.0  # the segments' columns
+        seen.mask[row, round(left) + 5:round(left) + 9] = 1.0
+        seen.mask[row, round(right) - 8:round(right) - 4] = 1.0
+    assert lap_image_cover(seen) == pytest.approx(1.0)
     seen.image[K.L_KNEE, :2] = (225.0, 700.0)  # the thigh runs out of the frame: the photo cannot tell
     assert np.isnan(lap_image_cover(seen))
 
