@@ -26,16 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from timing import median_seconds  # noqa: E402  (bench/ is the script's folder)
 TARGET_RATIO = 1.25
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def modal_item(bpy, params, budget: float | None) -> None:
@@ -116,7 +108,7 @@ def main() -> int:
         for repeat in range(args.repeats):
             names = list(jobs)[repeat % len(jobs):] + list(jobs)[:repeat % len(jobs)]
             for name in names:
-                timed[name].append(median_time(jobs[name], 1))
+                timed[name].append(median_seconds(jobs[name], 1))
         server, blender_batch, blender_full = (statistics.median(timed[k]) for k in ("server", "batch", "full"))
         modal = {0.0: statistics.median(timed["modal_before"]), None: statistics.median(timed["modal_now"])}
 
@@ -124,19 +116,20 @@ def main() -> int:
         from interactvlm_blender import mesh_io, naming
 
         depsgraph = bpy.context.evaluated_depsgraph_get()
-        read_mesh = median_time(lambda: mesh_io.read_mesh(body, depsgraph, "WORLD", with_groups=True,
+        read_mesh = median_seconds(lambda: mesh_io.read_mesh(body, depsgraph, "WORLD", with_groups=True,
                                                           skip_groups=results.our_names(body, "group")),
                                 args.repeats)
         arrays = mesh_io.read_mesh(body, depsgraph, "WORLD", with_groups=True)
-        write_npz = median_time(lambda: mesh_io.write_request_mesh(tmp / "w.npz", arrays), args.repeats)
-        read_all = median_time(lambda: protocol.read_result("estimate", kept["result"]), args.repeats)
-        read_scores = median_time(lambda: protocol.read_result("estimate", kept["result"], ("scores",)), args.repeats)
+        write_npz = median_seconds(lambda: mesh_io.write_request_mesh(tmp / "w.npz", arrays), args.repeats)
+        read_all = median_seconds(lambda: protocol.read_result("estimate", kept["result"]), args.repeats)
+        read_scores = median_seconds(lambda: protocol.read_result("estimate", kept["result"], ("scores",)),
+                                     args.repeats)
         result = protocol.read_result("estimate", kept["result"])
         names = naming.estimate_names("")
-        write = median_time(lambda: results.write_result(body, "", names, result["scores"], result["scores"], 0.5,
+        write = median_seconds(lambda: results.write_result(body, "", names, result["scores"], result["scores"], 0.5,
                                                          {"task": "human_contact", "label": "", "threshold": 0.5}),
                             args.repeats)
-        masks = median_time(lambda: [results.write_mask_image(body, "", m, str(v))
+        masks = median_seconds(lambda: [results.write_mask_image(body, "", m, str(v))
                                      for m, v in zip(result["masks"], result["view_names"])], args.repeats)
     finally:
         api.stop_backend()

@@ -6,14 +6,13 @@ Prints a table; the last line is `RESULT render_lift_s=... reference_s=... agree
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from timing import median_seconds  # noqa: E402  (bench/ is the script's folder)
 
 from backend.bodies import load_body  # noqa: E402
 from backend.cameras import body_rig  # noqa: E402
@@ -45,16 +44,6 @@ def reference_ids(vertices: np.ndarray, faces: np.ndarray, cameras) -> np.ndarra
     return np.stack(out)
 
 
-def median_time(function, repeats: int) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     import torch
 
@@ -68,9 +57,10 @@ def main() -> None:
     cameras = body_rig(vertices, args.size)
     views = render(vertices, faces, cameras)
     masks = np.random.default_rng(0).random(views.tri_ids.shape, dtype=np.float32)
-    render_s = median_time(lambda: render(vertices, faces, cameras), args.repeats)
-    lift_s = median_time(lambda: lift(views, masks), args.repeats)
-    reference_s = median_time(lambda: reference_ids(vertices, faces, cameras), max(1, args.repeats // 2))
+    render_s = median_seconds(lambda: render(vertices, faces, cameras), args.repeats, warm_up=True)
+    lift_s = median_seconds(lambda: lift(views, masks), args.repeats, warm_up=True)
+    reference_s = median_seconds(lambda: reference_ids(vertices, faces, cameras), max(1, args.repeats // 2),
+                                 warm_up=True)
     agree = float((reference_ids(vertices, faces, cameras) == views.tri_ids).mean())
     print(f"Anny body: {len(vertices)} vertices, {len(faces)} triangles; 4 views at {args.size}²; "
           f"torch threads {torch.get_num_threads()}")
