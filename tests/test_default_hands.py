@@ -125,18 +125,24 @@ def test_the_silhouette_edge_noise_is_no_object():
     assert object_excess(bare, {}, rare_colours(bare)) == {"left": 0.0, "right": 0.0}
 
 
-def test_a_colour_claim_within_the_edge_noise_stays_a_hint():
-    from backend.localizers.default.hand_claims import _edge_noise_explains_colour
+def test_a_colour_claim_within_the_edge_noise_or_just_at_the_bar_stays_a_hint():
+    """Colour alone claims a hand only above the photo's silhouette-edge noise and clearly above the bar
+    (HANDS['colour_alone_min']); a held-out forearm or a grasp keeps the claim either way."""
+    from backend.localizers.default.hand_claims import _colour_alone
 
     cue = {"score": 0.6, "object_near": 0.36, "finger_curl": -1.0}
     low, high = HANDS["excess_min"] - 0.05, HANDS["excess_min"] + 0.05
-    out = _edge_noise_explains_colour({"right": cue, "left": dict(cue)}, {"right": low, "left": high})
+    out = _colour_alone({"right": cue, "left": dict(cue)}, {"right": low, "left": high})
     assert out["right"]["score"] < 0.5 and out["right"]["explained_by"] == "silhouette edge"
     assert out["left"]["score"] == 0.6 and out["left"]["object_excess"] == round(high, 3)
+    weak = {**cue, "score": (0.5 + HANDS["colour_alone_min"]) / 2}  # a claim, but only just
+    out = _colour_alone({"right": weak}, {"right": high})
+    assert out["right"]["score"] < 0.5 and out["right"]["explained_by"] == "weak colour"
     # The pose of holding (a forearm held out) or a grasp keeps the claim: the colour is not all it rests on.
-    held = _edge_noise_explains_colour({"right": {**cue, "held_out": True}}, {"right": low})
-    grasp = _edge_noise_explains_colour({"right": {**cue, "finger_curl": 0.8}}, {"right": low})
-    assert held["right"]["score"] == grasp["right"]["score"] == 0.6
+    for evidence in ({"held_out": True}, {"finger_curl": 0.8}):
+        for base, noise in ((cue, low), (weak, high)):
+            kept = _colour_alone({"right": {**base, **evidence}}, {"right": noise})
+            assert kept["right"]["score"] == base["score"] and "explained_by" not in kept["right"]
 
 
 def test_a_curled_hand_without_an_object_is_a_fist():

@@ -147,6 +147,7 @@ def rest_directions() -> dict[str, np.ndarray]:
 
 
 def unit(v: np.ndarray) -> np.ndarray:
+    """(3,) v scaled to length 1 (a zero vector stays zero)."""
     return v / max(float(np.linalg.norm(v)), 1e-9)
 
 

@@ -4,8 +4,8 @@ and the hand contact on the fitted body (hand_patch.py decides the patch).
 Evidence, in order: the colour cue (at the hand, or beyond a hanging hand where its load hangs) and
 the finger curl (cues.hand_cues); a curled hand with no object colour at it is a fist, not a grasp;
 a forearm held out while the other hangs (the arm's pose); the photo's silhouette-edge noise that
-explains the colour (hand_object.object_excess); a support that explains the colour (floor, seat);
-one hand unless both show evidence.
+explains the colour (hand_object.object_excess), and colour alone only well above the bar; a support
+that explains the colour (floor, seat); one hand unless both show evidence.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
     rare = rare_colours(obs)
     excess = object_excess(obs, hanging, rare)
     hands = _held_out(_fist_without_object(hand_cues(obs, hanging, rare), excess), fit, supports.up, excess)
-    hands = _edge_noise_explains_colour(hands, excess)
+    hands = _colour_alone(hands, excess)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 
@@ -50,18 +50,21 @@ def _fist_without_object(hands: dict[str, dict], excess: dict[str, float]) -> di
     return out
 
 
-def _edge_noise_explains_colour(hands: dict[str, dict], excess: dict[str, float]) -> dict[str, dict]:
-    """A hand claimed by the colour cue alone (not held out, no grasp) whose rare colour is no more
-    than the photo's silhouette-edge noise (object_excess below HANDS['excess_min']: the blend of the
-    body's outline with a shadowed wall or bed right behind it) stays a hint. Records `object_excess`."""
+def _colour_alone(hands: dict[str, dict], excess: dict[str, float]) -> dict[str, dict]:
+    """A hand claimed by the colour cue alone (not held out, no grasp) stays a hint when that colour is
+    no more than the photo's silhouette-edge noise (object_excess below HANDS['excess_min']: the blend of
+    the body's outline with a shadowed wall or bed right behind it; `explained_by` "silhouette edge"), or
+    when its claim falls short of HANDS['colour_alone_min'] (`explained_by` "weak colour"): colour at the
+    bar and nothing else. Records `object_excess`."""
     out = {}
     for side, cue in hands.items():
         cue = dict(cue)
         cue["object_excess"] = round(excess.get(side, 0.0), 3)
-        if (cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
-                and cue["object_excess"] < HANDS["excess_min"]):
-            cue["score"] = min(cue["score"], HANDS["hint_score"])
-            cue["explained_by"] = "silhouette edge"
+        if cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]:
+            if cue["object_excess"] < HANDS["excess_min"]:
+                cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), "silhouette edge"
+            elif cue["score"] < HANDS["colour_alone_min"]:
+                cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), "weak colour"
         out[side] = cue
     return out
 

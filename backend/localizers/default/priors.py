@@ -169,13 +169,21 @@ HANDS = {
     # The silhouette-edge noise (hand_object.object_excess): the band within edge_band_px of the person
     # mask's outline blends person and background colours; the rare share of that band away from the
     # hands is the photo's noise, and a claim by the colour cue alone needs object_excess >= excess_min
-    # above it (hand_claims._edge_noise_explains_colour). Tuning seed: the hands claimed by colour alone
+    # above it (hand_claims._colour_alone). Tuning seed: the hands claimed by colour alone
     # read 0.19-1.0 when they held something, 0.07-0.09 for empty hands beside a bed or a table's edge
     # (F1 0.6065 -> 0.6102, geo 6.05 -> 5.70 cm, no true hand lost; dev seed 517: 0.5520 -> 0.5535, geo
     # 10.45 -> 9.95). Not separated by it: an empty hand hanging beside the body's own shadow on a wall
     # right behind it (the shadow is background, rare and far from the outline; 0.24-0.43).
     "edge_band_px": 2,
     "excess_min": 0.14,
+    # ...and a claim score of at least colour_alone_min (object_near >= 0.336 at a seen wrist): a false hand
+    # patch (~700 vertices, 60-140 cm from any true contact) costs far more than a missed one, and colour
+    # alone just over the bar was mostly not an object. Seeds 17 + 517: of the 4 colour-alone claims scored
+    # 0.50-0.56, 3 were empty hands (a lean beside a wall's shadow, a kneel, the other hand of a one-handed
+    # hold) and one a hand on a table; claims at 0.56-0.62 lay 60-68% in the truth, 2.5-3.5 cm from it.
+    # 17: F1 0.6424 -> 0.6442, geo 4.40 -> 3.85 cm; 517: 0.5963 -> 0.5983, 4.70 -> 4.02 (0.6 instead: the
+    # same on 17, 517 0.5987 / 3.89). A bag or handle at the hand reads 0.34-0.47 (object_min above).
+    "colour_alone_min": 0.56,
 }
 
 # Semantic contact: which parts usually touch an object of this label (from how people use it).
