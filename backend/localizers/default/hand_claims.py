@@ -60,11 +60,11 @@ def _colour_alone(hands: dict[str, dict], excess: dict[str, float]) -> dict[str,
     for side, cue in hands.items():
         cue = dict(cue)
         cue["object_excess"] = round(excess.get(side, 0.0), 3)
-        if cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]:
-            if cue["object_excess"] < HANDS["excess_min"]:
-                cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), "silhouette edge"
-            elif cue["score"] < HANDS["colour_alone_min"]:
-                cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), "weak colour"
+        alone = cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
+        reason = None if not alone else ("silhouette edge" if cue["object_excess"] < HANDS["excess_min"]
+                                         else "weak colour" if cue["score"] < HANDS["colour_alone_min"] else None)
+        if reason:
+            cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), reason
         out[side] = cue
     return out
 
