@@ -347,6 +347,16 @@ def kneeling_sides(fit: Fit, up: np.ndarray) -> tuple[str, ...]:
                  and float(fit.joints[f"knee.{side}"] @ up) - floor <= FIT["knee_on_floor_m"])
 
 
+def foot_not_into_floor(world: dict[str, np.ndarray], side: str, up: np.ndarray) -> np.ndarray:
+    """(3,3) the world rotation of side's foot under a shin laid towards the floor: as it is, unless the
+    foot points into the floor, then turned about the ankle's hinge until it rests level on its top."""
+    foot = f"foot.{side}"
+    toes = world[foot] @ rest_directions()[foot]
+    if toes @ up >= 0:
+        return world[foot]
+    return levelling(toes, unit(world[f"lowerleg01.{side}"][:, 0]), up) @ world[foot]
+
+
 def rest_shins_on_floor(fit: Fit, up: np.ndarray) -> Fit:
     """A folded shin whose knee rests on the floor lies on the floor: it turns about the knee hinge
     until it is level, and its foot, which the floor stops, no lower than level (gravity: nothing
@@ -370,9 +380,7 @@ def rest_shins_on_floor(fit: Fit, up: np.ndarray) -> Fit:
         turn = levelling(direction, unit(world[f"upperleg01.{side}"][:, 0]), up)  # the knee hinge (_refine)
         world[shin] = turn @ world[shin]
         world[foot] = turn @ world[foot]
-        toes = world[foot] @ rest[foot]
-        if toes @ up < 0:  # the foot points into the floor: it rests level on its top instead
-            world[foot] = levelling(toes, unit(world[shin][:, 0]), up) @ world[foot]
+        world[foot] = foot_not_into_floor(world, side, up)
         moved.append(side)
     if not moved:
         return fit

@@ -17,8 +17,8 @@ import numpy as np
 
 from backend.localizers.default import detect as K
 from backend.localizers.default.cues import image_torso
-from backend.localizers.default.fit import (Fit, axis_rotation, knee_bend_deg, levelling, reposed, rest_directions,
-                                           unit, world_rotations)
+from backend.localizers.default.fit import (Fit, axis_rotation, foot_not_into_floor, knee_bend_deg, reposed,
+                                           rest_directions, unit, world_rotations)
 from backend.localizers.default.priors import DETECT, FIT
 from backend.localizers.default.supports import lying_torso
 
@@ -72,8 +72,6 @@ def fold_short_shins(fit: Fit, image: np.ndarray, visibility: np.ndarray, up: np
             continue
         world[shin] = turns[best] @ world[shin]
         world[foot] = turns[best] @ world[foot]
-        toes = world[foot] @ rest[foot]
-        if toes @ up < 0:  # the foot points into the floor: it rests level on its top (as rest_shins_on_floor)
-            world[foot] = levelling(toes, unit(world[shin][:, 0]), up) @ world[foot]
+        world[foot] = foot_not_into_floor(world, side, up)
     return reposed(fit, world, [f"{bone}.{side}" for side in sides for bone in ("lowerleg01", "foot")],
                    rested=sorted(set(fit.rested) | set(sides)))
