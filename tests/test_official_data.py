@@ -78,12 +78,19 @@ def test_check_checkpoint_reports_the_data_folder(official_data, tiny, cache_env
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_check_checkpoint_names_each_missing_file(official_data, tiny, cache_env, tmp_path, name):
+def test_each_missing_file_is_named(official_data, cache_env, tmp_path, name):
     folder = _copy(official_data, tmp_path)
     (folder / name).unlink()
+    problems = check_data_folder(folder, RIG).problems()
+    assert len(problems) == 1 and problems[0].startswith(f"{folder / name}: missing")
+
+
+def test_check_checkpoint_refuses_a_data_folder_with_a_missing_file(official_data, tiny, cache_env, tmp_path):
+    folder = _copy(official_data, tmp_path)
+    (folder / MATRIX_FILE).unlink()
     done = _check(str(tiny), "--data", str(folder), cache=cache_env)
     assert done.returncode == 1 and "data folder: NOT USABLE" in done.stdout
-    assert f"{folder / name}: missing" in done.stdout
+    assert f"{folder / MATRIX_FILE}: missing" in done.stdout
 
 
 def _payload_pickle(path: Path, marker: Path) -> None:

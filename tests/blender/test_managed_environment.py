@@ -80,9 +80,12 @@ out["status"] = dataclasses.asdict(status)
 out["envs"] = envs()
 out["effective_python"] = mods["prefs"].get_prefs().backend_python
 out["pyvenv"] = (Path(status.path) / "pyvenv.cfg").read_text()
-probe = subprocess.run([status.python, "-c", "import sys, json; print(json.dumps(sys.path))"], cwd=scratch,
-                       capture_output=True, text=True, env=mods["environment"].clean_env())
-out["sys_path"] = json.loads(probe.stdout)
+# find_spec locates torch without compiling it; the probe itself may not write bytecode
+probe = subprocess.run([status.python, "-c", "import sys, json, os, importlib.util as u; print(json.dumps([sys.path, "
+                        "os.path.exists(u.cache_from_source(u.find_spec('torch').origin))]))"], cwd=scratch,
+                       capture_output=True, text=True, env={**mods["environment"].clean_env(),
+                                                            "PYTHONDONTWRITEBYTECODE": "1"})
+out["sys_path"], out["torch_bytecode"] = json.loads(probe.stdout)
 
 # 4. Check backend, then Estimate with the default localizer on the bundled photo
 out["check"] = sorted(bpy.ops.interactvlm.check_backend())
@@ -105,6 +108,7 @@ print("RESULT " + json.dumps(out))
 
 def _isolated_env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "INTERACTVLM_EXTRA_LOCALIZERS")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # as in containers: the set-up must still leave torch's bytecode
     for name in ("CONFIG", "SCRIPTS", "EXTENSIONS"):
         env[f"BLENDER_USER_{name}"] = str(tmp / f"user_{name.lower()}")
     return env
@@ -168,6 +172,7 @@ def test_set_up_from_a_wheel_folder_makes_the_managed_environment_in_the_extensi
     site = [p for p in managed["sys_path"] if "site-packages" in p]
     assert site and all(Path(p).is_relative_to(root) for p in site)
     assert not any(p.startswith(str(ROOT)) for p in managed["sys_path"])
+    assert managed["torch_bytecode"]  # the verify step cached it: a backend start does not compile torch again
     print(f"set-up from the wheel folder: {managed['setup_s']} s")
 
 
