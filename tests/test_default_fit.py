@@ -92,6 +92,22 @@ def test_lower_confidence_retry_finds_a_partly_occluded_person():
     assert found.confidence < 0.5
 
 
+def test_a_washed_out_photo_is_read_once_its_contrast_is_stretched():
+    """anny_stand.jpg at 15% of its contrast (haze, a skin-coloured wall): no confidence finds her in the photo,
+    the stretched photo does, at the same place; the report says so."""
+    from backend.localizers.default.detect import L_HIP, R_HIP, Detector, NoPersonFound
+
+    image = photo("anny_stand.jpg").astype(np.float32)
+    washed = (image * 0.15 + np.array([170.0, 120.0, 125.0]) * 0.85).astype(np.uint8)
+    with pytest.raises(NoPersonFound):
+        Detector(retry=False).detect(washed)
+    detector = Detector()
+    found, clear = detector.detect(washed), detector.detect(image.astype(np.uint8))
+    assert found.stretched and not clear.stretched and found.detections()["person"]["contrast_stretched"]
+    hips = [L_HIP, R_HIP]
+    assert np.abs(found.image[hips, :2] - clear.image[hips, :2]).max() < 0.05 * found.size[0]
+
+
 @pytest.fixture(scope="module")
 def sit_output(anny_body):
     from backend.cameras import body_rig

@@ -783,6 +783,33 @@ def test_a_standing_body_whose_legs_are_hidden_inside_the_photo_stands_on_its_fe
     assert [s["name"] for s in cut_off.found] == ["none"] and not cut_off.scores.any()
 
 
+def test_with_nothing_claimed_the_strongest_support_hint_is(anny_body):
+    """A standing body whose feet the photo cut off: the floor under them is a hint only (unseen_score),
+    so nothing is claimed; surest_hint_claimed claims that hint (and nothing weaker), says so, and
+    leaves a body with a claim, or with no hint at all, as it was."""
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import Supports, find_supports, surest_hint_claimed, vertex_areas
+
+    parts = anny_body.parts
+    vertices, joints = _posed("stand", 0)
+    unseen = find_supports(vertices, parts, joints, legs_seen=True, feet_seen={"L": False, "R": False},
+                           areas=vertex_areas(vertices, anny_body.faces))
+    assert unseen.scores.max() == pytest.approx(SUPPORT["unseen_score"])
+    weaker = np.zeros(len(parts), bool)
+    weaker[np.flatnonzero(parts == PART_ID["left_palm"])[:5]] = True
+    unseen.scores[weaker] = 0.2  # a weaker hint elsewhere stays one
+    claimed = surest_hint_claimed(unseen)
+    on = claimed.scores >= 0.5
+    assert np.array_equal(on, unseen.scores >= SUPPORT["unseen_score"] - SUPPORT["surest_hint_margin"])
+    assert on.sum() > 300 and not on[weaker].any() and claimed.found[-1]["name"] == "surest hint"
+    assert claimed.found[-1]["from_score"] == pytest.approx(SUPPORT["unseen_score"], abs=1e-3)
+    seen = find_supports(vertices, parts, joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                         areas=vertex_areas(vertices, anny_body.faces))
+    assert surest_hint_claimed(seen) is seen
+    empty = Supports(np.zeros(len(parts)), seen.up, [])
+    assert surest_hint_claimed(empty) is empty
+
+
 def test_a_squat_balances_on_its_feet_without_a_wall_behind(anny_body):
     """A squat whose torso the fit reclines 30 deg and tips 10 deg back about the flat feet puts the centre of
     mass behind the heels, where backing.backing alone finds a wall; the photo's heels just below the hips (a

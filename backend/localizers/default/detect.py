@@ -63,6 +63,7 @@ class Observation:
     hands: list[Hand] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     confidence: float = 0.5  # the pose detection confidence at which the person was found
+    stretched: bool = False  # found only in the contrast-stretched photo (then `rgb` is that photo)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -77,7 +78,8 @@ class Observation:
         the frame). Boxes are [x0, y0, x1, y1].
         - person: `box`, the person mask's extent (mask >= 0.5) united with the seen keypoints'
           (a heel on the floor falls ~1% outside the mask), or the keypoints' alone without a mask;
-          `box_from` ("mask" | "keypoints"); `confidence`, the pose detection confidence that found them.
+          `box_from` ("mask" | "keypoints"); `confidence`, the pose detection confidence that found them;
+          `contrast_stretched`, found only once the photo's contrast was stretched (stretched_contrast).
         - keypoints: name -> [x, y] of the seen KEYPOINT_NAMES (visibility >= DETECT["visible"]),
           the ones the pose fit trusts; skeleton: the [name, name] bones between them (SKELETON).
         - hands: one per hand the hand model found: `box` (its 21 landmarks' extent), `side` (the
@@ -99,7 +101,8 @@ class Observation:
         hands = [{"side": ("left", "right")[int(np.argmin(np.linalg.norm(wrists - hand.image[0, :2], axis=1)))],
                   "score": round(hand.score, 3),
                   "box": _rounded(_extent(np.clip(hand.image[:, :2] / scale, 0.0, 1.0)))} for hand in self.hands]
-        return {"person": {"box": _rounded(box), "box_from": box_from, "confidence": self.confidence},
+        return {"person": {"box": _rounded(box), "box_from": box_from, "confidence": self.confidence,
+                           "contrast_stretched": self.stretched},
                 "keypoints": {n: _rounded(p) for n, p in zip(names, points)},
                 "skeleton": [list(bone) for bone in SKELETON if bone[0] in names and bone[1] in names],
                 "hands": hands}
@@ -158,15 +161,20 @@ class Detector:
         return self._retries[confidence]
 
     def detect(self, image_rgb: np.ndarray) -> Observation:
-        """Pose (retried at DETECT['pose_retry_confidences'] before no_person) and hands; the
-        observation's `confidence` says which detection confidence found the person."""
+        """Pose (retried at DETECT['pose_retry_confidences'], then on the contrast-stretched photo, before
+        no_person) and hands; the observation's `confidence` and `stretched` say which try found the person."""
         image = _prepare(image_rgb)
         height, width = image.shape[:2]
         start = time.perf_counter()
-        retries = DETECT["pose_retry_confidences"] if self.retry else ()
-        for confidence in (DETECT["pose_min_confidence"], *retries):
-            result = self._pose_at(confidence).process(image)
+        confidences = (DETECT["pose_min_confidence"], *(DETECT["pose_retry_confidences"] if self.retry else ()))
+        stretched = False
+        for photo in _photos_to_try(image, self.retry):
+            for confidence in confidences:
+                result = self._pose_at(confidence).process(photo)
+                if result.pose_landmarks is not None:
+                    break
             if result.pose_landmarks is not None:
+                stretched, image = photo is not image, photo  # mask, hands and colours see what the pose saw
                 break
         t_pose = time.perf_counter() - start
         if result.pose_landmarks is None:
@@ -185,7 +193,23 @@ class Detector:
         hands = _hands(self._hands.process(image), width, height)
         t_hands = time.perf_counter() - start
         return Observation(rgb=image, image=xyz, visibility=visibility, world=world, mask=mask,
-                           hands=hands, timings={"pose": t_pose, "hands": t_hands}, confidence=confidence)
+                           hands=hands, timings={"pose": t_pose, "hands": t_hands}, confidence=confidence,
+                           stretched=stretched)
+
+
+def _photos_to_try(image: np.ndarray, retry: bool):
+    yield image
+    if retry:
+        yield stretched_contrast(image)
+
+
+def stretched_contrast(image: np.ndarray) -> np.ndarray:
+    """(H,W,3) uint8 with each channel's 1st..99th percentile stretched to 0..255. MediaPipe's person detector
+    misses a body whose colours are close to the background's (skin against a pink wall: dev seed 3017 #138,
+    found at 0.5 once stretched); the stretch is tried only after every confidence failed on the photo."""
+    low, high = np.percentile(image.reshape(-1, 3), [1.0, 99.0], axis=0)
+    scale = 255.0 / np.maximum(high - low, 1.0)
+    return np.clip((image.astype(np.float32) - low) * scale, 0, 255).astype(np.uint8)
 
 
 def _prepare(image_rgb: np.ndarray) -> np.ndarray:

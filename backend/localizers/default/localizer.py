@@ -27,7 +27,8 @@ from backend.localizers.default.object_rule import object_masks
 from backend.localizers.default.priors import DETECT, LABEL_PARTS, SEMANTIC, SEAT_LABELS
 from backend.localizers.default.semantic import normalise_label
 from backend.localizers.default.stretched_legs import on_buttocks, stretch_legs_on_floor
-from backend.localizers.default.supports import Supports, find_supports, foot_vertices, vertex_areas
+from backend.localizers.default.supports import (Supports, find_supports, foot_vertices, surest_hint_claimed,
+                                                  vertex_areas)
 from backend.render import RenderedViews
 
 NAME = "default"
@@ -109,6 +110,8 @@ class DefaultLocalizer(Localizer):
         if fit.stretched:  # sitting on the floor: on its buttocks
             supports.scores = on_buttocks(supports.scores, fit.vertices, parts, supports.up)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
+        if not (np.maximum(supports.scores, hand_contact) >= 0.5).any():
+            supports = surest_hint_claimed(supports)
         scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None
         if query.task == "semantic_contact":

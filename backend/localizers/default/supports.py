@@ -276,3 +276,20 @@ def buttocks_on_floor(height: np.ndarray, parts: np.ndarray, up: np.ndarray) -> 
     return Supports(scores, up, [{"name": "floor", "height_m": 0.0, "vertices": int(on.sum()),
                                   "score": SUPPORT["hidden_feet_score"], "unseen_feet": ["L", "R"], "uncertain": True,
                                   "why": "knees hidden, the fitted buttocks near the floor: sitting on it"}])
+
+
+def surest_hint_claimed(supports: Supports) -> Supports:
+    """`supports` with its strongest hints (the vertices within SUPPORT['surest_hint_margin'] of the top score,
+    when that is below the 0.5 claim) raised to SUPPORT['surest_hint_score']: for a body with no contact
+    claimed at all. A person in view is carried by something, and an empty answer is the worst one (DECO's
+    geodesic error counts every vertex as predicted: 30-70 cm); hands stay as their evidence says (holding is a
+    choice, being carried is not). The found entry 'surest hint' says which score was raised."""
+    top = float(supports.scores.max(initial=0.0))
+    if top <= 0.0 or top >= 0.5:
+        return supports
+    raised = supports.scores >= top - SUPPORT["surest_hint_margin"]
+    scores = np.where(raised, np.maximum(supports.scores, SUPPORT["surest_hint_score"]), supports.scores)
+    entry = {"name": "surest hint", "vertices": int(raised.sum()), "score": SUPPORT["surest_hint_score"],
+             "from_score": round(top, 3), "uncertain": True,
+             "why": "nothing reached a claim: the strongest support hint is the most probable contact"}
+    return Supports(scores, supports.up, [*supports.found, entry])
