@@ -145,6 +145,41 @@ def test_a_colour_claim_within_the_edge_noise_or_just_at_the_bar_stays_a_hint():
             assert kept["right"]["score"] == base["score"] and "explained_by" not in kept["right"]
 
 
+def _shades(rng, shape: tuple[int, int], base: tuple[int, int, int]) -> np.ndarray:
+    """Pixels of `base` with +-60 per channel of noise: each of their colours rare in its region."""
+    return np.clip(np.array(base) + rng.integers(-60, 60, (*shape, 3)), 0, 255).astype(np.uint8)
+
+
+def test_colour_along_the_body_s_side_is_no_held_object():
+    """A shadow cast on a wall right behind the body runs along its right side and arm, past the hand: the
+    object cue at the hand fires, and so does the torso's edge on that side (hand_object.torso_side_rare);
+    an object in the hand leaves the torso's edge plain. The claim of a hand hanging on a rare side stays a
+    hint; a bent arm keeps it (an object held against the torso's side reads the same)."""
+    from backend.localizers.default.hand_claims import _body_side_explains_colour
+    from backend.localizers.default.hand_object import torso_side_rare
+
+    rng = np.random.default_rng(2)
+    hanging = {"left": False, "right": False}
+    shadow = _photo(None)
+    for cols in (slice(236, 244), slice(257, 266)):  # beside the torso and beside the arm
+        shadow.rgb[110:340, cols] = _shades(rng, (230, cols.stop - cols.start), (60, 50, 70))
+    rare = rare_colours(shadow)
+    side = torso_side_rare(shadow, hanging, rare)
+    assert object_near_hand(shadow, "right", rare) > 0.5
+    assert side["right"] >= HANDS["side_edge_rare_max"] and side["left"] == 0.0
+    held = _photo(None)
+    held.rgb[HAND[1] - 12:HAND[1] + 12, HAND[0] - 12:HAND[0] + 12] = _shades(rng, (24, 24), OBJECT)
+    rare = rare_colours(held)
+    assert object_near_hand(held, "right", rare) > 0.2 and torso_side_rare(held, hanging, rare)["right"] < 0.05
+    claim = {"score": 0.9, "object_near": 0.7, "finger_curl": 0.6}
+    both_hang = {"left": True, "right": True}
+    out = _body_side_explains_colour({"right": claim, "left": dict(claim)}, side, both_hang)
+    assert out["right"]["score"] < 0.5 and out["right"]["explained_by"] == "body side"
+    assert out["left"]["score"] == 0.9 and out["left"]["side_edge_rare"] == 0.0
+    bent = _body_side_explains_colour({"right": claim}, side, {"right": False})
+    assert bent["right"]["score"] == 0.9 and "explained_by" not in bent["right"]
+
+
 def test_a_curled_hand_without_an_object_is_a_fist():
     from backend.localizers.default.hand_claims import _fist_without_object
 

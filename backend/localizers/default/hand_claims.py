@@ -4,8 +4,9 @@ and the hand contact on the fitted body (hand_patch.py decides the patch).
 Evidence, in order: the colour cue (at the hand, or beyond a hanging hand where its load hangs) and
 the finger curl (cues.hand_cues); a curled hand with no object colour at it is a fist, not a grasp;
 a forearm held out while the other hangs (the arm's pose); the photo's silhouette-edge noise that
-explains the colour (hand_object.object_excess), and colour alone only well above the bar; a support
-that explains the colour (floor, seat); one hand unless both show evidence.
+explains the colour (hand_object.object_excess), and colour alone only well above the bar; colour that
+runs along the body's side (hand_object.torso_side_rare); a support that explains the colour (floor,
+seat); one hand unless both show evidence.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from backend.bodies.parts import PART_ID
 from backend.localizers.default.cues import hand_cues
 from backend.localizers.default.detect import Observation
 from backend.localizers.default.fit import Fit
-from backend.localizers.default.hand_object import object_excess, rare_colours
+from backend.localizers.default.hand_object import object_excess, rare_colours, torso_side_rare
 from backend.localizers.default.hand_patch import forearm_from_down, hand_scores, is_hanging
 from backend.localizers.default.priors import DETECT, HANDS, POSE
 from backend.localizers.default.supports import Supports
@@ -30,7 +31,7 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
     rare = rare_colours(obs)
     excess = object_excess(obs, hanging, rare)
     hands = _held_out(_fist_without_object(hand_cues(obs, hanging, rare), excess), fit, supports.up, excess)
-    hands = _colour_alone(hands, excess)
+    hands = _body_side_explains_colour(_colour_alone(hands, excess), torso_side_rare(obs, hanging, rare), hanging)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 
@@ -65,6 +66,24 @@ def _colour_alone(hands: dict[str, dict], excess: dict[str, float]) -> dict[str,
                                          else "weak colour" if cue["score"] < HANDS["colour_alone_min"] else None)
         if reason:
             cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), reason
+        out[side] = cue
+    return out
+
+
+def _body_side_explains_colour(hands: dict[str, dict], side_rare: dict[str, float],
+                               hanging: dict[str, bool]) -> dict[str, dict]:
+    """The claim of a hand hanging beside the body (`hanging`, per side) on a side whose torso edge is itself
+    rare at HANDS['side_edge_rare_max'] or more (`side_rare`: hand_object.torso_side_rare) stays a hint: the
+    colour beyond the hand runs up along the body's side, a wall's shadow or a pack behind it, not a load
+    hanging from the hand (`explained_by` "body side"). A raised or bent arm keeps its claim: an object held
+    against the side of the torso (tests/data/astronaut.jpg's helmet, 0.32) reads the same there.
+    Records `side_edge_rare`."""
+    out = {}
+    for side, cue in hands.items():
+        cue = dict(cue)
+        cue["side_edge_rare"] = round(side_rare.get(side, 0.0), 3)
+        if cue["score"] >= 0.5 and hanging.get(side) and cue["side_edge_rare"] >= HANDS["side_edge_rare_max"]:
+            cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), "body side"
         out[side] = cue
     return out
 

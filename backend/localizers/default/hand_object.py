@@ -125,11 +125,7 @@ def object_excess(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray
     if rare is None or edge is None:
         return {side: 0.0 for side in POSE_HAND}
     discs = {side: _hand_disc(obs, side, bool(hanging.get(side))) for side in POSE_HAND}
-    away = edge.copy()
-    for found in discs.values():
-        if found is not None:
-            (y0, y1, x0, x1), disc = found
-            away[y0:y1, x0:x1] &= ~disc
+    away = _away_from(edge, discs)
     noise = float(rare[away].sum()) / max(int(away.sum()), 1)
     out = {}
     for side, found in discs.items():
@@ -140,4 +136,54 @@ def object_excess(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray
         area = max(int(disc.sum()), 1)
         excess = float(rare[y0:y1, x0:x1][disc].sum()) - noise * float(edge[y0:y1, x0:x1][disc].sum())
         out[side] = float(np.clip(excess / area / HANDS["object_full"], 0.0, 1.0))
+    return out
+
+
+def _away_from(edge: np.ndarray, discs: dict) -> np.ndarray:
+    """`edge` without the pixels of the hands' discs (_hand_disc results; None: outside the photo)."""
+    away = edge.copy()
+    for found in discs.values():
+        if found is not None:
+            (y0, y1, x0, x1), disc = found
+            away[y0:y1, x0:x1] &= ~disc
+    return away
+
+
+_SHOULDER = {"left": K.L_SHOULDER, "right": K.R_SHOULDER}
+_HIP = {"left": K.L_HIP, "right": K.R_HIP}
+
+
+def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None) -> dict[str, float]:
+    """Per side, the rare share of the silhouette-edge band beside the torso on that side (between its
+    shoulder and hip, HANDS['side_strip'] torso lengths in and out of the shoulder-hip line; the hands'
+    discs left out); 0 when fewer than HANDS['side_strip_min_px'] pixels of it are seen, or when it is less
+    than HANDS['side_over_outline'] times the share along the whole outline (a cluttered background makes
+    every edge rare: then the torso's side says nothing).
+
+    What lies beside the whole side of the body is no held object: a wall's shadow cast right beside a
+    leaning body, a backpack seen past it. There the colour the object cue finds at the hand runs along
+    the torso too (hand_claims._body_side_explains_colour)."""
+    edge = silhouette_edge(obs)
+    if rare is None or edge is None:
+        return {side: 0.0 for side in POSE_HAND}
+    away = _away_from(edge, {side: _hand_disc(obs, side, bool(hanging.get(side))) for side in POSE_HAND})
+    height, width = obs.size
+    yy, xx = np.mgrid[0:height, 0:width]
+    inward, outward = HANDS["side_strip"]
+    outline = float(rare[edge].sum()) / max(int(edge.sum()), 1)
+    out = {}
+    for side, other in (("left", "right"), ("right", "left")):
+        shoulder, hip = obs.image[_SHOULDER[side], :2], obs.image[_HIP[side], :2]
+        along = hip - shoulder
+        length = max(float(np.linalg.norm(along)), 1e-6)
+        normal = np.array([along[1], -along[0]]) / length
+        middle = (obs.image[_SHOULDER[other], :2] + obs.image[_HIP[other], :2]) / 2
+        if (middle - shoulder) @ normal > 0:  # the normal points away from the body
+            normal = -normal
+        off = ((xx - shoulder[0]) * normal[0] + (yy - shoulder[1]) * normal[1]) / length
+        t = ((xx - shoulder[0]) * along[0] + (yy - shoulder[1]) * along[1]) / length**2
+        strip = away & (t > 0.1) & (t < 0.9) & (off > -inward) & (off < outward)
+        count = int(strip.sum())
+        share = float(rare[strip].sum()) / count if count >= HANDS["side_strip_min_px"] else 0.0
+        out[side] = share if share >= HANDS["side_over_outline"] * outline else 0.0
     return out
