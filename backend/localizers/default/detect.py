@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -197,7 +198,8 @@ class Detector:
                            stretched=stretched)
 
 
-def _photos_to_try(image: np.ndarray, retry: bool):
+def _photos_to_try(image: np.ndarray, retry: bool) -> Iterator[np.ndarray]:
+    """The photo, then (with `retry`) its contrast-stretched copy, made only when asked for."""
     yield image
     if retry:
         yield stretched_contrast(image)

@@ -155,7 +155,8 @@ _HIP = {"left": K.L_HIP, "right": K.R_HIP}
 
 def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None) -> dict[str, float]:
     """Per side, the rare share of the silhouette-edge band beside the torso on that side (between its
-    shoulder and hip, HANDS['side_strip'] torso lengths in and out of the shoulder-hip line; the hands'
+    shoulder and hip: HANDS['side_strip_along'] of the way, HANDS['side_strip'] torso lengths in and out of the
+    shoulder-hip line; the hands'
     discs left out); 0 when fewer than HANDS['side_strip_min_px'] pixels of it are seen, or when it is less
     than HANDS['side_over_outline'] times the share along the whole outline (a cluttered background makes
     every edge rare: then the torso's side says nothing).
@@ -170,6 +171,7 @@ def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarr
     height, width = obs.size
     yy, xx = np.mgrid[0:height, 0:width]
     inward, outward = HANDS["side_strip"]
+    first, last = HANDS["side_strip_along"]
     outline = float(rare[edge].sum()) / max(int(edge.sum()), 1)
     out = {}
     for side, other in (("left", "right"), ("right", "left")):
@@ -182,7 +184,7 @@ def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarr
             normal = -normal
         off = ((xx - shoulder[0]) * normal[0] + (yy - shoulder[1]) * normal[1]) / length
         t = ((xx - shoulder[0]) * along[0] + (yy - shoulder[1]) * along[1]) / length**2
-        strip = away & (t > 0.1) & (t < 0.9) & (off > -inward) & (off < outward)
+        strip = away & (t > first) & (t < last) & (off > -inward) & (off < outward)
         count = int(strip.sum())
         share = float(rare[strip].sum()) / count if count >= HANDS["side_strip_min_px"] else 0.0
         out[side] = share if share >= HANDS["side_over_outline"] * outline else 0.0

@@ -185,12 +185,13 @@ HANDS = {
     # same on 17, 517 0.5987 / 3.89). A bag or handle at the hand reads 0.34-0.47 (object_min above).
     "colour_alone_min": 0.56,
     # What lies along the body's whole side is no load hanging from the hand (hand_object.torso_side_rare): the
-    # edge band beside the torso between shoulder and hip, side_strip (inward, outward) torso lengths of the
-    # shoulder-hip line, hands' discs left out, needs side_strip_min_px pixels; when side_edge_rare_max of it
+    # edge band beside the torso between shoulder and hip (side_strip_along: from 10% to 90% of the way, off
+    # the armpit and the hip's crease), side_strip (inward, outward) torso lengths of the shoulder-hip line,
+    # hands' discs left out, needs side_strip_min_px pixels; when side_edge_rare_max of it
     # is rare a hanging hand on that side is a hint (hand_claims._body_side_explains_colour). Dev seeds 17,
     # 517, 2017, 3017 (session 7): the 111 true hand claims read 0.00-0.24; of the 16 false ones, 8 read
     # 0.32-0.50 (7 empty hands beside a leaning body's wall shadow, one beside a backpack seen past the
-    # body), 5 of them hanging: false claims 16 -> 11, true ones kept; F1 / geo 0.6442 -> 0.6446 / 3.85 ->
+    # body), 5 of them hanging: false claims 16 -> 11, true ones kept; F1 / geo 17 0.6442 -> 0.6446 / 3.85 ->
     # 3.73 cm, 517 0.5983 -> 0.5987 / 4.02 -> 3.89, 2017 0.6510 -> 0.6518 / 3.97 -> 3.84, 3017 0.6248 ->
     # 0.6268 / 4.63 -> 4.18. Any arm (not only hanging ones) took all 8, but tests/data/astronaut.jpg's
     # helmet held against the torso's side reads 0.32 there too (a real photo's true claim).
@@ -198,6 +199,7 @@ HANDS = {
     # images above 0.3 (14 lean, 14 backpack, 20 lying on a bed) read 2.05-6.0 times it; a cluttered
     # background (none in the synthetic set) makes every edge rare, and then the side says nothing.
     "side_strip": (0.15, 0.4),
+    "side_strip_along": (0.1, 0.9),
     "side_strip_min_px": 30,
     "side_over_outline": 1.5,
     "side_edge_rare_max": 0.3,
