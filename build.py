@@ -34,7 +34,7 @@ REQUIRED_PYTHON = (3, 11)
 # Part of the stamp: a change to what set-up does after pip (the bytecode step) redoes the set-up.
 SETUP_STEPS = "pip, then bytecode"
 # Byte-compile the environment once. pip runs with --no-compile (the add-on's set-up shares its steps) and
-# on machines with PYTHONDONTWRITEBYTECODE set (containers, CI) Python never caches what it compiles, so
+# on machines with PYTHONDONTWRITEBYTECODE set (this one, many containers) Python never caches what it compiles, so
 # every test process that imports torch + transformers compiled them again: 22 s -> 7.5 s per process.
 BYTECODE = ("import compileall, sysconfig; "
             "compileall.compile_dir(sysconfig.get_paths()['purelib'], quiet=2, workers=0)")

@@ -808,6 +808,8 @@ def test_with_nothing_claimed_the_strongest_support_hint_is(anny_body):
     assert surest_hint_claimed(seen) is seen
     empty = Supports(np.zeros(len(parts)), seen.up, [])
     assert surest_hint_claimed(empty) is empty
+    faint = Supports(np.where(weaker, 0.01, 0.0), seen.up, [])  # a faint hint: it alone, not the bare body
+    assert np.array_equal(surest_hint_claimed(faint).scores >= 0.5, weaker)
 
 
 def test_a_squat_balances_on_its_feet_without_a_wall_behind(anny_body):

@@ -16,7 +16,7 @@ from backend.bodies.parts import PART_ID
 from backend.localizers.default.cues import hand_cues
 from backend.localizers.default.detect import Observation
 from backend.localizers.default.fit import Fit
-from backend.localizers.default.hand_object import object_excess, rare_colours, torso_side_rare
+from backend.localizers.default.hand_object import object_excess, rare_colours, silhouette_edge, torso_side_rare
 from backend.localizers.default.hand_patch import forearm_from_down, hand_scores, is_hanging
 from backend.localizers.default.priors import DETECT, HANDS, POSE
 from backend.localizers.default.supports import Supports
@@ -28,10 +28,11 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
                   supports: Supports) -> tuple[dict, np.ndarray]:
     """Per side the hand evidence (the report's `hands`), and the (N,) hand contact on the fitted body."""
     hanging = {side: is_hanging(fit.joints, side, supports.up) for side in ("left", "right")}
-    rare = rare_colours(obs)
-    excess = object_excess(obs, hanging, rare)
+    rare, edge = rare_colours(obs), silhouette_edge(obs)
+    excess = object_excess(obs, hanging, rare, edge)
     hands = _held_out(_fist_without_object(hand_cues(obs, hanging, rare), excess), fit, supports.up, excess)
-    hands = _body_side_explains_colour(_colour_alone(hands, excess), torso_side_rare(obs, hanging, rare), hanging)
+    side_rare = torso_side_rare(obs, hanging, rare, edge)
+    hands = _body_side_explains_colour(_colour_alone(hands, excess), side_rare, hanging)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 

@@ -113,15 +113,16 @@ def silhouette_edge(obs: K.Observation) -> np.ndarray | None:
     return ndimage.maximum_filter(person, footprint=diamond) > ndimage.minimum_filter(person, footprint=diamond)
 
 
-def object_excess(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None) -> dict[str, float]:
+def object_excess(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None,
+                  edge: np.ndarray | None = None) -> dict[str, float]:
     """Per side, the object cue above the photo's own silhouette-edge noise, in object_near's units.
 
     Along the person's outline the photo blends person and background colours; how rare those blends
     are depends on the background (a shadowed wall or bed right behind the body makes many of them
     rare), not on what the hands hold. The share of rare pixels in the edge band away from both hands'
     discs is that photo's edge noise; each disc's edge-band pixels are expected to be rare at that
-    share, and only the rare pixels beyond it count as an object."""
-    edge = silhouette_edge(obs)
+    share, and only the rare pixels beyond it count as an object. edge: silhouette_edge(obs) when already made."""
+    edge = silhouette_edge(obs) if edge is None else edge
     if rare is None or edge is None:
         return {side: 0.0 for side in POSE_HAND}
     discs = {side: _hand_disc(obs, side, bool(hanging.get(side))) for side in POSE_HAND}
@@ -153,7 +154,8 @@ _SHOULDER = {"left": K.L_SHOULDER, "right": K.R_SHOULDER}
 _HIP = {"left": K.L_HIP, "right": K.R_HIP}
 
 
-def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None) -> dict[str, float]:
+def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None,
+                    edge: np.ndarray | None = None) -> dict[str, float]:
     """Per side, the rare share of the silhouette-edge band beside the torso on that side (between its
     shoulder and hip: HANDS['side_strip_along'] of the way, HANDS['side_strip'] torso lengths in and out of the
     shoulder-hip line; the hands'
@@ -163,8 +165,8 @@ def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarr
 
     What lies beside the whole side of the body is no held object: a wall's shadow cast right beside a
     leaning body, a backpack seen past it. There the colour the object cue finds at the hand runs along
-    the torso too (hand_claims._body_side_explains_colour)."""
-    edge = silhouette_edge(obs)
+    the torso too (hand_claims._body_side_explains_colour). edge: silhouette_edge(obs) when already made."""
+    edge = silhouette_edge(obs) if edge is None else edge
     if rare is None or edge is None:
         return {side: 0.0 for side in POSE_HAND}
     away = _away_from(edge, {side: _hand_disc(obs, side, bool(hanging.get(side))) for side in POSE_HAND})

@@ -110,9 +110,10 @@ class DefaultLocalizer(Localizer):
         if fit.stretched:  # sitting on the floor: on its buttocks
             supports.scores = on_buttocks(supports.scores, fit.vertices, parts, supports.up)
         hands, hand_contact = claimed_hands(obs, fit, parts, self._surface.faces, supports)
-        if not (np.maximum(supports.scores, hand_contact) >= 0.5).any():
-            supports = surest_hint_claimed(supports)
         scores = np.maximum(supports.scores, hand_contact)
+        if not (scores >= 0.5).any():
+            supports = surest_hint_claimed(supports)
+            scores = np.maximum(supports.scores, hand_contact)
         contact, strap_on = scores, None
         if query.task == "semantic_contact":
             contact = semantic_vertex_scores(label_key, scores, supports, parts)

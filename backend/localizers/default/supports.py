@@ -287,7 +287,7 @@ def surest_hint_claimed(supports: Supports) -> Supports:
     top = float(supports.scores.max(initial=0.0))
     if top <= 0.0 or top >= 0.5:
         return supports
-    raised = supports.scores >= top - SUPPORT["surest_hint_margin"]
+    raised = (supports.scores > 0.0) & (supports.scores >= top - SUPPORT["surest_hint_margin"])
     scores = np.where(raised, np.maximum(supports.scores, SUPPORT["surest_hint_score"]), supports.scores)
     entry = {"name": "surest hint", "vertices": int(raised.sum()), "score": SUPPORT["surest_hint_score"],
              "from_score": round(top, 3), "uncertain": True,
