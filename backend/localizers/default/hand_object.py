@@ -157,11 +157,10 @@ _HIP = {"left": K.L_HIP, "right": K.R_HIP}
 def torso_side_rare(obs: K.Observation, hanging: dict[str, bool], rare: np.ndarray | None,
                     edge: np.ndarray | None = None) -> dict[str, float]:
     """Per side, the rare share of the silhouette-edge band beside the torso on that side (between its
-    shoulder and hip: HANDS['side_strip_along'] of the way, HANDS['side_strip'] torso lengths in and out of the
-    shoulder-hip line; the hands'
-    discs left out); 0 when fewer than HANDS['side_strip_min_px'] pixels of it are seen, or when it is less
-    than HANDS['side_over_outline'] times the share along the whole outline (a cluttered background makes
-    every edge rare: then the torso's side says nothing).
+    shoulder and hip: HANDS['side_strip_along'] of the way, HANDS['side_strip'] torso lengths in and out of
+    the shoulder-hip line; the hands' discs left out); 0 when fewer than HANDS['side_strip_min_px'] pixels
+    of it are seen, or when it is less than HANDS['side_over_outline'] times the share along the whole
+    outline (a cluttered background makes every edge rare: then the torso's side says nothing).
 
     What lies beside the whole side of the body is no held object: a wall's shadow cast right beside a
     leaning body, a backpack seen past it. There the colour the object cue finds at the hand runs along
