@@ -13,7 +13,8 @@ from PIL import Image
 
 from backend.localizers.default import detect as K
 from backend.localizers.default.cues import classify_pose
-from backend.localizers.default.facing import labels_side_spread, mirrored_by_feet, toe_drops, unmirrored
+from backend.localizers.default.facing import (labels_side_spread, mirrored_by_feet, mirrored_reading, toe_drops,
+                                               torso_twist_cos, unmirrored, upper_body_mirrored)
 from backend.localizers.default.priors import DETECT
 
 DATA = Path(__file__).parent / "data"
@@ -53,6 +54,23 @@ def test_a_mirrored_reading_is_found_by_the_feet_and_turned_back(standing):
     hidden = mirrored.visibility.copy()
     hidden[K.L_HEEL] = DETECT["visible"] - 0.2
     assert not mirrored_by_feet(replace(mirrored, visibility=hidden), "standing")
+
+
+def test_an_upper_body_read_from_behind_over_legs_read_right_is_turned_back(standing):
+    """MediaPipe may swap the upper body's labels only (dev seed 2017 image 119): its 3D torso then twists
+    by more than a spine can, and the shoulders, not the hips or feet, are turned back."""
+    assert torso_twist_cos(standing) > 0.8 and not upper_body_mirrored(standing, "standing")
+    upper = unmirrored(standing, upper_only=True)
+    np.testing.assert_allclose(upper.image[K.L_WRIST, :2], standing.image[K.R_WRIST, :2])
+    np.testing.assert_allclose(upper.image[K.L_HIP], standing.image[K.L_HIP])  # the legs keep their labels
+    assert torso_twist_cos(upper) < DETECT["twist_cos_max"]
+    assert upper_body_mirrored(upper, "standing") and mirrored_reading(upper, "standing") == "upper body"
+    np.testing.assert_allclose(unmirrored(upper, upper_only=True).world, standing.world)
+    # A whole mirrored reading is the feet's whole swap; a right one is left alone; the feet decide for a
+    # standing body only.
+    assert not upper_body_mirrored(unmirrored(standing), "standing")
+    assert mirrored_reading(unmirrored(standing), "standing") == "all"
+    assert mirrored_reading(standing, "standing") is None and mirrored_reading(upper, "sitting") is None
 
 
 def test_a_body_seen_from_behind_keeps_its_labels(standing):

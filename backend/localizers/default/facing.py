@@ -31,6 +31,11 @@ the photo and so, mirrored, on the right hand of the body; 123, a body leaning b
 wall is found). The left/right swap alone, not the exact mirror (labels swapped and depth reversed):
 that also turned the feet and the held-out arms the wrong way (seed 17 F1 0.6204, geo 5.05; 517 0.5762,
 7.23).
+
+MediaPipe may also mirror the upper body alone: shoulders and arms read as from behind, hips and legs as
+facing the camera. Its own 3D torso then twists by more than 90 deg, which no spine does; with the feet
+on the hips' side the upper body's labels are swapped back (upper_body_mirrored). Eight seeds: it fires
+once (dev seed 2017 image 119, geo 63.0 -> 0.4 cm; that seed's mean 3.84 -> 3.42).
 """
 from __future__ import annotations
 
@@ -45,6 +50,8 @@ from backend.localizers.default.priors import DETECT
 # BlazePose's 33 landmarks with each left/right pair swapped (eyes 1-3 / 4-6, ears, mouth corners,
 # shoulders ... toes); the nose (0) stays.
 _SWAP = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [i + 1 if i % 2 else i - 1 for i in range(11, 33)])
+# The same with only the upper body's pairs swapped (face, shoulders, arms, hands: 0-22), the hips and legs kept.
+_SWAP_UPPER = np.concatenate([_SWAP[:K.L_HIP], np.arange(K.L_HIP, 33)])
 
 
 def labels_side_spread(obs: K.Observation) -> float:
@@ -64,25 +71,68 @@ def toe_drops(obs: K.Observation) -> tuple[float, float]:
                  for heel, toe in ((K.L_HEEL, K.L_TOE), (K.R_HEEL, K.R_TOE)))
 
 
-def mirrored_by_feet(obs: K.Observation, pose_class: str) -> bool:
-    """The labels say the body is seen from behind (labels_side_spread <= -DETECT['facing_spread_min'])
-    while both seen feet of a standing body point towards the camera (each toe lower in the photo than
-    its heel by more than DETECT['facing_toe_drop_min']): MediaPipe mirrored the person."""
-    if pose_class != "standing" or labels_side_spread(obs) > -DETECT["facing_spread_min"]:
-        return False
+def _feet_face_the_camera(obs: K.Observation, pose_class: str) -> bool:
+    """Both seen feet of a standing body point towards the camera: each toe lower in the photo than its
+    heel by more than DETECT['facing_toe_drop_min']."""
     feet = [K.L_HEEL, K.R_HEEL, K.L_TOE, K.R_TOE]
-    if (obs.visibility[feet] < DETECT["visible"]).any():
+    if pose_class != "standing" or (obs.visibility[feet] < DETECT["visible"]).any():
         return False
     return min(toe_drops(obs)) > DETECT["facing_toe_drop_min"]
 
 
-def unmirrored(obs: K.Observation) -> K.Observation:
+def mirrored_by_feet(obs: K.Observation, pose_class: str) -> bool:
+    """The labels say the body is seen from behind (labels_side_spread <= -DETECT['facing_spread_min'])
+    while both seen feet of a standing body point towards the camera (_feet_face_the_camera): MediaPipe
+    mirrored the person."""
+    return labels_side_spread(obs) <= -DETECT["facing_spread_min"] and _feet_face_the_camera(obs, pose_class)
+
+
+def torso_twist_cos(obs: K.Observation) -> float:
+    """The cosine between MediaPipe's 3D shoulder line and hip line (left minus right), both taken across
+    the torso's axis: 1 for an untwisted torso; below 0 the shoulders face the other way from the hips,
+    a turn of more than 90 deg about the spine, which no spine makes (about 45-60 deg at most)."""
+    w = obs.world
+    axis = w[K.L_SHOULDER] + w[K.R_SHOULDER] - w[K.L_HIP] - w[K.R_HIP]
+    axis = axis / max(float(np.linalg.norm(axis)), 1e-9)
+    lines = [w[left] - w[right] for left, right in ((K.L_SHOULDER, K.R_SHOULDER), (K.L_HIP, K.R_HIP))]
+    shoulders, hips = (line - (line @ axis) * axis for line in lines)
+    return float(shoulders @ hips / max(float(np.linalg.norm(shoulders) * np.linalg.norm(hips)), 1e-9))
+
+
+def upper_body_mirrored(obs: K.Observation, pose_class: str) -> bool:
+    """MediaPipe read the upper body as seen from behind and the legs as facing the camera: its torso
+    twists impossibly (torso_twist_cos below DETECT['twist_cos_max']), the labelled left shoulder lies at
+    least DETECT['facing_spread_min'] torso lengths left of the right one in the photo while the hips'
+    labels say "facing the camera", and the feet agree with the hips (_feet_face_the_camera). Then the
+    upper body's labels are the mirrored ones (dev seed 2017 image 119: shoulders -0.40, hips +0.19,
+    twist cosine -0.73: the raised hand holding a cup was taken for the other one, 63 cm of geodesic
+    error). A whole mirrored reading (mirrored_by_feet) is turned back whole."""
+    p = obs.image[:, :2]
+    torso = max(image_torso(p)[1], 1e-6)
+    shoulders = float(p[K.L_SHOULDER, 0] - p[K.R_SHOULDER, 0]) / torso
+    hips = float(p[K.L_HIP, 0] - p[K.R_HIP, 0]) / torso
+    return (shoulders <= -DETECT["facing_spread_min"] and hips > 0.0
+            and torso_twist_cos(obs) < DETECT["twist_cos_max"] and _feet_face_the_camera(obs, pose_class))
+
+
+def mirrored_reading(obs: K.Observation, pose_class: str) -> str | None:
+    """Which of MediaPipe's labels the feet say are mirrored: "upper body" (upper_body_mirrored, the more
+    specific reading: its shoulders alone may pull the labels' mean spread below the whole mirror's bar),
+    "all" (mirrored_by_feet), or None."""
+    if upper_body_mirrored(obs, pose_class):
+        return "upper body"
+    return "all" if mirrored_by_feet(obs, pose_class) else None
+
+
+def unmirrored(obs: K.Observation, upper_only: bool = False) -> K.Observation:
     """The observation of the person MediaPipe mirrored: each left/right keypoint pair swapped. The
     photo positions stay (they are right, only their labels are not) and so does the depth of each
     keypoint: MediaPipe reads depth from the photo (a body leaning back into a wall, an arm held towards
     the camera), and the fit turns the torso to face where the swapped left/right pairs say. Reversing
     the depth as well (the exact mirror of its reading) turned those the wrong way: on the 8 mirrored
     images of seeds 17/517 it lost a leaning body's wall (F1 0.62 -> 0.16). Hands and the mask are
-    unchanged (the hand cues match hands to the pose wrists by position)."""
-    return replace(obs, image=obs.image[_SWAP].copy(), world=obs.world[_SWAP].copy(),
-                   visibility=obs.visibility[_SWAP].copy())
+    unchanged (the hand cues match hands to the pose wrists by position). upper_only: swap only the
+    upper body's pairs (upper_body_mirrored)."""
+    swap = _SWAP_UPPER if upper_only else _SWAP
+    return replace(obs, image=obs.image[swap].copy(), world=obs.world[swap].copy(),
+                   visibility=obs.visibility[swap].copy())

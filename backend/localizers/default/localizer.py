@@ -16,7 +16,7 @@ from backend.localizers.default.carried import carried_scores
 from backend.localizers.default.cues import (classify_pose, feet_in_frame, heel_image_distance, lap_image_cover,
                                              thigh_image_drop)
 from backend.localizers.default.detect import KEYPOINT_NAMES, Detector, Observation
-from backend.localizers.default.facing import mirrored_by_feet, unmirrored
+from backend.localizers.default.facing import mirrored_reading, unmirrored
 from backend.localizers.default.fit import Fit, fit_pose, rest_feet_on_floor, rest_shins_on_floor
 from backend.localizers.default.folded_shins import fold_short_shins
 from backend.localizers.default.folded_thighs import seat_folded_kneel
@@ -63,9 +63,9 @@ class DefaultLocalizer(Localizer):
         obs = self._detector.detect(image_rgb)
         timings.update(obs.timings)
         pose_class, angles = classify_pose(obs)
-        swapped = mirrored_by_feet(obs, pose_class)  # the feet say MediaPipe mirrored the person (facing.py)
+        swapped = mirrored_reading(obs, pose_class)  # the feet say MediaPipe mirrored the person (facing.py)
         if swapped:
-            obs = unmirrored(obs)
+            obs = unmirrored(obs, upper_only=swapped == "upper body")
         label_key = normalise_label(query.label) if query.label else None
         if query.task == "object_contact":  # object surfaces: the photo's rule, as before
             start = time.perf_counter()
@@ -131,7 +131,7 @@ class DefaultLocalizer(Localizer):
         steps(1.0, "contact found")
         report = self._report(obs, fit, supports, hands, contact, parts, pose_class, angles, label_key, timings,
                               strap_on)
-        report["left_right_swapped_by_feet"] = swapped
+        report["left_right_swapped_by_feet"] = swapped or False
         return LocalizerOutput(masks=masks, report=report, surface_scores=SurfaceScores(self._surface, contact),
                                fitted_body=FittedBody(_upright(fit.vertices, supports.up), self._surface.faces))
 
