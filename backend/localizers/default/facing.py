@@ -54,13 +54,19 @@ _SWAP = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9] + [i + 1 if i % 2 else i - 1
 _SWAP_UPPER = np.concatenate([_SWAP[:K.L_HIP], np.arange(K.L_HIP, 33)])
 
 
-def labels_side_spread(obs: K.Observation) -> float:
-    """How far the labelled left shoulder and hip lie to the photo's right of the right ones, in torso
-    lengths (mean of the two pairs): positive for a body the labels say faces the camera, negative
-    for one they say is seen from behind, near 0 seen from the side."""
+def pair_spreads(obs: K.Observation) -> tuple[float, float]:
+    """(shoulders, hips): how far the labelled left one lies to the photo's right of the right one, in
+    torso lengths: positive where the labels say the body faces the camera, negative seen from behind."""
     p = obs.image[:, :2]
     torso = max(image_torso(p)[1], 1e-6)
-    return float(((p[K.L_SHOULDER, 0] - p[K.R_SHOULDER, 0]) + (p[K.L_HIP, 0] - p[K.R_HIP, 0])) / 2 / torso)
+    return tuple(float(p[left, 0] - p[right, 0]) / torso for left, right in ((K.L_SHOULDER, K.R_SHOULDER),
+                                                                            (K.L_HIP, K.R_HIP)))
+
+
+def labels_side_spread(obs: K.Observation) -> float:
+    """The mean of the shoulders' and the hips' pair_spreads: positive for a body the labels say faces the
+    camera, negative for one they say is seen from behind, near 0 seen from the side."""
+    return float(np.mean(pair_spreads(obs)))
 
 
 def toe_drops(obs: K.Observation) -> tuple[float, float]:
@@ -107,10 +113,7 @@ def upper_body_mirrored(obs: K.Observation, pose_class: str) -> bool:
     upper body's labels are the mirrored ones (dev seed 2017 image 119: shoulders -0.40, hips +0.19,
     twist cosine -0.73: the raised hand holding a cup was taken for the other one, 63 cm of geodesic
     error). A whole mirrored reading (mirrored_by_feet) is turned back whole."""
-    p = obs.image[:, :2]
-    torso = max(image_torso(p)[1], 1e-6)
-    shoulders = float(p[K.L_SHOULDER, 0] - p[K.R_SHOULDER, 0]) / torso
-    hips = float(p[K.L_HIP, 0] - p[K.R_HIP, 0]) / torso
+    shoulders, hips = pair_spreads(obs)
     return (shoulders <= -DETECT["facing_spread_min"] and hips > 0.0
             and torso_twist_cos(obs) < DETECT["twist_cos_max"] and _feet_face_the_camera(obs, pose_class))
 
