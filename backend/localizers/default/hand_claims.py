@@ -16,7 +16,8 @@ from backend.bodies.parts import PART_ID
 from backend.localizers.default.cues import hand_cues
 from backend.localizers.default.detect import Observation
 from backend.localizers.default.fit import Fit
-from backend.localizers.default.hand_object import object_excess, rare_colours, silhouette_edge, torso_side_rare
+from backend.localizers.default.hand_object import (object_excess, rare_colours, silhouette_edge, skin_beyond_mask,
+                                                    torso_side_rare)
 from backend.localizers.default.hand_patch import forearm_from_down, hand_scores, is_hanging
 from backend.localizers.default.priors import DETECT, HANDS, POSE
 from backend.localizers.default.supports import Supports
@@ -30,9 +31,11 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
     hanging = {side: is_hanging(fit.joints, side, supports.up) for side in ("left", "right")}
     rare, edge = rare_colours(obs), silhouette_edge(obs)
     excess = object_excess(obs, hanging, rare, edge)
+    skin = skin_beyond_mask(obs)
+    skinless = excess if rare is None or skin is None else object_excess(obs, hanging, rare & ~skin, edge)
     hands = _held_out(_fist_without_object(hand_cues(obs, hanging, rare), excess), fit, supports.up, excess)
     side_rare = torso_side_rare(obs, hanging, rare, edge)
-    hands = _body_side_explains_colour(_colour_alone(hands, excess), side_rare, hanging)
+    hands = _body_side_explains_colour(_colour_alone(hands, excess, skinless), side_rare, hanging)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 
@@ -52,18 +55,24 @@ def _fist_without_object(hands: dict[str, dict], excess: dict[str, float]) -> di
     return out
 
 
-def _colour_alone(hands: dict[str, dict], excess: dict[str, float]) -> dict[str, dict]:
+def _colour_alone(hands: dict[str, dict], excess: dict[str, float],
+                  skinless: dict[str, float] | None = None) -> dict[str, dict]:
     """A hand claimed by the colour cue alone (not held out, no grasp) stays a hint when that colour is
     no more than the photo's silhouette-edge noise (object_excess below HANDS['excess_min']: the blend of
-    the body's outline with a shadowed wall or bed right behind it; `explained_by` "silhouette edge"), or
-    when its claim falls short of HANDS['colour_alone_min'] (`explained_by` "weak colour"): colour at the
-    bar and nothing else. Records `object_excess`."""
+    the body's outline with a shadowed wall or bed right behind it; `explained_by` "silhouette edge"), when
+    it is no more once the hand's own skin beyond the person mask is left out (`skinless`: object_excess
+    without hand_object.skin_beyond_mask; `explained_by` "the hand's own skin": spread fingers the mask
+    missed), or when its claim falls short of HANDS['colour_alone_min'] (`explained_by` "weak colour"):
+    colour at the bar and nothing else. Records `object_excess` (and `skinless_excess`)."""
+    skinless = excess if skinless is None else skinless
     out = {}
     for side, cue in hands.items():
         cue = dict(cue)
         cue["object_excess"] = round(excess.get(side, 0.0), 3)
+        cue["skinless_excess"] = round(skinless.get(side, 0.0), 3)
         alone = cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
         reason = None if not alone else ("silhouette edge" if cue["object_excess"] < HANDS["excess_min"]
+                                         else "the hand's own skin" if cue["skinless_excess"] < HANDS["excess_min"]
                                          else "weak colour" if cue["score"] < HANDS["colour_alone_min"] else None)
         if reason:
             cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), reason

@@ -65,14 +65,46 @@ def rare_colours(obs: K.Observation) -> np.ndarray | None:
     return rare
 
 
+def skin_beyond_mask(obs: K.Observation) -> np.ndarray | None:
+    """(H,W) bool: background pixels within HANDS['skin_band'] torso lengths of the person mask whose colour
+    (HANDS['skin_levels'] levels per channel) makes up at least HANDS['skin_share'] of the face's (the
+    mask's pixels within HANDS['skin_face_radius'] torso lengths of the nose): the person's own skin that
+    the mask missed, most often spread fingers. Background-rare, they read as an object at the hand.
+    None without a mask."""
+    if obs.mask is None:
+        return None
+    from scipy import ndimage
+
+    person = obs.mask >= HANDS["person_mask"]
+    torso = _torso_px(obs)
+    height, width = obs.size
+    yy, xx = np.mgrid[0:height, 0:width]
+    nose = obs.image[K.NOSE, :2]
+    face = person & ((xx + 0.5 - nose[0]) ** 2 + (yy + 0.5 - nose[1]) ** 2
+                     <= (HANDS["skin_face_radius"] * torso) ** 2)
+    if not face.any():
+        return np.zeros(person.shape, dtype=bool)
+    levels = HANDS["skin_levels"]
+    q = (obs.rgb[:, :, :3] // (256 // levels)).astype(np.int32)
+    bins = (q[:, :, 0] * levels + q[:, :, 1]) * levels + q[:, :, 2]
+    share = np.bincount(bins[face], minlength=levels**3) / float(face.sum())
+    near = ndimage.distance_transform_edt(~person) <= HANDS["skin_band"] * torso
+    return ~person & near & (share[bins] >= HANDS["skin_share"])
+
+
+def _torso_px(obs: K.Observation) -> float:
+    """The torso's length in the photo (mid-shoulders to mid-hips), at least 8 px."""
+    shoulders = (obs.image[K.L_SHOULDER, :2] + obs.image[K.R_SHOULDER, :2]) / 2
+    hips = (obs.image[K.L_HIP, :2] + obs.image[K.R_HIP, :2]) / 2
+    return max(float(np.linalg.norm(shoulders - hips)), 8.0)
+
+
 def _hand_disc(obs: K.Observation, side: str, hanging: bool) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
     """The disc the object cue reads for this side's hand: its ((y0, y1, x0, x1) window, (h,w) bool disc
     within it), or None when it lies outside the photo. A `hanging` forearm's disc lies beyond the hand."""
     height, width = obs.size
     centre = obs.image[list(POSE_HAND[side]), :2].mean(0)
-    shoulders = (obs.image[K.L_SHOULDER, :2] + obs.image[K.R_SHOULDER, :2]) / 2
-    hips = (obs.image[K.L_HIP, :2] + obs.image[K.R_HIP, :2]) / 2
-    torso = max(float(np.linalg.norm(shoulders - hips)), 8.0)
+    torso = _torso_px(obs)
     radius = HANDS["hand_radius"] * torso
     if hanging:
         forearm = obs.image[POSE_HAND[side][0], :2] - obs.image[_ELBOW[side], :2]

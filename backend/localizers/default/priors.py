@@ -181,6 +181,17 @@ HANDS = {
     # right behind it (the shadow is background, rare and far from the outline; 0.24-0.43).
     "edge_band_px": 2,
     "excess_min": 0.14,
+    # The hand's own skin beyond the person mask (hand_object.skin_beyond_mask): spread fingers the mask
+    # misses are background pixels, rare there, and read as an object at the hand. Background pixels within
+    # skin_band torso lengths of the mask whose colour (skin_levels per channel: shading spreads the skin
+    # over neighbouring 16-level bins) makes up skin_share of the face (the mask within skin_face_radius
+    # torso lengths of the nose) are left out of a colour-alone claim's excess (hand_claims._colour_alone).
+    # Only there: a held-out or grasping hand's evidence keeps them (its own fingers beyond the mask are
+    # part of what true holds read; leaving them out of every cue lost 5 true hands on seed 17, F1 -0.006).
+    "skin_band": 0.1,
+    "skin_levels": 8,
+    "skin_share": 0.05,
+    "skin_face_radius": 0.2,
     # ...and a claim score of at least colour_alone_min (object_near >= 0.336 at a seen wrist): a false hand
     # patch (~700 vertices, 60-140 cm from any true contact) costs far more than a missed one, and colour
     # alone just over the bar was mostly not an object. Seeds 17 + 517: of the 4 colour-alone claims scored
