@@ -145,6 +145,36 @@ def test_a_colour_claim_within_the_edge_noise_or_just_at_the_bar_stays_a_hint():
             assert kept["right"]["score"] == base["score"] and "explained_by" not in kept["right"]
 
 
+def test_the_hand_s_own_skin_beyond_the_mask_is_no_object():
+    """Spread fingers the person mask missed are background pixels of the face's colour: rare in the
+    background, they read as an object at the hand; hand_object.skin_beyond_mask finds them (not an object
+    of another colour beside them), and a colour-alone claim resting on them stays a hint."""
+    from backend.localizers.default.hand_claims import _colour_alone
+    from backend.localizers.default.hand_object import object_excess, skin_beyond_mask
+
+    photo = _photo((slice(HAND[1] - 5, HAND[1] + 5), slice(HAND[0] + 20, HAND[0] + 30)))  # an object 2 cm off
+    photo.image[K.NOSE, :2] = (192, 95)  # the face: the body's skin
+    rng = np.random.default_rng(3)
+    for offset in (0, 6, 12):  # three fingers, 2 px wide, 9 px long, beyond the mask's edge at x = 257
+        photo.rgb[HAND[1] + offset:HAND[1] + offset + 2, 257:266] = np.clip(
+            np.array(SKIN) + rng.integers(0, 8, (2, 9, 3)), 0, 255).astype(np.uint8)
+    skin = skin_beyond_mask(photo)
+    assert skin[HAND[1], 258:266].all() and skin[HAND[1] + 12, 258:266].all()
+    assert not skin[HAND[1], HAND[0] + 20:HAND[0] + 30].any()  # the object's colour is no skin
+    assert not skin[photo.mask > 0].any() and not skin[20, 20]  # only beyond the mask, only near it
+    rare = rare_colours(photo)
+    raw = object_excess(photo, {"left": False, "right": False}, rare)["right"]
+    skinless = object_excess(photo, {"left": False, "right": False}, rare & ~skin)["right"]
+    assert skinless < raw
+    cue = {"score": 0.7, "object_near": 0.5, "finger_curl": -1.0}
+    out = _colour_alone({"right": cue}, {"right": HANDS["excess_min"] + 0.1}, {"right": HANDS["excess_min"] - 0.05})
+    assert out["right"]["score"] < 0.5 and out["right"]["explained_by"] == "the hand's own skin"
+    kept = _colour_alone({"right": {**cue, "held_out": True}}, {"right": 0.3}, {"right": 0.0})
+    assert kept["right"]["score"] == 0.7  # a held-out hand keeps its own fingers' evidence
+    bare = Observation(rgb=photo.rgb, image=photo.image, visibility=photo.visibility, world=photo.world, mask=None)
+    assert skin_beyond_mask(bare) is None
+
+
 def _shades(rng, shape: tuple[int, int], base: tuple[int, int, int]) -> np.ndarray:
     """Pixels of `base` with +-60 per channel of noise: each of their colours rare in its region."""
     return np.clip(np.array(base) + rng.integers(-60, 60, (*shape, 3)), 0, 255).astype(np.uint8)

@@ -1171,3 +1171,33 @@ def test_a_lying_body_is_not_rocked_onto_its_shoulder_blades_beyond_the_bound(an
     assert (bounded.scores[buttocks] >= 0.5).sum() >= 20
     for supports in (bounded, free):
         assert np.degrees(np.arccos(np.clip(supports.up @ true_up, -1, 1))) <= 5.0
+
+
+def test_a_floor_sitter_whose_fitted_feet_are_lowest_rests_on_its_buttocks_without_a_wall(anny_body):
+    """Sitting on the floor with the legs ahead, MediaPipe's depth tilts the shins down: the fitted heels,
+    not the buttocks, are lowest. Folded thighs over buttocks within SUPPORT['floor_sitting_buttocks_m'] of
+    the floor sit on it (supports.sits_on_floor): the buttocks are claimed, the upright torso leans on no
+    wall (the standing balance would read its centre of mass far behind the heels). Hips at a seat's height
+    keep the seat; the same body standing is not sitting."""
+    from backend.eval.synth.poses import rotation
+    from backend.localizers.default.priors import SUPPORT
+    from backend.localizers.default.supports import find_supports, sits_on_floor, vertex_areas
+
+    parts = anny_body.parts
+    up = np.array([0.0, 0.0, 1.0])
+    fit = _fit_of({**{f"upperleg01.{s}": rotation("x", -90.0) for s in "LR"},
+                   **{f"lowerleg01.{s}": rotation("x", 15.0) for s in "LR"}})  # thighs level, shins 15 deg down
+    height = fit.vertices @ up
+    buttocks = float(height[parts == PART_ID["buttocks"]].min() - height.min())
+    assert 0.05 < buttocks < SUPPORT["floor_sitting_buttocks_m"]  # the heels are lowest, the buttocks just above
+    assert sits_on_floor(height - height.min(), parts, fit.joints, up)
+    supports = find_supports(fit.vertices, parts, fit.joints, legs_seen=True, feet_seen={"L": True, "R": True},
+                             areas=vertex_areas(fit.vertices, anny_body.faces), up=up)
+    names = [s["name"] for s in supports.found]
+    assert names == ["floor"] and supports.found[0]["sitting_on_it"], supports.found
+    on = supports.scores >= 0.5
+    assert on[parts == PART_ID["buttocks"]].sum() >= 20
+    assert not on[np.isin(parts, [PART_ID["back"], PART_ID["head"]])].any()  # no wall behind the upright torso
+    standing = _fit_of({})
+    height = standing.vertices @ up
+    assert not sits_on_floor(height - height.min(), parts, standing.joints, up)

@@ -23,6 +23,7 @@ from backend.localizers.default.priors import SUPPORT
 from backend.localizers.default.resting import resting_direction
 from backend.localizers.default.seats import angle_from_down as _angle_from_down
 from backend.localizers.default.seats import ARMS, floor_under, seat_supports
+from backend.localizers.default.stretched_legs import on_buttocks
 
 
 @dataclass
@@ -193,6 +194,11 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
         seated_hidden_feet(scores, on_floor, parts, feet_seen, flat_feet, found[0])
     # A squat balances on its feet (the hips go back as the torso leans forward): no wall behind it (backing.py).
     squatting = any(f["name"] == "none under the hips" for f in found)
+    if (not lying and not seated and not squatting and not on_floor[parts == PART_ID["buttocks"]].any()
+            and sits_on_floor(height - floor, parts, joints, up)):
+        scores = on_buttocks(scores, vertices, parts, up)
+        found[0]["sitting_on_it"] = True
+        seated = True  # it balances on its buttocks: a backrest (a wall) only behind a reclined torso
     if not lying and not squatting and (seated or (all(feet_seen.values()) and not tables)):
         on_back, behind = (backrest(vertices, parts, joints, up, areas) if seated
                            else backing(vertices, parts, joints, up, on_floor, areas))
@@ -200,6 +206,18 @@ def find_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
             scores[on_back] = np.maximum(scores[on_back], SUPPORT["backing_score"])
             found.append(behind)
     return Supports(scores, up, found)
+
+
+def sits_on_floor(height: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray) -> bool:
+    """Folded thighs (both at least SUPPORT['thigh_level_deg'] from hanging) over buttocks less than
+    SUPPORT['floor_sitting_buttocks_m'] above the lowest point (height: (N,) above it): the body sits on the
+    floor, its hips too low for a seat (seats.seat_supports), its legs ahead. MediaPipe's depth of legs
+    pointing at the camera tilts them down, so the fitted feet, not the buttocks, are lowest: the floor alone
+    misses the buttocks (find_supports then rests them on it: stretched_legs.on_buttocks), and the standing balance reads the upright torso as leaning on a wall (dev seed 9017
+    image 82: back and head claimed, 37 cm geodesic error)."""
+    thighs = [_angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
+    buttocks = float(height[parts == PART_ID["buttocks"]].min())
+    return min(thighs) >= SUPPORT["thigh_level_deg"] and buttocks < SUPPORT["floor_sitting_buttocks_m"]
 
 
 def seated_hidden_feet(scores: np.ndarray, on_floor: np.ndarray, parts: np.ndarray, feet_seen: dict[str, bool],
