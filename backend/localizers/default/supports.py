@@ -212,9 +212,10 @@ def sits_on_floor(height: np.ndarray, parts: np.ndarray, joints: dict[str, np.nd
     """Folded thighs (both at least SUPPORT['thigh_level_deg'] from hanging) over buttocks less than
     SUPPORT['floor_sitting_buttocks_m'] above the lowest point (height: (N,) above it): the body sits on the
     floor, its hips too low for a seat (seats.seat_supports), its legs ahead. MediaPipe's depth of legs
-    pointing at the camera tilts them down, so the fitted feet, not the buttocks, are lowest: the floor alone
-    misses the buttocks (find_supports then rests them on it: stretched_legs.on_buttocks), and the standing balance reads the upright torso as leaning on a wall (dev seed 9017
-    image 82: back and head claimed, 37 cm geodesic error)."""
+    pointing at the camera tilts them down, so the fitted feet, not the buttocks, are lowest: the floor
+    alone misses the buttocks (find_supports then rests them on it: stretched_legs.on_buttocks), and the
+    standing balance reads the upright torso as leaning on a wall (dev seed 9017 image 82: back and head
+    claimed, 37 cm geodesic error)."""
     thighs = [_angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
     buttocks = float(height[parts == PART_ID["buttocks"]].min())
     return min(thighs) >= SUPPORT["thigh_level_deg"] and buttocks < SUPPORT["floor_sitting_buttocks_m"]
