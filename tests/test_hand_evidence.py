@@ -33,6 +33,23 @@ def test_a_hand_at_a_seats_height_needs_a_grasp(anny_body):
     assert out["left"]["score"] == 0.8  # a curled hand grasps whatever it borders
 
 
+def test_a_hand_hanging_below_a_seat_s_height_needs_a_grasp(anny_body):
+    """A seated body's hand hanging lower than the seat hangs beside it: the disc beyond the hand reads the
+    seat's side. Held out (not hanging) at that height, or hanging above the seat's band, it keeps its claim."""
+    v = anny_body.canonical_vertices.astype(np.float64)
+    height = _hand_height(anny_body, "right")
+    seat = {"name": "seat", "height_m": round(height + 3 * HANDS["near_seat_m"], 3)}  # well above the hand
+    supports = Supports(scores=np.zeros(len(v)), up=UP, found=[{"name": "floor", "height_m": 0.0}, seat])
+    hands = {"right": _cue(), "left": _cue()}
+    out = _support_explains_colour(hands, v, anny_body.parts, supports, {"right": True, "left": False})
+    assert out["right"]["score"] < 0.5 and out["right"]["explained_by"] == "seat"
+    assert out["left"]["score"] == 0.8 and "explained_by" not in out["left"]
+    low = {**seat, "height_m": round(height - 2 * HANDS["near_seat_m"], 3)}  # the hand hangs above the seat
+    supports = Supports(scores=np.zeros(len(v)), up=UP, found=[{"name": "floor", "height_m": 0.0}, low])
+    out = _support_explains_colour({"right": _cue()}, v, anny_body.parts, supports, {"right": True})
+    assert out["right"]["score"] == 0.8
+
+
 def test_a_raised_hand_far_from_every_support_keeps_its_claim(anny_body):
     v = anny_body.canonical_vertices.astype(np.float64)
     height = _hand_height(anny_body, "right")

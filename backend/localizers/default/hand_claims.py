@@ -36,7 +36,7 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
     hands = _held_out(_fist_without_object(hand_cues(obs, hanging, rare), excess), fit, supports.up, excess)
     side_rare = torso_side_rare(obs, hanging, rare, edge)
     hands = _body_side_explains_colour(_colour_alone(hands, excess, skinless), side_rare, hanging)
-    hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports))
+    hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports, hanging))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
 
 
@@ -142,11 +142,13 @@ def _torso_from_up(joints: dict[str, np.ndarray], up: np.ndarray) -> float:
 
 
 def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.ndarray, parts: np.ndarray,
-                             supports: Supports) -> dict[str, dict[str, float]]:
+                             supports: Supports, hanging: dict[str, bool] | None = None) -> dict[str, dict[str, float]]:
     """A hand within HANDS['near_support_m'] of the floor (a lying or floor-sitting body's hands) or
-    within HANDS['near_seat_m'] of a seat's height (a seated body's hands beside the thighs) sits at
-    the edge of what carries the body, whose colour the object cue then takes for an object: its
+    within HANDS['near_seat_m'] of a seat's height (a seated body's hands beside the thighs), or a
+    `hanging` hand lower than that (beside the seat, whose side the disc beyond the hand then reads), sits
+    at the edge of what carries the body, whose colour the object cue then takes for an object: its
     claim there needs a grasp (the support's own contact already covers a hand resting on it)."""
+    hanging = hanging or {}
     height = vertices @ supports.up
     floor = float(height.min())
     seats = [s["height_m"] for s in supports.found if s["name"] == "seat"]
@@ -155,7 +157,8 @@ def _support_explains_colour(hands: dict[str, dict[str, float]], vertices: np.nd
         cue = dict(cue)
         hand = np.isin(parts, (PART_ID[f"{side}_palm"], PART_ID[f"{side}_fingers"]))
         cue["height_m"] = round(float(height[hand].min() - floor), 3)
-        on_seat = any(abs(cue["height_m"] - seat) < HANDS["near_seat_m"] for seat in seats)
+        on_seat = any(abs(cue["height_m"] - seat) < HANDS["near_seat_m"]
+                      or (hanging.get(side) and cue["height_m"] < seat) for seat in seats)
         if (cue["height_m"] < HANDS["near_support_m"] or on_seat) and cue["finger_curl"] < HANDS["curl_grasp"]:
             cue["score"] = min(cue["score"], HANDS["hint_score"])
             cue["explained_by"] = "seat" if on_seat else "floor"

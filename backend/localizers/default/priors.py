@@ -164,7 +164,9 @@ HANDS = {
     "near_support_m": 0.25,
     # Likewise a hand within this of a seat's height: a seated body's hands rest beside the thighs on
     # the seat's edge (tuning seed: 6 false hand claims of sitting images at 0.01-0.08 m, the true
-    # hands of the table images at >= 0.11 m).
+    # hands of the table images at >= 0.11 m). A hanging hand lower than the seat hangs beside it, the disc
+    # beyond the hand on the seat's side (hand_claims._support_explains_colour; dev seed 9017 image 116, a hand
+    # 12 cm below the seat: 47 cm geodesic error; 9017 geo 5.65 -> 5.34 cm; 17, 517, 2017, 3017, 4017 unchanged).
     "near_seat_m": 0.1,
     # A curled hand is a grasp only with at least grasp_object_min object evidence above the silhouette-edge
     # noise at it (object_excess, below: a fist or a relaxed hand curls as much; hand_claims._fist_without_object).
