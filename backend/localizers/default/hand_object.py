@@ -22,6 +22,13 @@ background pixels of a common background chromaticity, darker, globally or again
 background): it took the grey carried bags too and left the lean images' wall shadows; excluding
 pixels between two background colours (a wall-floor line): it took the carried bags' pixels too.
 
+The hand's own skin beyond the mask (skin_beyond_mask): MediaPipe's person mask misses spread fingers;
+their pixels are background, rare there, and read as an object at the hand (dev seed 9017: two squats with
+their arms held forward, colour 0.40 / 0.52, claimed 1-1.8 m from the feet). Background pixels near the
+mask of the face's colour are left out of a colour-alone claim (hand_claims._colour_alone). Left out of
+every cue they cost true holds too (their fingers beyond the mask are part of what they read): seed 17
+F1 0.6459 -> 0.6348 (any person colour) or 0.6396 (the face's), 9017 geo 6.99 -> 5.81 / 5.90.
+
 Tried and dropped: skipping the silhouette's edge (pixels whose 3x3 neighbourhood holds person and
 background blend both colours, rare in both regions): the holding-vs-empty AUC rose 0.785 -> 0.818,
 but every true hold's evidence shrank with the empty hands' (seed 17 F1 0.503 / 0.509 at object_full
