@@ -208,6 +208,14 @@ def test_colour_along_the_body_s_side_is_no_held_object():
     assert out["left"]["score"] == 0.9 and out["left"]["side_edge_rare"] == 0.0
     bent = _body_side_explains_colour({"right": claim}, side, {"right": False})
     assert bent["right"]["score"] == 0.9 and "explained_by" not in bent["right"]
+    # A bent arm's claim by colour alone (no grasp, not held out) gives way only on a side rarer still
+    # (HANDS['side_bent_max']: a backpack seen past the body), never when held out.
+    colour = {**claim, "finger_curl": -1.0}
+    for rare_side, kept in ((HANDS["side_bent_max"] + 0.05, False), (HANDS["side_bent_max"] - 0.05, True)):
+        out = _body_side_explains_colour({"right": colour}, {"right": rare_side}, {"right": False})
+        assert (out["right"]["score"] == 0.9) is kept, (rare_side, out)
+    held_out = _body_side_explains_colour({"right": {**colour, "held_out": True}}, {"right": 0.9}, {"right": False})
+    assert held_out["right"]["score"] == 0.9
 
 
 def test_a_curled_hand_without_an_object_is_a_fist():

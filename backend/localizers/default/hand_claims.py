@@ -85,14 +85,17 @@ def _body_side_explains_colour(hands: dict[str, dict], side_rare: dict[str, floa
     """The claim of a hand hanging beside the body (`hanging`, per side) on a side whose torso edge is itself
     rare at HANDS['side_edge_rare_max'] or more (`side_rare`: hand_object.torso_side_rare) stays a hint: the
     colour beyond the hand runs up along the body's side, a wall's shadow or a pack behind it, not a load
-    hanging from the hand (`explained_by` "body side"). A raised or bent arm keeps its claim: an object held
-    against the side of the torso (tests/data/astronaut.jpg's helmet, 0.32) reads the same there.
+    hanging from the hand (`explained_by` "body side"). A raised or bent arm keeps its claim below the higher
+    HANDS['side_bent_max'] (an object held against the side of the torso, tests/data/astronaut.jpg's helmet,
+    reads 0.32 there; a backpack seen past the body 0.40-0.42), and always when held out or grasping.
     Records `side_edge_rare`."""
     out = {}
     for side, cue in hands.items():
         cue = dict(cue)
         cue["side_edge_rare"] = round(side_rare.get(side, 0.0), 3)
-        if cue["score"] >= 0.5 and hanging.get(side) and cue["side_edge_rare"] >= HANDS["side_edge_rare_max"]:
+        alone = not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
+        bar = HANDS["side_edge_rare_max"] if hanging.get(side) else HANDS["side_bent_max"] if alone else np.inf
+        if cue["score"] >= 0.5 and cue["side_edge_rare"] >= bar:
             cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), "body side"
         out[side] = cue
     return out

@@ -223,6 +223,11 @@ HANDS = {
     "side_strip_min_px": 30,
     "side_over_outline": 1.5,
     "side_edge_rare_max": 0.3,
+    # ...and a bent or raised arm's colour-alone claim (not held out, no grasp) on a side rare at side_bent_max
+    # or more: a backpack seen past the body, a leaning body's wall shadow beside a bent arm (session 9, seeds
+    # 17-9017: the false ones read 0.40-0.50; no true claim above 0.24; tests/data/astronaut.jpg's helmet, held
+    # against the torso's side, 0.32 and kept).
+    "side_bent_max": 0.36,
 }
 
 # Semantic contact: which parts usually touch an object of this label (from how people use it).
