@@ -31,13 +31,20 @@ def claimed_hands(obs: Observation, fit: Fit, parts: np.ndarray, faces: np.ndarr
     hanging = {side: is_hanging(fit.joints, side, supports.up) for side in ("left", "right")}
     rare, edge = rare_colours(obs), silhouette_edge(obs)
     excess = object_excess(obs, hanging, rare, edge)
-    skin = skin_beyond_mask(obs)
-    skinless = excess if rare is None or skin is None else object_excess(obs, hanging, rare & ~skin, edge)
     hands = _held_out(_fist_without_object(hand_cues(obs, hanging, rare), excess), fit, supports.up, excess)
+    skinless = None  # the skin test only where a claim rests on colour alone (a distance transform per photo)
+    skin = skin_beyond_mask(obs) if any(_colour_only(c) and c["score"] >= 0.5 for c in hands.values()) else None
+    if rare is not None and skin is not None:
+        skinless = object_excess(obs, hanging, rare & ~skin, edge)
     side_rare = torso_side_rare(obs, hanging, rare, edge)
     hands = _body_side_explains_colour(_colour_alone(hands, excess, skinless), side_rare, hanging)
     hands = _one_hand_unless_both(_support_explains_colour(hands, fit.vertices, parts, supports, hanging))
     return hands, hand_scores(hands, fit.vertices, faces, parts, fit.joints, supports.up)
+
+
+def _colour_only(cue: dict) -> bool:
+    """The cue's claim rests on the colour cue alone: not held out, no grasp."""
+    return not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
 
 
 def _fist_without_object(hands: dict[str, dict], excess: dict[str, float]) -> dict[str, dict]:
@@ -63,16 +70,17 @@ def _colour_alone(hands: dict[str, dict], excess: dict[str, float],
     it is no more once the hand's own skin beyond the person mask is left out (`skinless`: object_excess
     without hand_object.skin_beyond_mask; `explained_by` "the hand's own skin": spread fingers the mask
     missed), or when its claim falls short of HANDS['colour_alone_min'] (`explained_by` "weak colour"):
-    colour at the bar and nothing else. Records `object_excess` (and `skinless_excess`)."""
-    skinless = excess if skinless is None else skinless
+    colour at the bar and nothing else. Records `object_excess` (and `skinless_excess` when given)."""
     out = {}
     for side, cue in hands.items():
         cue = dict(cue)
         cue["object_excess"] = round(excess.get(side, 0.0), 3)
-        cue["skinless_excess"] = round(skinless.get(side, 0.0), 3)
-        alone = cue["score"] >= 0.5 and not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
+        if skinless is not None:
+            cue["skinless_excess"] = round(skinless.get(side, 0.0), 3)
+        alone = cue["score"] >= 0.5 and _colour_only(cue)
         reason = None if not alone else ("silhouette edge" if cue["object_excess"] < HANDS["excess_min"]
-                                         else "the hand's own skin" if cue["skinless_excess"] < HANDS["excess_min"]
+                                         else "the hand's own skin"
+                                         if cue.get("skinless_excess", cue["object_excess"]) < HANDS["excess_min"]
                                          else "weak colour" if cue["score"] < HANDS["colour_alone_min"] else None)
         if reason:
             cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), reason
@@ -93,8 +101,8 @@ def _body_side_explains_colour(hands: dict[str, dict], side_rare: dict[str, floa
     for side, cue in hands.items():
         cue = dict(cue)
         cue["side_edge_rare"] = round(side_rare.get(side, 0.0), 3)
-        alone = not cue.get("held_out") and cue["finger_curl"] < HANDS["curl_grasp"]
-        bar = HANDS["side_edge_rare_max"] if hanging.get(side) else HANDS["side_bent_max"] if alone else np.inf
+        bar = (HANDS["side_edge_rare_max"] if hanging.get(side)
+               else HANDS["side_bent_max"] if _colour_only(cue) else np.inf)
         if cue["score"] >= 0.5 and cue["side_edge_rare"] >= bar:
             cue["score"], cue["explained_by"] = min(cue["score"], HANDS["hint_score"]), "body side"
         out[side] = cue
