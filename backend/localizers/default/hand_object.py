@@ -52,9 +52,10 @@ _LEVELS = 16  # colour levels per channel: 16^3 bins separate a light-blue rod f
 _N_BINS = _LEVELS**3
 
 
-def _colour_bins(image: np.ndarray) -> np.ndarray:
-    q = (image[:, :, :3] // (256 // _LEVELS)).astype(np.int32)
-    return (q[:, :, 0] * _LEVELS + q[:, :, 1]) * _LEVELS + q[:, :, 2]
+def _colour_bins(image: np.ndarray, levels: int = _LEVELS) -> np.ndarray:
+    """(H,W) int: each pixel's colour bin, `levels` levels per channel."""
+    q = (image[:, :, :3] // (256 // levels)).astype(np.int32)
+    return (q[:, :, 0] * levels + q[:, :, 1]) * levels + q[:, :, 2]
 
 
 def rare_colours(obs: K.Observation) -> np.ndarray | None:
@@ -92,8 +93,7 @@ def skin_beyond_mask(obs: K.Observation) -> np.ndarray | None:
     if not face.any():
         return np.zeros(person.shape, dtype=bool)
     levels = HANDS["skin_levels"]
-    q = (obs.rgb[:, :, :3] // (256 // levels)).astype(np.int32)
-    bins = (q[:, :, 0] * levels + q[:, :, 1]) * levels + q[:, :, 2]
+    bins = _colour_bins(obs.rgb, levels)
     share = np.bincount(bins[face], minlength=levels**3) / float(face.sum())
     near = ndimage.distance_transform_edt(~person) <= HANDS["skin_band"] * torso
     return ~person & near & (share[bins] >= HANDS["skin_share"])

@@ -47,6 +47,11 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
     return out
 
 
+def thigh_angles(joints: dict[str, np.ndarray], up: np.ndarray) -> list[float]:
+    """[left, right] degrees of each fitted thigh (hip -> knee) from hanging straight down."""
+    return [angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
+
+
 def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
                   thigh_drop: float = float("nan"), heel_distance: float = float("nan"),
                   lap_cover: float = float("nan"), wrists_seen: dict[str, bool] | None = None,
@@ -60,7 +65,7 @@ def seat_supports(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.
     scores = np.zeros(len(vertices))
     found: list[dict] = []
     hips = (joints["hip.L"] + joints["hip.R"]) / 2
-    thighs = [angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
+    thighs = thigh_angles(joints, up)
     hip_height = float(hips @ up - floor)
     folded = min(thighs) >= SUPPORT["thigh_level_deg"] or thigh_drop < SUPPORT["seat_thigh_drop_max"]
     if not (folded and hip_height >= SUPPORT["seat_min_height_m"]):

@@ -22,7 +22,7 @@ from backend.localizers.default.lying import lying_contact
 from backend.localizers.default.priors import SUPPORT
 from backend.localizers.default.resting import resting_direction
 from backend.localizers.default.seats import angle_from_down as _angle_from_down
-from backend.localizers.default.seats import ARMS, floor_under, seat_supports
+from backend.localizers.default.seats import ARMS, floor_under, seat_supports, thigh_angles
 from backend.localizers.default.stretched_legs import on_buttocks
 
 
@@ -216,7 +216,7 @@ def sits_on_floor(height: np.ndarray, parts: np.ndarray, joints: dict[str, np.nd
     alone misses the buttocks (find_supports then rests them on it: stretched_legs.on_buttocks), and the
     standing balance reads the upright torso as leaning on a wall (dev seed 9017 image 82: back and head
     claimed, 37 cm geodesic error)."""
-    thighs = [_angle_from_down(joints[f"knee.{s}"] - joints[f"hip.{s}"], up) for s in "LR"]
+    thighs = thigh_angles(joints, up)
     buttocks = float(height[parts == PART_ID["buttocks"]].min())
     return min(thighs) >= SUPPORT["thigh_level_deg"] and buttocks < SUPPORT["floor_sitting_buttocks_m"]
 
