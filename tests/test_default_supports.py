@@ -600,6 +600,26 @@ def test_a_foot_on_its_toes_or_off_the_floor_keeps_its_fit(anny_body):
     assert rest_feet_on_floor(lifted, up, feet).levelled == ["L"]
 
 
+def test_a_foot_at_the_end_of_a_leg_stretched_along_the_floor_keeps_its_fit(anny_body, monkeypatch):
+    """Legs stretched ahead (sitting on the floor) with the toes pointed: the soles are within
+    FIT['foot_level_deg'] of level and on the floor, but a sole flat under a level shin is past the
+    ankle's range (FIT['foot_flat_shin_max_deg']), so the heels, not the soles, stay on the floor."""
+    from backend.localizers.default.fit import rest_feet_on_floor, shin_from_down_deg, sole_tilt_deg
+    from backend.localizers.default.priors import FIT
+
+    feet = {s: np.isin(anny_body.parts, [PART_ID[f"{n}_foot"], PART_ID[f"{n}_sole"]])
+            for s, n in (("L", "left"), ("R", "right"))}
+    up = np.array([0.0, 0.0, 1.0])
+    stretched = _fit_of({"upperleg01.L": _pitch(-80.0), "upperleg01.R": _pitch(-80.0),
+                         "foot.L": _pitch(45.0), "foot.R": _pitch(45.0)})
+    for side in "LR":
+        assert sole_tilt_deg(stretched, side, up) <= FIT["foot_level_deg"]
+        assert shin_from_down_deg(stretched, side, up) > FIT["foot_flat_shin_max_deg"]
+    assert rest_feet_on_floor(stretched, up, feet).levelled == []
+    monkeypatch.setitem(FIT, "foot_flat_shin_max_deg", 180.0)  # without the ankle's range they would be flattened
+    assert rest_feet_on_floor(stretched, up, feet).levelled == ["L", "R"]
+
+
 def test_a_seated_body_s_hidden_foot_rests_on_the_floor(anny_body):
     """A crate or table hides a seated body's shins: its hidden foot, which the fit puts flat on the
     floor, is claimed (the seat carries the body, the shins hang to the floor); a standing body's

@@ -406,6 +406,12 @@ def sole_tilt_deg(fit: Fit, side: str, up: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(-sole @ up, -1.0, 1.0))))
 
 
+def shin_from_down_deg(fit: Fit, side: str, up: np.ndarray) -> float:
+    """Angle (deg) of side's fitted shin (knee -> ankle) from straight down (0: vertical, 90: level)."""
+    shin = unit(fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"])
+    return float(np.degrees(np.arccos(np.clip(-shin @ up, -1.0, 1.0))))
+
+
 def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarray]) -> Fit:
     """A foot that stands on the floor lies flat on it: the foot turns about the ankle (the
     smallest turn: its heading is kept) until its sole is level, heel and toes on the floor plane.
@@ -414,7 +420,8 @@ def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarra
     seed's standing images, truly 0-2), and over a ~25 cm foot each 5 deg lifts or sinks one end
     by ~2 cm, the width of the contact band. Applies per foot when its lowest vertex is within
     FIT['foot_on_floor_m'] of the body's lowest point and its sole within FIT['foot_level_deg'] of
-    level; a foot on its toes (heel raised, kneeling: fit.rest_shins_on_floor's sides) keeps its fit.
+    level, its shin within FIT['foot_flat_shin_max_deg'] of down (the ankle's range); a foot on its toes
+    (heel raised, kneeling: fit.rest_shins_on_floor's sides) keeps its fit.
     foot_parts: side ('L', 'R') -> (N,) bool, the foot's vertices (foot and sole parts).
     Returns the re-posed fit with `levelled` naming the sides that moved (the same fit if none did).
     With supports.flat_foot_patch (the sole's patch, 1.8 cm instead of the floor's 3 cm band), seed 17:
@@ -430,7 +437,8 @@ def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarra
         if side in fit.rested or float(height[foot_parts[side]].min()) - floor > FIT["foot_on_floor_m"]:
             continue
         sole = world[f"foot.{side}"] @ SOLE_NORMAL
-        if sole_tilt_deg(fit, side, up) > FIT["foot_level_deg"]:
+        if sole_tilt_deg(fit, side, up) > FIT["foot_level_deg"] or shin_from_down_deg(fit, side, up) > FIT[
+                "foot_flat_shin_max_deg"]:
             continue
         world[f"foot.{side}"] = swing(unit(sole), -up) @ world[f"foot.{side}"]
         moved.append(side)

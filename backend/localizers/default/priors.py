@@ -360,6 +360,12 @@ FIT = {
     # foot_on_floor_m 0.03-0.08 measured the same.
     "foot_on_floor_m": 0.05,
     "foot_level_deg": 45.0,
+    # ...and its shin within foot_flat_shin_max_deg of straight down: an ankle bends ~20-40 deg up and
+    # ~50 deg down from square, so a sole flat under a shin tilted further is out of its range (a shin
+    # stretched along the floor rests on its heel). Seeds 17 (tuning), 4017, 5017, 9017 (dev): 890 of the 891
+    # levelled feet had shins within 55 deg of down (squats the most tilted, 37-55 deg); the one at 83
+    # deg, a floor-sitter's foot, was flattened onto its whole sole (5017 image 112: 68 cm geodesic error).
+    "foot_flat_shin_max_deg": 65.0,
     # A seen leg whose fitted knee bends less than stretched_knee_deg under hips held up on folded thighs (a
     # seat or a squat) is stretched out ahead on the floor (stretched_legs.py): a chair's seat puts the feet on
     # the floor with the knees bent. Seen legs of seated/squatting fits on both seeds bend >= 38 deg, of the
