@@ -25,6 +25,7 @@ import numpy as np
 
 from backend.localizers.default import detect as K
 from backend.localizers.default.priors import DETECT, FIT
+from backend.localizers.default.seats import angle_from_down
 
 # MediaPipe world (x right, y down, z away from the camera) -> Anny axes (x, z, -y): a rotation.
 _MP_TO_ANNY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
@@ -402,14 +403,12 @@ SOLE_NORMAL = np.array([0.0, 0.0, -1.0])  # out of the sole in Anny's rest (its 
 
 def sole_tilt_deg(fit: Fit, side: str, up: np.ndarray) -> float:
     """Angle (deg) between the fitted foot's sole and the floor plane (0: flat on it)."""
-    sole = world_rotations(fit.deltas)[f"foot.{side}"] @ SOLE_NORMAL
-    return float(np.degrees(np.arccos(np.clip(-sole @ up, -1.0, 1.0))))
+    return angle_from_down(world_rotations(fit.deltas)[f"foot.{side}"] @ SOLE_NORMAL, up)
 
 
 def shin_from_down_deg(fit: Fit, side: str, up: np.ndarray) -> float:
     """Angle (deg) of side's fitted shin (knee -> ankle) from straight down (0: vertical, 90: level)."""
-    shin = unit(fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"])
-    return float(np.degrees(np.arccos(np.clip(-shin @ up, -1.0, 1.0))))
+    return angle_from_down(fit.joints[f"ankle.{side}"] - fit.joints[f"knee.{side}"], up)
 
 
 def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarray]) -> Fit:

@@ -24,6 +24,7 @@ def floor_under(height: np.ndarray, parts: np.ndarray) -> float:
 
 
 def angle_from_down(direction: np.ndarray, up: np.ndarray) -> float:
+    """Angle (deg) of direction (3,), any length, from straight down (-up): 0 hanging, 90 level."""
     d = direction / max(np.linalg.norm(direction), 1e-9)
     return float(np.degrees(np.arccos(np.clip(-d @ up, -1.0, 1.0))))
 
