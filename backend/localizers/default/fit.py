@@ -436,8 +436,8 @@ def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarra
         if side in fit.rested or float(height[foot_parts[side]].min()) - floor > FIT["foot_on_floor_m"]:
             continue
         sole = world[f"foot.{side}"] @ SOLE_NORMAL
-        if sole_tilt_deg(fit, side, up) > FIT["foot_level_deg"] or shin_from_down_deg(fit, side, up) > FIT[
-                "foot_flat_shin_max_deg"]:
+        tilted = angle_from_down(sole, up) > FIT["foot_level_deg"]  # sole_tilt_deg, from the rotations at hand
+        if tilted or shin_from_down_deg(fit, side, up) > FIT["foot_flat_shin_max_deg"]:
             continue
         world[f"foot.{side}"] = swing(unit(sole), -up) @ world[f"foot.{side}"]
         moved.append(side)
