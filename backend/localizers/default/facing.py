@@ -38,8 +38,8 @@ on the hips' side the upper body's labels are swapped back (upper_body_mirrored)
 once (dev seed 2017 image 119, geo 63.0 -> 0.4 cm; that seed's mean 3.84 -> 3.42).
 
 Not caught: MediaPipe sometimes mirrors the heel and toe keypoints with the rest, and then the feet agree
-with the wrong labels (dev seeds: 5017 image 4, a bag carried in the right hand, smaller toe drop -0.18,
-the load claimed on the left hand, 121 cm of geodesic error; 9017 image 76, -0.02, 50 cm). The person mask
+with the wrong labels (dev seeds: 5017 image 4, a bag carried in the right hand, toe drops -0.23 / -0.18,
+the load claimed on the left hand, 121 cm of geodesic error; 9017 image 76, -0.02 / -0.02, 50 cm). The person mask
 below the ankles does not settle it either. Over the standing images of seeds 17, 2017, 5017 and 9017 its
 lowest row within 0.12 torso lengths of each ankle reads 0.09-0.43 torso lengths below it when the body faces
 the camera (median 0.30) and 0.13-0.25 from behind (median 0.21). A bar at 0.26 would catch 9017 #76 only,
