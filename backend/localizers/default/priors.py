@@ -541,14 +541,15 @@ SUPPORT = {
     # seeds 17/2017/5017/9017, the 12 forearm tables of seated fits): with the forearm in the truth the fitted
     # elbow was 32-40 cm above the seat and 14-20 cm below the shoulder, without it 28-48 and 10-23 cm.
     # Session 15, same seeds: 12 forearm tables, the forearm in the truth in 6 (its forearm, palm or fingers
-    # in 7). The fitted wrist's reach out from the hips' midline does not separate them either (true 0.33-0.43
-    # m, false 0.27-0.47). A photo cue separated them there: the share of background pixels within 0.2 torso
-    # lengths below the elbow -> wrist line whose colour is rare among the background's. True tables read
-    # 0.15-0.41 (and 0.06 once), false ones 0.00-0.08 (two had no background there). But a real desk top is a
-    # large part of the background, so its colours are common, and the cue would demote real forearms on desks
-    # too; not taken. Demoting every forearm table to a hint: F1 -0.0007 / -0.0009 / +0.0003 / +0.0013, geo
-    # +0.01 / -0.05 / -0.15 / -0.81 cm, the table scenario's F1 -0.008..-0.015 (the fresh seed's worst
-    # scenario, 0.369); not taken either.
+    # in 7; session 14's 3 of 12 came from a script lost with its machine, and this count, any true vertex on
+    # the claimed forearm, does not reproduce it). The fitted wrist's reach out from the hips' midline does
+    # not separate them either (true 0.33-0.43 m, false 0.27-0.47). A photo cue separated them there: the
+    # share of background pixels within 0.2 torso lengths below the elbow -> wrist line whose colour is rare
+    # among the background's. True tables read 0.15-0.41 (and 0.06 once), false ones 0.00-0.08 (two had no
+    # background there). But a real desk top is a large part of the background, so its colours are common, and
+    # the cue would demote real forearms on desks too; not taken. Demoting every forearm table to a hint: F1
+    # -0.0007 / -0.0009 / +0.0003 / +0.0013, geo +0.01 / -0.05 / -0.15 / -0.81 cm, the table scenario's F1
+    # -0.008..-0.015 (the fresh seed's worst scenario, 0.369); not taken either.
     "table_above_seat_m": 0.1,
     "table_score": 0.6,
     # A table top seen from above hides a seated (or standing) body's lap from the camera: when the person
