@@ -361,6 +361,10 @@ FIT = {
     # synthetic settle leaves 2+ cm up, the fit does not say (session 14, seated scenes of seeds 17, 2017,
     # 5017, 9017: 160 images, 56 with one foot in the truth; a foot fitted 0-1 cm above the other was in the
     # truth 76 of 89 times, 1-2 cm 22/25, 2-3 cm 6/8, 3-5 cm 4/7, over 5 cm 17/23, the lower one 139/168).
+    # A seated body's seen foot fitted higher than this is not levelled onto the floor: doing so (session 16)
+    # gained F1 +0.0024 / +0.0072 / -0.0004 / +0.0063 on those seeds with geo -0.20 / +0.06 / 0.00 / -0.01 cm, but
+    # the floated feet's heights (gains 0.05-0.31 m, losses 0.04-0.22 m) leave no bar below the 5-25 cm a leg
+    # crossed knee over knee lifts its foot (bench/README.md, sixteenth session).
     "foot_on_floor_m": 0.05,
     "foot_level_deg": 45.0,
     # ...and its shin within foot_flat_shin_max_deg of straight down: an ankle bends ~20-40 deg up and
