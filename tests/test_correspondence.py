@@ -42,22 +42,100 @@ def stand_in(anny_body):
     return target, pre_image
 
 
-@pytest.mark.parametrize("part", ["left_palm", "right_sole", "buttocks", "head", "left_forearm", "chest",
-                                  "right_thigh"])
-def test_a_region_lands_on_the_same_place_of_another_body(anny_body, stand_in, part):
+def _turned(points: np.ndarray, pivot: np.ndarray, axis: int, degrees: float) -> np.ndarray:
+    """points (N,3) turned about the canonical axis `axis` (0 = X, 1 = Y) through pivot (3,)."""
+    a = np.radians(degrees)
+    c, s = np.cos(a), np.sin(a)
+    turn = np.array([[1, 0, 0], [0, c, -s], [0, s, c]]) if axis == 0 else np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    return (points - pivot) @ turn.T + pivot
+
+
+@pytest.fixture(scope="module")
+def seated_stand_in(anny_body):
+    """Anny subdivided once (other topology), seated on a low stool: thighs swung 100 deg forward (knees above the
+    hips), shins hanging straight down again; arms raised 150 deg to the sides. Turns past 90 deg, where a limb's
+    axis read with either sign would fit: (target surface, pre-image of each vertex on the source)."""
+    import trimesh
     from scipy.spatial import cKDTree
 
-    target, pre_image = stand_in
-    source = surface_of(anny_body)
-    on_part = source.vertices[anny_body.parts == PART_ID[part]].astype(np.float64)
-    seed = on_part[np.argmin(np.linalg.norm(on_part - on_part.mean(0), axis=1))]
+    source = anny_body.canonical_vertices.astype(np.float64)
+    pre_image, faces = trimesh.remesh.subdivide(source, anny_body.faces)
+    parts = anny_body.parts[cKDTree(source).query(pre_image)[1]]
+    out = pre_image.copy()
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        of = {name: parts == PART_ID[f"{side}_{name}"] for name in ("thigh", "shin", "foot", "sole", "upper_arm",
+                                                                     "forearm", "hand", "palm", "fingers")}
+        leg = of["thigh"] | of["shin"] | of["foot"] | of["sole"]
+        lower = leg & ~of["thigh"]
+        thigh, shin = pre_image[of["thigh"]], pre_image[of["shin"]]
+        hip = np.array([*thigh[:, :2].mean(0), thigh[:, 2].max()])
+        knee = _turned(np.array([[*shin[:, :2].mean(0), shin[:, 2].max()]]), hip, 0, -100.0)[0]
+        out[leg] = _turned(out[leg], hip, 0, -100.0)  # about X, towards -Y: forward
+        out[lower] = _turned(out[lower], knee, 0, 100.0)
+        arm = of["upper_arm"] | of["forearm"] | of["hand"] | of["palm"] | of["fingers"]
+        upper = pre_image[of["upper_arm"]]
+        shoulder = upper[np.argmin(np.abs(upper[:, 0]))]
+        out[arm] = _turned(out[arm], shoulder, 1, -150.0 * sign)  # about Y: up and out to the side
+    out[:, 2] -= out[:, 2].min()
+    return Surface("mesh", out.astype(np.float32), faces.astype(np.int32), parts), pre_image
+
+
+def _seed_on(vertices: np.ndarray, parts: np.ndarray, part: str, where: str) -> np.ndarray:
+    """A point of `part` on the source: its middle, or the back / front (+Y / -Y) of its middle slice."""
+    on = vertices[parts == PART_ID[part]].astype(np.float64)
+    if where == "middle":
+        return on[np.argmin(np.linalg.norm(on - on.mean(0), axis=1))]
+    middle = on[np.abs(on[:, 2] - np.median(on[:, 2])) < 0.03]
+    return middle[np.argmax(middle[:, 1]) if where == "back" else np.argmin(middle[:, 1])]
+
+
+def _lands_on_the_same_place(source: Surface, target: Surface, pre_image: np.ndarray, seed: np.ndarray,
+                             min_f1: float = 0.9, max_error_m: float = 0.02) -> None:
+    from scipy.spatial import cKDTree
+
     scores = (np.linalg.norm(source.vertices - seed, axis=1) < RADIUS).astype(np.float32)
     truth = np.linalg.norm(pre_image - seed, axis=1) < RADIUS
     predicted = transfer_scores(scores, source, target) >= 0.5
     f1 = 2 * (predicted & truth).sum() / (predicted.sum() + truth.sum())
-    error_m = cKDTree(target.vertices[truth]).query(target.vertices[predicted])[0].mean()
-    assert f1 >= 0.9 and error_m <= 0.02, (f1, error_m)
+    error_m = cKDTree(target.vertices[truth]).query(target.vertices[predicted])[0].mean() if predicted.any() else 1.0
+    assert f1 >= min_f1 and error_m <= max_error_m, (f1, error_m)
     assert transfer_rule(source, target) == "anny -> mesh by part-consistent nearest points"
+
+
+@pytest.mark.parametrize("part", ["left_palm", "right_sole", "buttocks", "head", "left_forearm", "chest",
+                                  "right_thigh"])
+def test_a_region_lands_on_the_same_place_of_another_body(anny_body, stand_in, part):
+    target, pre_image = stand_in
+    source = surface_of(anny_body)
+    _lands_on_the_same_place(source, target, pre_image, _seed_on(source.vertices, anny_body.parts, part, "middle"))
+
+
+@pytest.mark.parametrize("part, where", [("left_thigh", "back"), ("right_thigh", "back"), ("left_thigh", "front"),
+                                         ("right_shin", "back"), ("left_forearm", "middle"),
+                                         ("right_palm", "middle"), ("left_sole", "middle")])
+def test_a_seated_body_with_raised_arms_gets_each_region_on_the_same_side(anny_body, seated_stand_in, part, where):
+    """The back of a thigh a seat carries stays under the thigh of a body whose knees are above its hips, and a
+    raised arm keeps its hand at the far end (each limb's axis is read outwards from its parent part). Before
+    that, the backs and fronts of both thighs landed on the other side (F1 0.0, 10-11 cm), the forearm at 0.41 /
+    2.5 cm; now F1 0.90-0.99, within 2 mm: a turn about another axis than the limb's own leaves some twist."""
+    target, pre_image = seated_stand_in
+    source = surface_of(anny_body)
+    _lands_on_the_same_place(source, target, pre_image, _seed_on(source.vertices, anny_body.parts, part, where),
+                             min_f1=0.85, max_error_m=0.01)
+
+
+def test_a_posed_anny_mesh_takes_its_scores_by_vertex_index(anny_body):
+    """The same triangles over the same vertices (Blender rotates and reorders faces) is the same mesh in another
+    pose: scores move by index, exactly, whatever the pose."""
+    source = surface_of(anny_body)
+    faces = np.roll(anny_body.faces[::-1], 1, axis=1)
+    posed = anny_body.canonical_vertices * np.array([1.0, 1.0, 0.5], np.float32)
+    target = Surface("mesh", posed, faces, anny_body.parts)
+    scores = np.random.default_rng(0).random(source.n_vertices).astype(np.float32)
+    assert transfer_rule(source, target) == "anny -> mesh by vertex index"
+    np.testing.assert_array_equal(transfer_scores(scores, source, target), scores)
+    other = Surface("mesh", posed, np.roll(faces, 1, axis=0)[:-1], anny_body.parts)  # a triangle missing
+    assert transfer_rule(source, other) == "anny -> mesh by part-consistent nearest points"
 
 
 def test_bridges_route_through_a_surface_with_geometry(anny_body, stand_in):

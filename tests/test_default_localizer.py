@@ -63,13 +63,29 @@ def contact_parts(localizer, anny_body, views, image: str, **query) -> tuple[set
 def test_sitting_puts_buttocks_and_thighs_in_contact(localizer, anny_body, body_views, image):
     parts, report, scores = contact_parts(localizer, anny_body, body_views, image)
     assert report["pose_class"] == "sitting", report["pose_angles"]
-    assert {"buttocks", "left_thigh", "right_thigh"} <= parts
+    assert "buttocks" in parts
     assert not {"head", "chest", "back", "abdomen"} & parts
-    # Only the back of the thighs rests on the seat (the canonical body faces -Y).
-    thigh = np.isin(anny_body.parts, [PART_ID["left_thigh"], PART_ID["right_thigh"]]) & (scores >= 0)
+    # Only the back of each thigh rests on the seat: the groin's top at the hip end was 11-12% of the surface
+    # facing front before the seat kept to the thigh's lower half; now 3-5%.
     y = anny_body.canonical_vertices[:, 1]
-    front, back = thigh & (y < np.percentile(y[thigh], 25)), thigh & (y > np.percentile(y[thigh], 75))
-    assert np.mean(scores[back] >= 0.5) > 0.6 and np.mean(scores[front] >= 0.5) < 0.1
+    for side, (back, front) in thigh_sides_in_contact(anny_body, scores).items():
+        assert back > 0.5 and front < 0.08, (side, back, front)
+        thigh = (anny_body.parts == PART_ID[f"{side}_thigh"]) & (scores >= 0)
+        assert np.mean(scores[thigh & (y > np.percentile(y[thigh], 75))] >= 0.5) > 0.6, side
+
+
+def thigh_sides_in_contact(anny_body, scores: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per thigh, the share of its seen surface facing back (the canonical body faces -Y) and of that facing
+    front with scores >= 0.5 (scores: -1 where unseen)."""
+    from backend.bodies.part_rules import vertex_normals
+
+    facing_y = vertex_normals(anny_body.canonical_vertices.astype(np.float64), anny_body.faces)[:, 1]
+    out = {}
+    for side in ("left", "right"):
+        thigh = (anny_body.parts == PART_ID[f"{side}_thigh"]) & (scores >= 0)
+        out[side] = tuple(float(np.mean(scores[thigh & facing] >= 0.5)) for facing in (facing_y > 0.3, facing_y < -0.3))
+    return out
+
 
 
 def test_standing_puts_the_soles_in_contact(localizer, anny_body, body_views):
@@ -177,9 +193,10 @@ def test_a_photo_without_a_person_is_a_no_person_error(localizer, body_views, an
 
 def test_semantic_label_prior_picks_the_objects_parts(localizer, anny_body, body_views):
     semantic = {"task": "semantic_contact"}
-    chair, report, _ = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", **semantic, label="Chair")
+    chair, report, scores = contact_parts(localizer, anny_body, body_views, "anny_sit.jpg", **semantic, label="Chair")
     assert report["label_prior"] == "chair"
-    assert {"buttocks", "left_thigh", "right_thigh"} <= chair and not {"left_sole", "right_sole"} & chair
+    assert "buttocks" in chair and not {"left_sole", "right_sole"} & chair
+    assert all(back > 0.5 for back, _ in thigh_sides_in_contact(anny_body, scores).values())
     bag, report, _ = contact_parts(localizer, anny_body, body_views, "anny_carry.jpg", **semantic, label="bags")
     assert report["label_prior"] == "bag"
     assert "right_palm" in bag and not {"left_palm", "left_sole", "right_sole", "buttocks"} & bag

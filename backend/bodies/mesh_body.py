@@ -12,17 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.base import Body
+from backend.bodies.correspondence import same_triangles
 from backend.bodies.part_rules import geometric_parts, group_segments, refine
 from backend.mesh_checks import check_mesh
 
 # Below this share of vertices in groups with known names, names are not trusted for parts.
 MIN_NAMED_SHARE = 0.5
-
-
-def _triangle_set(faces: np.ndarray) -> np.ndarray:
-    """Faces as an order-free set: each row sorted, rows sorted (Blender may rotate or reorder them)."""
-    rows = np.sort(np.asarray(faces, dtype=np.int64), axis=1)
-    return rows[np.lexsort(rows.T[::-1])]
 
 
 def template_parts(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray | None:
@@ -35,7 +30,7 @@ def template_parts(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray | None
     if len(vertices) != ANNY_VERTEX_COUNT:
         return None
     anny = load_anny()
-    if len(anny.faces) != len(faces) or not np.array_equal(_triangle_set(anny.faces), _triangle_set(faces)):
+    if not same_triangles(anny.faces, faces):
         return None
     return anny.parts.copy()
 

@@ -50,6 +50,14 @@ def mirror_name(name: str) -> str:
 # MIRROR[i] is the id of part i's mirror image.
 MIRROR: np.ndarray = np.array([PART_ID[mirror_name(n)] for n in PARTS], dtype=np.int16)
 
+# The part each limb part is attached to, towards the torso: a limb's direction is read from where it meets
+# this part outwards, which is the same end on any body in any pose (correspondence.py).
+_LIMBS = (("upper_arm", "chest"), ("forearm", "upper_arm"), ("hand", "forearm"), ("palm", "forearm"),
+          ("fingers", "palm"), ("thigh", "pelvis"), ("shin", "thigh"), ("foot", "shin"), ("sole", "shin"))
+PARENT: dict[str, str] = {"neck": "chest", "head": "neck",
+                          **{f"{side}_{part}": parent if parent in PART_ID else f"{side}_{parent}"
+                             for side in ("left", "right") for part, parent in _LIMBS}}
+
 
 def part_ids(names: list[str] | tuple[str, ...]) -> np.ndarray:
     """Ids of the named parts; an unknown name raises ValueError listing the vocabulary."""

@@ -532,7 +532,13 @@ SUPPORT = {
     # upright seats at most 15.
     "backrest_recline_deg": 30.0,
     # The thigh's underside: within thigh_band_m of its lowest line along the thigh (a thigh is
-    # ~12-15 cm thick, measured in 3 cm slices along it: 6 cm is about its back half).
+    # ~12-15 cm thick, measured in 3 cm slices along it: 6 cm is about its back half), and in the thigh's
+    # lower half (seats._back_of_thigh; session 16: at the hip end the groin's top was taken, 41 claimed
+    # vertices facing up on the example photo's thighs, now 7, its F1 0.567 -> 0.579; dev seeds 17 / 2017 /
+    # 5017 / 9017 F1 +0.0014 / +0.0016 / +0.0013 / +0.0014, geo -0.04 / -0.06 / -0.05 / -0.04 cm. Below the
+    # bone instead (hip -> knee; the back third of Anny's thigh) gained about twice that on the synthetic
+    # seats, which carry no thigh, but a seat carries about the back half: the seen share of each seated
+    # thigh in contact on tests/data's photos fell to 0.22-0.25).
     "thigh_band_m": 0.06,
     "thigh_slice_m": 0.03,
     "seat_score": 0.85,

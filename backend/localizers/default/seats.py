@@ -32,7 +32,10 @@ def angle_from_down(direction: np.ndarray, up: np.ndarray) -> float:
 def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, knee: np.ndarray,
                    up: np.ndarray) -> np.ndarray:
     """(N,) bool: thigh vertices on its underside (within SUPPORT['thigh_band_m'] of its lowest
-    line along the thigh), the surface a seat carries whatever the thigh's slope."""
+    line along the thigh, and in its lower half), the surface a seat carries whatever the thigh's slope.
+    The lower half's bound is the middle of the thigh's middle third (halfway between its lowest and
+    highest points there): at the hip end the buttocks part holds the underside of a slice, whose
+    lowest thigh vertex is then on the thigh's top (the groin, painted on the example photo before)."""
     axis = (knee - hip) / max(np.linalg.norm(knee - hip), 1e-9)
     down = -(up - (up @ axis) * axis)
     down /= max(np.linalg.norm(down), 1e-9)
@@ -40,11 +43,15 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
     out = np.zeros(len(vertices), bool)
     rows = np.flatnonzero(thigh)
     if rows.size:  # the lowest line, in slices along the thigh (the hip end bulges deeper)
-        slices = np.floor(((vertices[rows] - hip) @ axis) / SUPPORT["thigh_slice_m"]).astype(np.int64)
+        along = (vertices[rows] - hip) @ axis
+        slices = np.floor(along / SUPPORT["thigh_slice_m"]).astype(np.int64)
         slices -= slices.min()
         deepest = np.full(slices.max() + 1, -np.inf)
         np.maximum.at(deepest, slices, depth[rows])
-        out[rows] = depth[rows] >= deepest[slices] - SUPPORT["thigh_band_m"]
+        length = float(np.linalg.norm(knee - hip))
+        middle = depth[rows][(along > length / 3) & (along < 2 * length / 3)]
+        centre = (middle.max() + middle.min()) / 2 if middle.size else -np.inf
+        out[rows] = (depth[rows] >= deepest[slices] - SUPPORT["thigh_band_m"]) & (depth[rows] >= centre)
     return out
 
 
