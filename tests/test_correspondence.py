@@ -16,23 +16,33 @@ from backend.bodies.parts import PART_ID
 RADIUS = 0.08  # metres: a contact region of palm / sole size
 
 
-@pytest.fixture(scope="module")
-def stand_in(anny_body):
+def _subdivided(anny_body) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Anny's surface subdivided once (other vertex count and order): (pre-image of each vertex on the source,
+    faces, parts)."""
     import trimesh
     from scipy.spatial import cKDTree
 
     source = anny_body.canonical_vertices.astype(np.float64)
-    vertices, faces = trimesh.remesh.subdivide(source, anny_body.faces)
-    pre_image = vertices.copy()
-    parts = anny_body.parts[cKDTree(source).query(pre_image)[1]]
-    out = vertices.copy()
+    pre_image, faces = trimesh.remesh.subdivide(source, anny_body.faces)
+    return pre_image, faces, anny_body.parts[cKDTree(source).query(pre_image)[1]]
+
+
+def _shoulder(pre_image: np.ndarray, parts: np.ndarray, side: str) -> np.ndarray:
+    """The shoulder end of an upper arm (its point nearest the body's midline)."""
+    upper = pre_image[parts == PART_ID[f"{side}_upper_arm"]]
+    return upper[np.argmin(np.abs(upper[:, 0]))]
+
+
+ARM = ("upper_arm", "forearm", "hand", "palm", "fingers")
+
+
+@pytest.fixture(scope="module")
+def stand_in(anny_body):
+    pre_image, faces, parts = _subdivided(anny_body)
+    out = pre_image.copy()
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        arm = np.isin(parts, [PART_ID[f"{side}_{p}"] for p in ("upper_arm", "forearm", "hand", "palm", "fingers")])
-        upper = pre_image[parts == PART_ID[f"{side}_upper_arm"]]
-        pivot = upper[np.argmin(np.abs(upper[:, 0]))]  # the shoulder end of the upper arm
-        a = np.radians(-40.0 * sign)
-        turn = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-        out[arm] = (out[arm] - pivot) @ turn.T + pivot
+        arm = np.isin(parts, [PART_ID[f"{side}_{p}"] for p in ARM])
+        out[arm] = _turned(out[arm], _shoulder(pre_image, parts, side), 1, -40.0 * sign)
     hip = pre_image[parts == PART_ID["pelvis"]][:, 2].min()
     legs = out[:, 2] < hip
     out[legs, 2] = hip - (hip - out[legs, 2]) * 1.12
@@ -55,27 +65,17 @@ def seated_stand_in(anny_body):
     """Anny subdivided once (other topology), seated on a low stool: thighs swung 100 deg forward (knees above the
     hips), shins hanging straight down again; arms raised 150 deg to the sides. Turns past 90 deg, where a limb's
     axis read with either sign would fit: (target surface, pre-image of each vertex on the source)."""
-    import trimesh
-    from scipy.spatial import cKDTree
-
-    source = anny_body.canonical_vertices.astype(np.float64)
-    pre_image, faces = trimesh.remesh.subdivide(source, anny_body.faces)
-    parts = anny_body.parts[cKDTree(source).query(pre_image)[1]]
+    pre_image, faces, parts = _subdivided(anny_body)
     out = pre_image.copy()
     for side, sign in (("left", 1.0), ("right", -1.0)):
-        of = {name: parts == PART_ID[f"{side}_{name}"] for name in ("thigh", "shin", "foot", "sole", "upper_arm",
-                                                                     "forearm", "hand", "palm", "fingers")}
-        leg = of["thigh"] | of["shin"] | of["foot"] | of["sole"]
-        lower = leg & ~of["thigh"]
-        thigh, shin = pre_image[of["thigh"]], pre_image[of["shin"]]
-        hip = np.array([*thigh[:, :2].mean(0), thigh[:, 2].max()])
-        knee = _turned(np.array([[*shin[:, :2].mean(0), shin[:, 2].max()]]), hip, 0, -100.0)[0]
+        thigh, shin = (parts == PART_ID[f"{side}_{name}"] for name in ("thigh", "shin"))
+        leg = np.isin(parts, [PART_ID[f"{side}_{p}"] for p in ("thigh", "shin", "foot", "sole")])
+        hip = np.array([*pre_image[thigh, :2].mean(0), pre_image[thigh, 2].max()])
+        knee = _turned(np.array([[*pre_image[shin, :2].mean(0), pre_image[shin, 2].max()]]), hip, 0, -100.0)[0]
         out[leg] = _turned(out[leg], hip, 0, -100.0)  # about X, towards -Y: forward
-        out[lower] = _turned(out[lower], knee, 0, 100.0)
-        arm = of["upper_arm"] | of["forearm"] | of["hand"] | of["palm"] | of["fingers"]
-        upper = pre_image[of["upper_arm"]]
-        shoulder = upper[np.argmin(np.abs(upper[:, 0]))]
-        out[arm] = _turned(out[arm], shoulder, 1, -150.0 * sign)  # about Y: up and out to the side
+        out[leg & ~thigh] = _turned(out[leg & ~thigh], knee, 0, 100.0)
+        arm = np.isin(parts, [PART_ID[f"{side}_{p}"] for p in ARM])
+        out[arm] = _turned(out[arm], _shoulder(pre_image, parts, side), 1, -150.0 * sign)  # up and out
     out[:, 2] -= out[:, 2].min()
     return Surface("mesh", out.astype(np.float32), faces.astype(np.int32), parts), pre_image
 
