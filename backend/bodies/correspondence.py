@@ -255,24 +255,31 @@ def _part_turns(source: Surface, target: Surface, src_all: np.ndarray, dst_all: 
     the axis sign that needs the smaller turn. A part too round for an axis (a palm, the head) turns with its
     parent only."""
     turns: dict[int, np.ndarray] = {}
+    points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def points_of(part: int) -> tuple[np.ndarray, np.ndarray]:  # each part's points are picked out once
+        if part not in points:
+            points[part] = src_all[source.parts == part], dst_all[target.parts == part]
+        return points[part]
 
     def turn_of(name: str) -> np.ndarray | None:
         part = PART_ID[name]
         if part in turns:
             return turns[part]
-        src, dst = src_all[source.parts == part], dst_all[target.parts == part]
+        src, dst = points_of(part)
         if len(src) < 4 or len(dst) < 4:
             return None
         parent = PARENT.get(name)
         base = turn_of(parent) if parent is not None else None
         turn = np.eye(3) if base is None else base
-        main_src, main_dst = _main_axis(src - src.mean(0)), _main_axis(dst - dst.mean(0))
+        main_src, main_dst = _main_axis(src), _main_axis(dst)
         if main_src is not None and main_dst is not None:
             main_src = turn @ main_src
-            ends = _parent_ends(parent, source, target, src, dst, src_all, dst_all) if base is not None else None
-            if ends is not None:  # both axes pointing away from the parent
-                main_src = main_src if main_src @ (turn @ (src.mean(0) - ends[0])) >= 0 else -main_src
-                main_dst = main_dst if main_dst @ (dst.mean(0) - ends[1]) >= 0 else -main_dst
+            if base is not None:  # both axes pointing away from where the part meets its parent
+                up_src, up_dst = points_of(PART_ID[parent])
+                main_src = main_src if main_src @ (turn @ (src.mean(0) - proximal_end(src, up_src))) >= 0 \
+                    else -main_src
+                main_dst = main_dst if main_dst @ (dst.mean(0) - proximal_end(dst, up_dst)) >= 0 else -main_dst
             elif main_src @ main_dst < 0:
                 main_src = -main_src
             turn = _minimal_rotation(main_src, main_dst) @ turn
@@ -282,12 +289,3 @@ def _part_turns(source: Surface, target: Surface, src_all: np.ndarray, dst_all: 
     for name in PARTS:
         turn_of(name)
     return turns
-
-
-def _parent_ends(parent: str, source: Surface, target: Surface, src: np.ndarray, dst: np.ndarray,
-                 src_all: np.ndarray, dst_all: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Where a part (its points src / dst) meets `parent` on the source and on the target."""
-    up_src, up_dst = src_all[source.parts == PART_ID[parent]], dst_all[target.parts == PART_ID[parent]]
-    if not len(up_src) or not len(up_dst):
-        return None
-    return proximal_end(src, up_src), proximal_end(dst, up_dst)
