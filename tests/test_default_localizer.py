@@ -77,7 +77,7 @@ def test_sitting_puts_buttocks_and_thighs_in_contact(localizer, anny_body, body_
 def thigh_sides_in_contact(anny_body, scores: np.ndarray) -> dict[str, tuple[float, float]]:
     """Per thigh, the share of its seen surface facing back (the canonical body faces -Y) and of that facing
     front with scores >= 0.5 (scores: -1 where unseen)."""
-    from backend.bodies.part_rules import vertex_normals
+    from backend.geometry import vertex_normals
 
     facing_y = vertex_normals(anny_body.canonical_vertices.astype(np.float64), anny_body.faces)[:, 1]
     out = {}

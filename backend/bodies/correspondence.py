@@ -38,6 +38,7 @@ import numpy as np
 
 from backend.bodies.base import Body
 from backend.bodies.parts import PARENT, PART_ID, PARTS
+from backend.geometry import smallest_rotation
 
 NEIGHBOURS = 4  # source vertices blended per target vertex (smooths a coarse source onto a dense target)
 # Extents are taken between these percentiles along each axis, so a few mislabelled vertices do not stretch a part.
@@ -183,21 +184,6 @@ def _main_axis(points: np.ndarray) -> np.ndarray | None:
     return vectors[:, 2] if values[2] >= ELONGATED * values[1] else None
 
 
-def _minimal_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The smallest rotation taking unit vector a onto unit vector b (Rodrigues)."""
-    axis = np.cross(a, b)
-    sin, cos = np.linalg.norm(axis), float(np.dot(a, b))
-    if sin < 1e-9 and cos > 0:
-        return np.eye(3)
-    if sin < 1e-9:  # opposite: half a turn about the canonical axis most across a
-        across = np.eye(3)[int(np.argmin(np.abs(a)))]
-        axis = np.cross(a, across)
-        sin = np.linalg.norm(axis)
-    k = axis / sin
-    skew = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + sin * skew + (1 - cos) * skew @ skew
-
-
 def proximal_end(part: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """(3,) where a limb part (P,3) meets its parent part (Q,3): the mean of the part's points nearest the parent
     (over at most JOINT_SAMPLES strided points of each, so a 1M-vertex mesh costs as little as Anny)."""
@@ -282,7 +268,7 @@ def _part_turns(source: Surface, target: Surface, src_all: np.ndarray, dst_all: 
                 main_dst = main_dst if main_dst @ (dst.mean(0) - proximal_end(dst, up_dst)) >= 0 else -main_dst
             elif main_src @ main_dst < 0:
                 main_src = -main_src
-            turn = _minimal_rotation(main_src, main_dst) @ turn
+            turn = smallest_rotation(main_src, main_dst) @ turn
         turns[part] = turn
         return turn
 

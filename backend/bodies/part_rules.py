@@ -10,6 +10,7 @@ import numpy as np
 
 from backend.bodies.parts import PART_ID
 from backend.bodies.rig_names import SEGMENTS
+from backend.geometry import vertex_normals
 
 # Torso height bands (zn): the chest starts at the bottom of the rib cage (~0.70 of stature),
 # the abdomen spans the waist; below ~0.57 (iliac crest) is the pelvis, at the back the buttocks.
@@ -26,17 +27,6 @@ TORSO_HALF_WIDTH = 0.105  # half shoulder-to-shoulder torso width / stature; wid
 # Arm segment lengths / stature along the arm from the shoulder, calibrated on the Anny default
 # body (the shoulder point sits at the torso's edge, so the upper arm reads shorter than in tables).
 UPPER_ARM_LEN, FOREARM_LEN, HAND_LEN = 0.135, 0.14, 0.10
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals (vectorised)."""
-    tri = vertices[faces]
-    face_normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals = np.zeros_like(vertices, dtype=np.float64)
-    for corner in range(3):
-        np.add.at(normals, faces[:, corner], face_normals)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    return normals / np.maximum(length, 1e-12)
 
 
 def _sided(base: str, left: np.ndarray) -> np.ndarray:

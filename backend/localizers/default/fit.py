@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from backend.geometry import smallest_rotation, unit
 from backend.localizers.default import detect as K
 from backend.localizers.default.priors import DETECT, FIT
 from backend.localizers.default.seats import angle_from_down
@@ -147,21 +148,6 @@ def rest_directions() -> dict[str, np.ndarray]:
     return out
 
 
-def unit(v: np.ndarray) -> np.ndarray:
-    """(3,) v scaled to length 1 (a zero vector stays zero)."""
-    return v / max(float(np.linalg.norm(v)), 1e-9)
-
-
-def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(3,3) the smallest rotation taking unit a to unit b."""
-    v, c = np.cross(a, b), float(np.clip(a @ b, -1.0, 1.0))
-    if c < -0.999999:  # opposite: any perpendicular axis
-        axis = unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
-        return 2 * np.outer(axis, axis) - np.eye(3)
-    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + vx + vx @ vx / (1.0 + c)
-
-
 def observed_directions(world: np.ndarray, visibility: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Per fitted bone: observed unit direction (Anny axes) and its weight (min visibility of its ends)."""
     points = world @ _MP_TO_ANNY.T
@@ -237,7 +223,7 @@ def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
         if bone == "spine03":
             world[bone] = torso
             continue
-        world[bone] = swing(unit(base @ rest[bone]), targets[bone]) @ base
+        world[bone] = smallest_rotation(unit(base @ rest[bone]), targets[bone]) @ base
     return world
 
 
@@ -451,7 +437,7 @@ def rest_feet_on_floor(fit: Fit, up: np.ndarray, foot_parts: dict[str, np.ndarra
         tilted = angle_from_down(sole, up) > FIT["foot_level_deg"]  # sole_tilt_deg, from the rotations at hand
         if tilted or shin_from_down_deg(fit, side, up) > FIT["foot_flat_shin_max_deg"]:
             continue
-        world[f"foot.{side}"] = swing(unit(sole), -up) @ world[f"foot.{side}"]
+        world[f"foot.{side}"] = smallest_rotation(unit(sole), -up) @ world[f"foot.{side}"]
         moved.append(side)
     if not moved:
         return fit

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.localizers.default.fit import Fit, kneeling_sides, reposed, rest_directions, swing, unit, world_rotations
+from backend.geometry import smallest_rotation, unit
+from backend.localizers.default.fit import Fit, kneeling_sides, reposed, rest_directions, world_rotations
 from backend.localizers.default.hidden_legs import hang_hidden_shins
 from backend.localizers.default.priors import FIT
 from backend.localizers.default.supports import lying_torso
@@ -38,6 +39,6 @@ def seat_folded_kneel(fit: Fit, up: np.ndarray, thigh_drop: float, feet_seen: di
     for side in "LR":  # level ahead, keeping the thigh's spread to the side (a kneel's thigh may hang behind)
         bone = f"upperleg01.{side}"
         thigh = world[bone] @ rest[bone]
-        world[bone] = swing(thigh, unit(facing + float(thigh @ lateral) * lateral)) @ world[bone]
+        world[bone] = smallest_rotation(thigh, unit(facing + float(thigh @ lateral) * lateral)) @ world[bone]
     seated = reposed(fit, world, ["upperleg01.L", "upperleg01.R"])  # the shins and feet follow their thighs
     return hang_hidden_shins(seated, up, ("L", "R"))

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.localizers.default.fit import SOLE_NORMAL, Fit, swing, unit, world_rotations, rest_directions, reposed
+from backend.geometry import smallest_rotation, unit
+from backend.localizers.default.fit import SOLE_NORMAL, Fit, world_rotations, rest_directions, reposed
 
 
 def hang_hidden_shins(fit: Fit, up: np.ndarray, sides: tuple[str, ...]) -> Fit:
@@ -27,8 +28,8 @@ def hang_hidden_shins(fit: Fit, up: np.ndarray, sides: tuple[str, ...]) -> Fit:
     world = world_rotations(fit.deltas)
     for side in sides:
         shin, foot = f"lowerleg01.{side}", f"foot.{side}"
-        turn = swing(unit(world[shin] @ rest[shin]), -up)
+        turn = smallest_rotation(unit(world[shin] @ rest[shin]), -up)
         world[shin] = turn @ world[shin]
         world[foot] = turn @ world[foot]
-        world[foot] = swing(unit(world[foot] @ SOLE_NORMAL), -up) @ world[foot]
+        world[foot] = smallest_rotation(unit(world[foot] @ SOLE_NORMAL), -up) @ world[foot]
     return reposed(fit, world, [f"{bone}.{side}" for side in sides for bone in ("lowerleg01", "foot")])

@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
+from backend.geometry import smallest_rotation, unit
 from backend.localizers.default import detect as K
-from backend.localizers.default.fit import Fit, axis_rotation, knee_bend_deg, reposed, swing, unit, world_rotations
+from backend.localizers.default.fit import Fit, axis_rotation, knee_bend_deg, reposed, world_rotations
 from backend.localizers.default.priors import DETECT, FIT, SUPPORT
 
 _LANDMARKS = {"L": (K.L_KNEE, K.L_ANKLE), "R": (K.R_KNEE, K.R_ANKLE)}
@@ -55,7 +56,7 @@ def stretch_legs_on_floor(fit: Fit, up: np.ndarray, found: list[dict], visibilit
         return fit
     ahead = unit(ahead)
     axis = unit(np.cross(ahead, up))  # turning `ahead` about it by a negative angle lowers it
-    turns = {side: swing(leg, ahead) for side in "LR"}
+    turns = {side: smallest_rotation(leg, ahead) for side in "LR"}
     out = _legs_turned(fit, turns, straight)
     for _ in range(FIT["stretched_passes"]):  # each leg down, or up (a bent leg's knee rises), until its foot's
         # lowest point (the heel of a straight leg, the sole of a bent one) is level with the buttocks

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.geometry import unit, vertex_normals
 from backend.localizers.interactvlm.config import OFFICIAL_VIEWS
 from backend.localizers.interactvlm.official_views import official_cameras
 from backend.render import Camera, RenderedViews
@@ -85,21 +86,6 @@ def vertex_colours(vertices: np.ndarray) -> np.ndarray:
     return unit * COLOUR_SCALE + COLOUR_OFFSET
 
 
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(N,3) area-weighted vertex normals (sum of the faces' cross products, normalised), as PyTorch3D's."""
-    vertices = np.asarray(vertices, dtype=np.float64)
-    corners = vertices[faces]
-    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], cross)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), _EPS)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
-
-
 def colour_views(views: RenderedViews, vertices: np.ndarray | None = None) -> np.ndarray:
     """(V,H,W,3) uint8: the official 'color' object input for rendered views (view i lit by LIGHT_LOCATIONS[i]).
 
@@ -126,13 +112,13 @@ def colour_views(views: RenderedViews, vertices: np.ndarray | None = None) -> np
         weights = views.bary[i].reshape(-1, 3)[pixels].astype(np.float64)[..., None]  # (P,3,1)
         points = (weights * vertices[corners]).sum(1)
         texels = (weights * colours[corners]).sum(1)
-        normal = _unit((weights * normals[corners]).sum(1))
+        normal = unit((weights * normals[corners]).sum(1), _EPS)
         light = frame.centroid + frame.scale * from_official_frame(np.array(LIGHT_LOCATIONS[i]))
-        to_light = _unit(light - points)
+        to_light = unit(light - points, _EPS)
         cos = (normal * to_light).sum(-1)
         diffuse = DIFFUSE * np.maximum(cos, 0.0)
         centre = -np.asarray(camera.rotation, np.float64).T @ np.asarray(camera.translation, np.float64)
-        to_eye = _unit(centre - points)
+        to_eye = unit(centre - points, _EPS)
         reflect = -to_light + 2.0 * cos[:, None] * normal
         alpha = np.maximum((to_eye * reflect).sum(-1), 0.0) * (cos > 0)
         rgb = (AMBIENT + diffuse)[:, None] * texels + (SPECULAR * alpha ** SHININESS)[:, None]
