@@ -259,6 +259,11 @@ def test_the_lap_cover_in_the_photo_sees_a_table_top_in_front_of_the_thighs():
     assert lap_image_cover(seen) == pytest.approx(1.0)
     seen.mask[202:400] = 0.0  # a table top's edge just below the hips, hiding the thighs
     assert lap_image_cover(seen) < 0.1
+    seen.mask[:] = 1.0
+    seen.mask[226:400] = 0.0  # only the knee ends missing: no table top hides a thigh seen at the hip end
+    assert lap_image_cover(seen) == pytest.approx(1.0)
+    seen.mask[:, 200:] = 0.0  # ...but the left thigh hidden from the hip down is
+    assert lap_image_cover(seen) < 0.6
     seen.mask[:] = 0.0  # slim legs 5-8 px outside the segments (landmarks in the gap between the legs)
     for row in range(200, 262):
         left, right = 215.0 + (row - 200) / 6.0, 185.0 - (row - 200) / 6.0  # the segments' columns
