@@ -82,8 +82,8 @@ def vertex_colours(vertices: np.ndarray) -> np.ndarray:
     """(N,3) float64 in [0.1, 0.9]: bbox-normalised official-frame xyz x 0.8 + 0.1 (a flat axis gives 0.5)."""
     official = to_official_frame(vertices)
     low, extent = official.min(0), official.max(0) - official.min(0)
-    unit = np.where(extent > 0, (official - low) / np.where(extent > 0, extent, 1.0), 0.5)
-    return unit * COLOUR_SCALE + COLOUR_OFFSET
+    in_box = np.where(extent > 0, (official - low) / np.where(extent > 0, extent, 1.0), 0.5)
+    return in_box * COLOUR_SCALE + COLOUR_OFFSET
 
 
 def colour_views(views: RenderedViews, vertices: np.ndarray | None = None) -> np.ndarray:
