@@ -79,13 +79,12 @@ def thigh_sides_in_contact(anny_body, scores: np.ndarray) -> dict[str, tuple[flo
     front with scores >= 0.5 (scores: -1 where unseen)."""
     from backend.geometry import vertex_normals
 
-    facing_y = vertex_normals(anny_body.canonical_vertices.astype(np.float64), anny_body.faces)[:, 1]
+    facing_y = vertex_normals(anny_body.canonical_vertices, anny_body.faces)[:, 1]
     out = {}
     for side in ("left", "right"):
         thigh = (anny_body.parts == PART_ID[f"{side}_thigh"]) & (scores >= 0)
         out[side] = tuple(float(np.mean(scores[thigh & facing] >= 0.5)) for facing in (facing_y > 0.3, facing_y < -0.3))
     return out
-
 
 
 def test_standing_puts_the_soles_in_contact(localizer, anny_body, body_views):

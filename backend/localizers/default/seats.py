@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
+from backend.geometry import unit
 from backend.localizers.default.priors import SUPPORT
 
 
@@ -36,9 +37,9 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
     The lower half's bound is the middle of the thigh's middle third (halfway between its lowest and
     highest points there): at the hip end the buttocks part holds the underside of a slice, whose
     lowest thigh vertex is then on the thigh's top (the groin, painted on the example photo before)."""
-    axis = (knee - hip) / max(np.linalg.norm(knee - hip), 1e-9)
-    down = -(up - (up @ axis) * axis)
-    down /= max(np.linalg.norm(down), 1e-9)
+    length = float(np.linalg.norm(knee - hip))
+    axis = unit(knee - hip)
+    down = unit(-(up - (up @ axis) * axis))
     depth = (vertices - hip) @ down
     out = np.zeros(len(vertices), bool)
     rows = np.flatnonzero(thigh)
@@ -48,7 +49,6 @@ def _back_of_thigh(vertices: np.ndarray, thigh: np.ndarray, hip: np.ndarray, kne
         slices -= slices.min()
         deepest = np.full(slices.max() + 1, -np.inf)
         np.maximum.at(deepest, slices, depth[rows])
-        length = float(np.linalg.norm(knee - hip))
         middle = depth[rows][(along > length / 3) & (along < 2 * length / 3)]
         centre = (middle.max() + middle.min()) / 2 if middle.size else -np.inf
         out[rows] = (depth[rows] >= deepest[slices] - SUPPORT["thigh_band_m"]) & (depth[rows] >= centre)
