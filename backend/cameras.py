@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backend.geometry import unit
 from backend.render import Camera
 
 BODY_VIEW_NAMES: tuple[str, ...] = ("front", "back", "left", "right")
@@ -32,12 +33,12 @@ def look_at(name: str, target: np.ndarray, direction: np.ndarray, distance: floa
             fov_deg: float = FIELD_OF_VIEW_DEG) -> Camera:
     """A camera `distance` from `target` along unit `direction`, looking back at the target, Z up."""
     direction = np.asarray(direction, dtype=np.float64)
-    direction = direction / np.linalg.norm(direction)
+    direction = unit(direction)
     forward = -direction
     right = np.cross(forward, (0.0, 0.0, 1.0))
     if np.linalg.norm(right) < 1e-8:  # looking straight down/up: any horizontal right works
         right = np.array([1.0, 0.0, 0.0])
-    right /= np.linalg.norm(right)
+    right = unit(right)
     down = np.cross(forward, right)
     rotation = np.stack([right, down, forward])
     centre = np.asarray(target, dtype=np.float64) + direction * distance
@@ -66,8 +67,7 @@ def _rig(vertices: np.ndarray, directions: dict[str, np.ndarray], size: int) -> 
     target = (vertices.min(axis=0) + vertices.max(axis=0)) / 2.0
     cameras = []
     for name, direction in directions.items():
-        direction = np.asarray(direction, dtype=np.float64)
-        direction /= np.linalg.norm(direction)
+        direction = unit(np.asarray(direction, dtype=np.float64))  # a new array: the caller's stays as it is
         distance = framing_distance(vertices, target, direction)
         cameras.append(look_at(name, target, direction, distance, size))
     return cameras

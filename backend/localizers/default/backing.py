@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
+from backend.geometry import unit
 from backend.localizers.default.lying import resting_normal
 from backend.localizers.default.priors import SUPPORT
 
@@ -60,7 +61,7 @@ def _behind(joints: dict[str, np.ndarray], up: np.ndarray) -> np.ndarray:
     """(3,) the body's horizontal backward direction: up x left (the body faces -Y, left is +X, up +Z)."""
     behind = np.cross(up, joints["hip.L"] - joints["hip.R"])
     behind -= (behind @ up) * up
-    return behind / max(float(np.linalg.norm(behind)), 1e-9)
+    return unit(behind)
 
 
 def backrest(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarray], up: np.ndarray,
@@ -72,7 +73,7 @@ def backrest(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarr
     recline = float(np.degrees(np.arctan2(axis @ behind, axis @ up)))
     if recline < SUPPORT["backrest_recline_deg"]:
         return np.zeros(len(vertices), bool), None
-    axis /= max(float(np.linalg.norm(axis)), 1e-9)
+    axis = unit(axis)
     across = behind - (behind @ axis) * axis  # the back's outward normal, across the torso
     region = parts == PART_ID["back"]
     normal = resting_normal(vertices, region, -across, areas)

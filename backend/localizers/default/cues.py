@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backend.bodies.parts import PART_ID, PARTS
+from backend.geometry import unit
 from backend.localizers.default import detect as K
 from backend.localizers.default.hand_object import POSE_HAND, object_near_hand, rare_colours
 from backend.localizers.default.priors import DETECT, HANDS, POSE, POSE_PARTS, SUPPORT
@@ -64,10 +65,8 @@ def finger_curl(hand_world: np.ndarray) -> float:
     bends = []
     for base in (5, 9, 13, 17):  # MCP joints; PIP, DIP, TIP follow
         joints = hand_world[[0, base, base + 1, base + 2, base + 3]]
-        segments = np.diff(joints, axis=0)
-        norms = np.linalg.norm(segments, axis=1, keepdims=True).clip(1e-9)
-        unit = segments / norms
-        turn = np.degrees(np.arccos(np.clip((unit[:-1] * unit[1:]).sum(1), -1, 1))).sum()
+        directions = unit(np.diff(joints, axis=0))
+        turn = np.degrees(np.arccos(np.clip((directions[:-1] * directions[1:]).sum(1), -1, 1))).sum()
         bends.append(turn / 270.0)  # three joints folded 90 deg each = a fist
     return float(np.clip(np.mean(bends), 0.0, 1.0))
 

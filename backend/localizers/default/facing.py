@@ -56,6 +56,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from backend.geometry import unit
 from backend.localizers.default import detect as K
 from backend.localizers.default.cues import image_torso
 from backend.localizers.default.priors import DETECT
@@ -112,7 +113,7 @@ def torso_twist_cos(obs: K.Observation) -> float:
     a turn of more than 90 deg about the spine, which no spine makes (about 45-60 deg at most)."""
     w = obs.world
     axis = w[K.L_SHOULDER] + w[K.R_SHOULDER] - w[K.L_HIP] - w[K.R_HIP]
-    axis = axis / max(float(np.linalg.norm(axis)), 1e-9)
+    axis = unit(axis)
     lines = [w[left] - w[right] for left, right in ((K.L_SHOULDER, K.R_SHOULDER), (K.L_HIP, K.R_HIP))]
     shoulders, hips = (line - (line @ axis) * axis for line in lines)
     return float(shoulders @ hips / max(float(np.linalg.norm(shoulders) * np.linalg.norm(hips)), 1e-9))

@@ -144,7 +144,7 @@ def rest_directions() -> dict[str, np.ndarray]:
     out = {}
     for bone, (_, head, tail, _, _) in BONES.items():
         d = heads[labels.index(tail)] - heads[labels.index(head)]
-        out[bone] = d / np.linalg.norm(d)
+        out[bone] = unit(d)
     return out
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.parts import PART_ID
+from backend.geometry import unit
 from backend.localizers.default.priors import HANDS
 
 _JOINT_SIDE = {"left": "L", "right": "R"}
@@ -38,7 +39,7 @@ def palm_frame(vertices: np.ndarray, parts: np.ndarray, side: str) -> tuple[np.n
     through the palm, towards what the hand holds."""
     centre = vertices[parts == PART_ID[f"{side}_palm"]].mean(axis=0)
     normal = centre - vertices[parts == PART_ID[f"{side}_hand"]].mean(axis=0)
-    return centre, normal / max(float(np.linalg.norm(normal)), 1e-9)
+    return centre, unit(normal)
 
 
 def forearm_from_down(joints: dict[str, np.ndarray], side: str, up: np.ndarray) -> float:
@@ -73,7 +74,7 @@ def hand_patch(vertices: np.ndarray, faces: np.ndarray, parts: np.ndarray, side:
     near = inner & (np.linalg.norm(vertices - grasp, axis=1) <= HANDS["grasp_radius_m"])
     along = vertices[parts == PART_ID[f"{side}_fingers"]].mean(axis=0) - centre
     along -= normal * float(along @ normal)
-    along /= max(float(np.linalg.norm(along)), 1e-9)
+    along = unit(along)
     axis = np.cross(normal, along)  # the handle's axis: across the palm, at the base of the fingers
     offset = vertices - (grasp + HANDS["grasp_distal_m"] * along)
     offset -= np.outer(offset @ axis, axis)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from backend.bodies.parts import PART_ID, PARTS, part_ids
+from backend.geometry import unit
 from backend.localizers.base import NO_STEPS, FittedBody, Localizer, LocalizerOutput, Query, Steps, SurfaceScores
 from backend.localizers.default import detect as K
 from backend.localizers.default.carried import carried_scores
@@ -219,9 +220,9 @@ def semantic_vertex_scores(label_key: str | None, scores: np.ndarray, supports: 
 
 def _upright(vertices: np.ndarray, up: np.ndarray) -> np.ndarray:
     """The fitted body turned so gravity is -Z, standing on z = 0 (the canonical frame, metres)."""
-    z = up / np.linalg.norm(up)
+    z = unit(up)
     x = np.array([1.0, 0.0, 0.0]) - z[0] * z
-    x /= np.linalg.norm(x)
+    x = unit(x)
     frame = np.stack([x, np.cross(z, x), z])
     out = vertices @ frame.T
     out[:, 2] -= out[:, 2].min()

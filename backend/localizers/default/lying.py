@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.parts import PART_ID, part_ids
+from backend.geometry import unit
 from backend.localizers.default.priors import DETECT, SUPPORT
 from backend.localizers.default.resting import resting_direction
 
@@ -30,12 +31,12 @@ _L_EAR, _R_EAR = 7, 8  # MediaPipe pose landmarks
 def _tilted(up: np.ndarray, max_deg: float, step_deg: float) -> np.ndarray:
     """(K,3) unit directions within max_deg of up on a grid of tilts about two axes across it."""
     a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
-    a /= np.linalg.norm(a)
+    a = unit(a)
     b = np.cross(up, a)
     t = np.radians(np.arange(-max_deg, max_deg + 1e-6, step_deg))
     ta, tb = np.meshgrid(np.tan(t), np.tan(t), indexing="ij")
     dirs = up[None] + ta.reshape(-1, 1) * a[None] + tb.reshape(-1, 1) * b[None]
-    return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+    return unit(dirs)
 
 
 def resting_normal(vertices: np.ndarray, region: np.ndarray, normal: np.ndarray,
@@ -45,7 +46,7 @@ def resting_normal(vertices: np.ndarray, region: np.ndarray, normal: np.ndarray,
     points = vertices[region]
     weight = np.ones(len(points)) if areas is None else areas[region]
     weight = weight / weight.sum()
-    normal = normal / np.linalg.norm(normal)
+    normal = unit(normal)
     dirs = _tilted(normal, SUPPORT["lying_tilt_max_deg"], SUPPORT["lying_tilt_step_deg"])
     tilt = np.degrees(np.arccos(np.clip(dirs @ normal, -1.0, 1.0)))
     return resting_direction(points, weight, dirs, tilt, SUPPORT["lying_torso_band_m"], SUPPORT["tilt_penalty"])
@@ -79,7 +80,7 @@ def spine_near_level(up: np.ndarray, vertical: np.ndarray) -> tuple[np.ndarray, 
     the lowest point of the back 1.2-3.1 cm above the bed, the other 9 on the whole back too."""
     along = float(np.clip(up @ vertical, -1.0, 1.0))
     level = up - along * vertical
-    level /= np.linalg.norm(level)
+    level = unit(level)
     pitch = np.arcsin(along)
     bound = np.radians(SUPPORT["lying_spine_pitch_deg"])
     kept = float(np.clip(pitch, -bound, bound))

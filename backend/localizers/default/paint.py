@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.bodies.parts import PART_ID
+from backend.geometry import unit
 from backend.render import RenderedViews
 
 
@@ -109,7 +110,7 @@ def surface_normals(views: RenderedViews, index: int, pixels: np.ndarray, points
     dx = tangent(1, column == 0, column == width - 1)
     dy = tangent(width, pixels < width, pixels >= views.size[0] * width - width)
     normal = np.nan_to_num(np.cross(dx, dy))
-    normal /= np.linalg.norm(normal, axis=1, keepdims=True).clip(1e-12)
+    normal = unit(normal, 1e-12)
     camera = views.cameras[index]
     centre = -np.asarray(camera.rotation).T @ np.asarray(camera.translation)
     away = ((centre - points) * normal).sum(1) < 0

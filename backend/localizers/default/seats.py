@@ -13,7 +13,6 @@ from backend.bodies.parts import PART_ID, part_ids
 from backend.geometry import unit
 from backend.localizers.default.priors import SUPPORT
 
-
 ARMS = tuple(f"{side}_{part}" for side in ("left", "right") for part in ("forearm", "hand", "palm", "fingers"))
 
 
@@ -26,7 +25,7 @@ def floor_under(height: np.ndarray, parts: np.ndarray) -> float:
 
 def angle_from_down(direction: np.ndarray, up: np.ndarray) -> float:
     """Angle (deg) of direction (3,), any length, from straight down (-up): 0 hanging, 90 level."""
-    d = direction / max(np.linalg.norm(direction), 1e-9)
+    d = unit(direction)
     return float(np.degrees(np.arccos(np.clip(-d @ up, -1.0, 1.0))))
 
 
@@ -128,7 +127,7 @@ def _tables(vertices: np.ndarray, parts: np.ndarray, joints: dict[str, np.ndarra
     found: list[dict] = []
     lateral = joints["hip.L"] - joints["hip.R"]
     facing = np.cross(lateral, up)  # the body faces -Y in Anny's rest: up x left points forward
-    facing /= max(np.linalg.norm(facing), 1e-9)
+    facing = unit(facing)
     for side, name in (("L", "left"), ("R", "right")):
         forearm = joints[f"wrist.{side}"] - joints[f"elbow.{side}"]
         level = angle_from_down(forearm, up) >= SUPPORT["forearm_level_deg"]
