@@ -8,7 +8,10 @@ Evaluates the default localizer, today's template localizer (default-templates, 
 issue 17) and two image-blind baselines through the same pipeline (backend.eval.evaluate), and
 prints one table per seed with F1 per scenario. The last line is
 `RESULT synthetic_f1=<seed 17> synthetic_f1_fresh=<seed 1017> synthetic_geo_cm=... n=...` for the
-default localizer (nan when it cannot run here).
+default localizer (nan when it cannot run here), then each seed's 90% bootstrap interval of its F1 and
+geodesic error (`synthetic_f1_lo/_hi`, `synthetic_geo_cm_fresh_lo/_hi`, ...: images resampled within their
+scenario, backend.eval.metrics.mean_interval): how far another 150 images of the same scenes could move
+the means, the scale on which two runs or a target are compared.
 """
 from __future__ import annotations
 
@@ -41,6 +44,10 @@ def cached_set(n: int, seed: int, size: int) -> tuple[Path, float]:
     return folder, time.perf_counter() - start
 
 
+def _span(span: list[float] | None, digits: int) -> str:
+    return "–" if span is None else f"{span[0]:.{digits}f}-{span[1]:.{digits}f}"
+
+
 def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     folder, built = cached_set(args.n, seed, args.size)
     print(f"set: {folder.relative_to(ROOT)} ({args.n} images at {args.size}², "
@@ -60,12 +67,14 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
     groups = sorted({g for s, _ in results.values() for g in s["groups"]})
     print()
     print(f"seed {seed}:")
-    print("| localizer | P | R | F1 | geo. error (cm) | min scenario F1 | failed | s/img |")
+    print("| localizer | P | R | F1 (90% interval) | geo. error, cm (90% interval) | min scen. F1 | failed | s/img |")
     print("|---|---|---|---|---|---|---|---|")
     for name, (s, seconds) in results.items():
         worst = min(s["groups"][g]["f1"] for g in s["groups"])
-        print(f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['geo_fp_cm']:.2f} | "
-              f"{worst:.3f} | {s['failed']} | {seconds / s['n']:.2f} |")
+        spans = s["interval_90"]
+        print(f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} ({_span(spans['f1'], 3)}) | "
+              f"{s['geo_fp_cm']:.2f} ({_span(spans['geo_fp_cm'], 2)}) | {worst:.3f} | {s['failed']} | "
+              f"{seconds / s['n']:.2f} |")
     print()
     names = list(results)
     print("| scenario | " + " | ".join(f"F1 {n}" for n in names) + " |")
@@ -96,8 +105,9 @@ def main() -> int:
     for seed, results in per_seed.items():
         default = results.get("default")
         values[seed] = ((default[0]["f1"], default[0]["geo_fp_cm"], default[0]["precision"],
-                         min(g["f1"] for g in default[0]["groups"].values()), default[0]["n"])
-                        if default else (math.nan, math.nan, math.nan, math.nan, 0))
+                         min(g["f1"] for g in default[0]["groups"].values()), default[0]["n"],
+                         *default[0]["interval_90"]["f1"], *default[0]["interval_90"]["geo_fp_cm"])
+                        if default else (math.nan, math.nan, math.nan, math.nan, 0, *[math.nan] * 4))
     print(f"\nall seeds: {time.perf_counter() - start:.0f} s (building included)")
     seeds = list(values)
     tune = values[seeds[0]]
@@ -107,6 +117,10 @@ def main() -> int:
         fresh = values[seeds[1]]
         line += (f" synthetic_f1_fresh={fresh[0]:.4f} synthetic_geo_cm_fresh={fresh[1]:.2f} "
                  f"synthetic_precision_fresh={fresh[2]:.3f} synthetic_min_scenario_f1_fresh={fresh[3]:.3f}")
+    for suffix, v in (("", tune), ("_fresh", values[seeds[1]] if len(seeds) > 1 else None)):
+        if v is not None:  # the 90% bootstrap interval of each seed's mean (backend.eval.metrics.mean_interval)
+            line += (f" synthetic_f1{suffix}_lo={v[5]:.4f} synthetic_f1{suffix}_hi={v[6]:.4f}"
+                     f" synthetic_geo_cm{suffix}_lo={v[7]:.2f} synthetic_geo_cm{suffix}_hi={v[8]:.2f}")
     print(line)
     return 0 if all(v[4] for v in values.values()) else 1
 

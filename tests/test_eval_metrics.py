@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from backend.eval.affordance_metrics import aiou, auc, mae, mean_affordance, score_affordance, sim
-from backend.eval.metrics import ContactScores, geodesic_errors, mean_scores, precision_recall_f1, score_contact
+from backend.eval.metrics import (ContactScores, geodesic_errors, mean_interval, mean_scores, precision_recall_f1,
+                                 score_contact)
 
 
 def test_precision_recall_f1_basic():
@@ -103,3 +104,21 @@ def test_affordance_undefined_cases_are_nan_and_skipped():
     assert summary["mae"] == pytest.approx(np.mean([0.1, 0.5]))
     with pytest.raises(ValueError, match="points"):
         sim([1, 0, 0], [1, 0])
+
+
+def test_mean_interval_brackets_the_mean_and_keeps_the_strata():
+    rng = np.random.default_rng(3)
+    values = list(rng.exponential(4.0, 150))  # heavy-tailed, like per-image geodesic errors
+    low, high = mean_interval(values)
+    assert low < float(np.mean(values)) < high
+    assert mean_interval(values) == (low, high)  # fixed seed: the same interval again
+    wide = mean_interval(values[:15])
+    assert wide[1] - wide[0] > 2 * (high - low)  # fewer images, a wider interval (~sqrt(10) times)
+    assert mean_interval([None, 2.0, None, 2.0]) == (2.0, 2.0)  # missing values are skipped
+    assert mean_interval([None]) is None
+    # two scenes, each the same on every image: resampling within them cannot move the mean,
+    # resampling across them can
+    mixed, groups = [0.0] * 10 + [10.0] * 10, ["a"] * 10 + ["b"] * 10
+    assert mean_interval(mixed, groups) == pytest.approx((5.0, 5.0))
+    across = mean_interval(mixed)
+    assert across[0] < 4.0 and across[1] > 6.0

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from backend.bodies.base import Body
-from backend.eval.metrics import ContactScores, mean_scores, score_contact
+from backend.eval.metrics import ContactScores, mean_interval, mean_scores, score_contact
 
 if TYPE_CHECKING:
     from backend.localizers.base import Localizer
@@ -171,7 +171,18 @@ def _summary(evalset: EvalSet, localizer: str, task: str, resolution: int, rows:
     return {"dataset": evalset.kind, "path": str(evalset.path), "body": evalset.body.name,
             "n_vertices": evalset.body.n_vertices, "localizer": localizer, "task": task, "resolution": resolution,
             "n": len(rows), "failed": sum(bool(r["error"]) for r in rows), **mean_scores(scored),
-            "groups": groups, "seconds": round(seconds, 2)}
+            "interval_90": _intervals(rows, scored), "groups": groups, "seconds": round(seconds, 2)}
+
+
+def _intervals(rows: list[dict], scored: list[ContactScores]) -> dict[str, list[float] | None]:
+    """The 90% bootstrap interval of each dataset mean (metrics.mean_interval), images resampled within
+    their groups when every image has one (the synthetic set's scenarios)."""
+    strata = [r["group"] for r in rows] if all(r["group"] for r in rows) else None
+    out = {}
+    for key in ("precision", "recall", "f1", "geo_fp_cm"):
+        interval = mean_interval([getattr(s, key) for s in scored], strata)
+        out[key] = None if interval is None else [round(v, 4) for v in interval]
+    return out
 
 
 def _fmt(value) -> str:
@@ -187,6 +198,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     for name, g in [("**all**", summary), *summary["groups"].items()]:
         lines.append(f"| {name} | {g['n']} | {_fmt(g['precision'])} | {_fmt(g['recall'])} | {_fmt(g['f1'])} | "
                      f"{_fmt(g['geo_fp_cm'])} | {_fmt(g['geo_fn_cm'])} |")
+    spans = [f"{key} {_fmt(span[0])}-{_fmt(span[1])}" for key, span in summary.get("interval_90", {}).items() if span]
+    if spans:  # another draw of images from the same scenes could land anywhere in these
+        lines += ["", "90% bootstrap interval of the means (images resampled within their groups): " + ", ".join(spans)]
     return "\n".join(lines) + "\n"
 
 

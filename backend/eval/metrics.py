@@ -9,7 +9,8 @@ vertices of the geodesic distance to the nearest ground-truth contact vertex (fa
 distance); its mirror (mean over GT vertices of the distance to the nearest prediction) is the
 false-negative distance. DECO's edge cases: with no GT every vertex counts as a GT column (so the
 FP distance is 0); with no prediction every vertex counts as a predicted row.
-Dataset numbers are the plain mean over images.
+Dataset numbers are the plain mean over images; mean_interval gives their bootstrap interval (how far
+another draw of images from the same scenes would move them).
 """
 from __future__ import annotations
 
@@ -104,3 +105,25 @@ def mean_scores(rows: list[ContactScores]) -> dict[str, float | None]:
         values = [getattr(r, key) for r in rows if getattr(r, key) is not None]
         out[key] = float(np.mean(values)) if values else None
     return out
+
+
+def mean_interval(values: list[float | None], strata: list[str] | None = None, level: float = 0.9,
+                  resamples: int = 2000, seed: int = 0) -> tuple[float, float] | None:
+    """(low, high): the `level` percentile-bootstrap interval of the plain mean of per-image values (None
+    entries skipped; None when nothing is left). With strata (one label per value, e.g. the synthetic
+    set's scenarios, equal in size by design) images are resampled within each stratum, so every draw
+    keeps the set's mix of scenes. Fixed seed: the same values give the same interval."""
+    keep = [i for i, v in enumerate(values) if v is not None and np.isfinite(v)]
+    if not keep:
+        return None
+    x = np.asarray([values[i] for i in keep], dtype=np.float64)
+    labels = np.asarray([strata[i] for i in keep]) if strata is not None else np.zeros(len(x), int)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(resamples)
+    for label in np.unique(labels):  # one vectorised draw per stratum
+        members = x[labels == label]
+        total += members[rng.integers(0, len(members), (resamples, len(members)))].sum(axis=1)
+    means = total / len(x)
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(low), float(high)
