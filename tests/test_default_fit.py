@@ -162,3 +162,57 @@ def test_contact_transferred_onto_a_non_anny_body_lands_on_the_right_parts(sit_o
     assert share["buttocks"] > 0.3 and share["left_sole"] > 0.5 and share["right_sole"] > 0.5
     assert share["left_thigh"] > 0.1 and share["right_thigh"] > 0.1
     assert max(share[p] for p in ("head", "chest", "abdomen", "left_palm", "right_palm")) == 0.0
+
+
+def _rest_landmarks() -> np.ndarray:
+    """(33,3) MediaPipe world landmarks (x right, y down, z away) of Anny's rest pose, from its bone heads."""
+    from backend.localizers.default import detect as K
+    from backend.localizers.default import fit as F
+
+    labels = list(F._model().bone_labels)
+    heads = F.rest_posed()[1]
+    anny = np.zeros((33, 3))
+    for side, hip, knee, ankle, heel, toe, shoulder, elbow, wrist, pinky, index, ear in (
+            ("L", K.L_HIP, K.L_KNEE, K.L_ANKLE, K.L_HEEL, K.L_TOE, K.L_SHOULDER, K.L_ELBOW, K.L_WRIST,
+             F.L_PINKY, F.L_INDEX, F.L_EAR),
+            ("R", K.R_HIP, K.R_KNEE, K.R_ANKLE, K.R_HEEL, K.R_TOE, K.R_SHOULDER, K.R_ELBOW, K.R_WRIST,
+             F.R_PINKY, F.R_INDEX, F.R_EAR)):
+        for landmark, bone in ((hip, "upperleg01"), (knee, "lowerleg01"), (ankle, "foot"), (heel, "foot"),
+                               (toe, "toe3-1"), (shoulder, "upperarm01"), (elbow, "lowerarm01"),
+                               (wrist, "wrist"), (pinky, "finger5-1"), (index, "finger2-1")):
+            anny[landmark] = heads[labels.index(f"{bone}.{side}")]
+        anny[ear] = heads[labels.index("head")] + np.array([0.07 if side == "L" else -0.07, 0.0, 0.05])
+    anny[[K.L_HEEL, K.R_HEEL], 1] += 0.05  # the heel behind the ankle (Anny faces -Y)
+    return anny @ F._MP_TO_ANNY  # Anny axes -> MediaPipe's (the inverse of the fit's rotation)
+
+
+def test_the_fit_turns_the_palm_with_the_pinky_and_index_landmarks():
+    """A hand turned 90 deg about its own axis (pronation: palm from facing the thigh to facing back)
+    keeps its wrist -> knuckles direction, so only MediaPipe's pinky and index landmarks show it; the
+    fitted palm follows them (with the forearm's swing alone it kept the rest palm, ~90 deg off)."""
+    from backend.bodies import load_body
+    from backend.bodies.correspondence import surface_of
+    from backend.geometry import unit
+    from backend.localizers.default import detect as K
+    from backend.localizers.default import fit as F
+    from backend.localizers.default.hand_patch import palm_frame
+
+    parts = surface_of(load_body({"source": "anny"})).parts
+    world, visibility = _rest_landmarks(), np.ones(33)
+    rest_normal = palm_frame(F.fit_pose(world, visibility).vertices, parts, "left")[1]
+    wrist = world[K.L_WRIST]
+    axis = unit((world[F.L_PINKY] + world[F.L_INDEX]) / 2 - wrist)
+    turn = F.axis_rotation(axis, np.radians(90.0))
+    turned = world.copy()
+    for landmark in (F.L_PINKY, F.L_INDEX):
+        turned[landmark] = wrist + turn @ (world[landmark] - wrist)
+    normal = palm_frame(F.fit_pose(turned, visibility).vertices, parts, "left")[1]
+    expected = F._MP_TO_ANNY @ turn @ F._MP_TO_ANNY.T @ rest_normal  # the same turn in Anny axes
+
+    def degrees(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.degrees(np.arccos(np.clip(unit(a) @ unit(b), -1.0, 1.0))))
+
+    assert degrees(normal, expected) < 15.0
+    assert degrees(normal, rest_normal) > 70.0
+    untwisted = palm_frame(F.fit_pose(turned, visibility, palm_across={}).vertices, parts, "left")[1]
+    assert degrees(untwisted, rest_normal) < 10.0  # without the landmarks' twist the palm stays as it rests
