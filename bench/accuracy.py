@@ -1,6 +1,6 @@
 """Accuracy of the localizers on the frozen synthetic closed-loop set (Anny + props, Blender).
 
-Usage: python bench/accuracy.py [--n 150] [--seeds 17,1017] [--size 256] [--resolution 512]
+Usage: python bench/accuracy.py [--n 150] [--seeds 17,1017] [--size 256] [--resolution 512] [--jpeg 80]
 The set (backend/eval/synth: 15 scenarios, 10 images each) is built once per seed into bench/_cache/
 (git-ignored; reused while n/seed/size and the generator's code are unchanged). Seed 17 is the
 tuning seed, 1017 the fresh report seed, never used while tuning (generate.TUNING_SEED/REPORT_SEED).
@@ -11,7 +11,9 @@ prints one table per seed with F1 per scenario. The last line is
 default localizer (nan when it cannot run here), then each seed's 90% bootstrap interval of its F1 and
 geodesic error (`synthetic_f1_lo/_hi`, `synthetic_geo_cm_fresh_lo/_hi`, ...: images resampled within their
 scenario, backend.eval.metrics.mean_interval): how far another 150 images of the same scenes could move
-the means, the scale on which two runs or a target are compared.
+the means, the scale on which two runs or a target are compared; and the default localizer's F1 and
+geodesic error on the same photos re-encoded as JPEGs (`_jpeg`, quality --jpeg, 80 unless told; the copy is
+cached beside the set).
 """
 from __future__ import annotations
 
@@ -44,6 +46,28 @@ def cached_set(n: int, seed: int, size: int) -> tuple[Path, float]:
     return folder, time.perf_counter() - start
 
 
+def jpeg_copy(folder: Path, quality: int) -> Path:
+    """The set with every photo re-encoded as a JPEG at `quality` (ground truth unchanged), built once beside
+    it and rebuilt when the set is: real photos come as JPEGs, the generator writes PNGs."""
+    import numpy as np
+    from PIL import Image
+
+    out = folder.with_name(f"{folder.name}_jpeg{quality}")
+    source = (folder / "meta.json").read_text()
+    if (out / "meta.json").is_file() and (out / "meta.json").read_text() == source:
+        return out
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    with np.load(folder / "synth.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    names = [str(Path(str(name)).with_suffix(".jpg")) for name in arrays["imgname"]]
+    for old, new in zip(arrays["imgname"], names):
+        Image.open(folder / str(old)).convert("RGB").save(out / new, format="JPEG", quality=quality)
+    arrays["imgname"] = np.array(names)
+    np.savez(out / "synth.npz", **arrays)
+    (out / "meta.json").write_text(source)  # last: a half-built copy is rebuilt
+    return out
+
+
 def _span(span: list[float] | None, digits: int) -> str:
     return "–" if span is None else f"{span[0]:.{digits}f}-{span[1]:.{digits}f}"
 
@@ -63,6 +87,12 @@ def evaluate_seed(args: argparse.Namespace, seed: int) -> dict:
             print(f"{name}: skipped ({error})")
             continue
         results[name] = (summary, time.perf_counter() - start)
+    if args.jpeg and "default" in results:  # the same photos as JPEGs: how much compression moves the answer
+        start = time.perf_counter()
+        jpegs = load_dataset(f"synthetic:{jpeg_copy(folder, args.jpeg)}")
+        summary = evaluate(jpegs, "default", ROOT / "bench" / "_cache" / f"eval_default_jpeg{args.jpeg}_seed{seed}",
+                           resolution=args.resolution, n_sheets=1)
+        results[f"default, JPEG q{args.jpeg}"] = (summary, time.perf_counter() - start)
 
     groups = sorted({g for s, _ in results.values() for g in s["groups"]})
     print()
@@ -95,6 +125,8 @@ def main() -> int:
     parser.add_argument("--localizers", default="default,default-templates",
                         help="comma-separated registered localizers")
     parser.add_argument("--no-baselines", action="store_true", help="skip the image-blind baselines")
+    parser.add_argument("--jpeg", type=int, default=80,
+                        help="also run the default localizer on the photos re-encoded as JPEGs of this quality (0: no)")
     args = parser.parse_args()
     # today's template localizer, registered for this comparison only
     extra = os.environ.get("INTERACTVLM_EXTRA_LOCALIZERS", "")
@@ -104,10 +136,12 @@ def main() -> int:
     values = {}
     for seed, results in per_seed.items():
         default = results.get("default")
+        jpeg = results.get(f"default, JPEG q{args.jpeg}")
         values[seed] = ((default[0]["f1"], default[0]["geo_fp_cm"], default[0]["precision"],
                          min(g["f1"] for g in default[0]["groups"].values()), default[0]["n"],
-                         *default[0]["interval_90"]["f1"], *default[0]["interval_90"]["geo_fp_cm"])
-                        if default else (math.nan, math.nan, math.nan, math.nan, 0, *[math.nan] * 4))
+                         *default[0]["interval_90"]["f1"], *default[0]["interval_90"]["geo_fp_cm"],
+                         *((jpeg[0]["f1"], jpeg[0]["geo_fp_cm"]) if jpeg else (math.nan, math.nan)))
+                        if default else (math.nan, math.nan, math.nan, math.nan, 0, *[math.nan] * 6))
     print(f"\nall seeds: {time.perf_counter() - start:.0f} s (building included)")
     seeds = list(values)
     tune = values[seeds[0]]
@@ -121,6 +155,8 @@ def main() -> int:
         if v is not None:  # the 90% bootstrap interval of each seed's mean (backend.eval.metrics.mean_interval)
             line += (f" synthetic_f1{suffix}_lo={v[5]:.4f} synthetic_f1{suffix}_hi={v[6]:.4f}"
                      f" synthetic_geo_cm{suffix}_lo={v[7]:.2f} synthetic_geo_cm{suffix}_hi={v[8]:.2f}")
+            if args.jpeg:
+                line += f" synthetic_f1{suffix}_jpeg={v[9]:.4f} synthetic_geo_cm{suffix}_jpeg={v[10]:.2f}"
     print(line)
     return 0 if all(v[4] for v in values.values()) else 1
 
