@@ -334,6 +334,11 @@ FIT = {
     # unseen_weight 0.1-1 all give 8.08-8.12 cm of that error over seeds 17 + 2017 (8.09 as set); MediaPipe's
     # landmarks and the default phenotype set it.
     "max_iterations": 100,
+    # The palm's twist (fit._twist) is read from MediaPipe's pinky -> index line only where that line runs
+    # across the hand: at least this share of its length perpendicular to the hand's axis (0.3: within
+    # ~73 deg of the axis it points along the fingers, and its direction across them is the landmarks' noise;
+    # it holds for 581 of the 582 hand readings of seeds 17 + 2017).
+    "palm_across_min": 0.3,
     # An unseen bone (visibility < DETECT["visible"]) is pulled to MediaPipe's guess of its
     # direction with this weight instead of 1 (see fit._targets: that guess beat a mirrored or
     # hanging prior on the tuning seed).
