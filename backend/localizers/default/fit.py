@@ -239,7 +239,7 @@ def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
 def _twist(rotation: np.ndarray, axis: np.ndarray, rest_line: np.ndarray, observed: np.ndarray) -> np.ndarray:
     """rotation turned about unit axis so that rotation @ rest_line points along observed, both taken
     across the axis (the turn that needs no swing); unchanged when observed lies within
-    acos(FIT['palm_across_min']) of the axis, where its direction across it is noise."""
+    asin(FIT['palm_across_min']) of the axis, where its direction across it is noise."""
     a = rotation @ rest_line
     b = observed - (observed @ axis) * axis
     if np.linalg.norm(b) < FIT["palm_across_min"] * np.linalg.norm(observed):

@@ -336,7 +336,7 @@ FIT = {
     "max_iterations": 100,
     # The palm's twist (fit._twist) is read from MediaPipe's pinky -> index line only where that line runs
     # across the hand: at least this share of its length perpendicular to the hand's axis (0.3: within
-    # ~73 deg of the axis it points along the fingers, and its direction across them is the landmarks' noise;
+    # ~17 deg of the axis it points along the fingers, and its direction across them is the landmarks' noise;
     # it holds for 581 of the 582 hand readings of seeds 17 + 2017).
     "palm_across_min": 0.3,
     # An unseen bone (visibility < DETECT["visible"]) is pulled to MediaPipe's guess of its
