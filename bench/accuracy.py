@@ -133,32 +133,40 @@ def main() -> int:
     os.environ["INTERACTVLM_EXTRA_LOCALIZERS"] = ",".join(filter(None, [extra, "backend.localizers.default.templates"]))
     start = time.perf_counter()
     per_seed = {int(seed): evaluate_seed(args, int(seed)) for seed in args.seeds.split(",") if seed.strip()}
-    values = {}
-    for seed, results in per_seed.items():
-        default = results.get("default")
-        jpeg = results.get(f"default, JPEG q{args.jpeg}")
-        values[seed] = ((default[0]["f1"], default[0]["geo_fp_cm"], default[0]["precision"],
-                         min(g["f1"] for g in default[0]["groups"].values()), default[0]["n"],
-                         *default[0]["interval_90"]["f1"], *default[0]["interval_90"]["geo_fp_cm"],
-                         *((jpeg[0]["f1"], jpeg[0]["geo_fp_cm"]) if jpeg else (math.nan, math.nan)))
-                        if default else (math.nan, math.nan, math.nan, math.nan, 0, *[math.nan] * 6))
     print(f"\nall seeds: {time.perf_counter() - start:.0f} s (building included)")
-    seeds = list(values)
-    tune = values[seeds[0]]
-    line = (f"RESULT synthetic_f1={tune[0]:.4f} synthetic_geo_cm={tune[1]:.2f} synthetic_precision={tune[2]:.3f} "
-            f"synthetic_min_scenario_f1={tune[3]:.3f} n={tune[4]}")
-    if len(seeds) > 1:
-        fresh = values[seeds[1]]
-        line += (f" synthetic_f1_fresh={fresh[0]:.4f} synthetic_geo_cm_fresh={fresh[1]:.2f} "
-                 f"synthetic_precision_fresh={fresh[2]:.3f} synthetic_min_scenario_f1_fresh={fresh[3]:.3f}")
-    for suffix, v in (("", tune), ("_fresh", values[seeds[1]] if len(seeds) > 1 else None)):
-        if v is not None:  # the 90% bootstrap interval of each seed's mean (backend.eval.metrics.mean_interval)
-            line += (f" synthetic_f1{suffix}_lo={v[5]:.4f} synthetic_f1{suffix}_hi={v[6]:.4f}"
-                     f" synthetic_geo_cm{suffix}_lo={v[7]:.2f} synthetic_geo_cm{suffix}_hi={v[8]:.2f}")
-            if args.jpeg:
-                line += f" synthetic_f1{suffix}_jpeg={v[9]:.4f} synthetic_geo_cm{suffix}_jpeg={v[10]:.2f}"
-    print(line)
-    return 0 if all(v[4] for v in values.values()) else 1
+    ran = [_result_keys(results, args.jpeg) for results in per_seed.values()]
+    fields = [f"{key}={value}" for key, value in ran[0].items()]  # the tuning seed's figures
+    if len(ran) > 1:  # the fresh seed's, each key with _fresh before its own suffix (..._fresh_lo)
+        fields += [f"{_fresh(key)}={value}" for key, value in ran[1].items() if key != "n"]
+    print("RESULT " + " ".join(fields))
+    return 0 if all(keys["n"] != "0" for keys in ran) else 1
+
+
+def _result_keys(results: dict, jpeg: int) -> dict[str, str]:
+    """The default localizer's figures of one seed as RESULT keys and formatted values (nan where it did not run):
+    F1, geodesic error, precision, worst scenario, n, the 90% intervals (_lo/_hi) and the JPEG copy's (_jpeg)."""
+    default, copy = results.get("default"), results.get(f"default, JPEG q{jpeg}")
+    s = default[0] if default else None
+    nan = math.nan
+    keys = {"synthetic_f1": f"{s['f1'] if s else nan:.4f}", "synthetic_geo_cm": f"{s['geo_fp_cm'] if s else nan:.2f}",
+            "synthetic_precision": f"{s['precision'] if s else nan:.3f}",
+            "synthetic_min_scenario_f1": f"{min(g['f1'] for g in s['groups'].values()) if s else nan:.3f}",
+            "n": str(s["n"] if s else 0)}
+    f1_span, geo_span = (s["interval_90"]["f1"], s["interval_90"]["geo_fp_cm"]) if s else ((nan, nan), (nan, nan))
+    keys.update({"synthetic_f1_lo": f"{f1_span[0]:.4f}", "synthetic_f1_hi": f"{f1_span[1]:.4f}",
+                 "synthetic_geo_cm_lo": f"{geo_span[0]:.2f}", "synthetic_geo_cm_hi": f"{geo_span[1]:.2f}"})
+    if jpeg:
+        keys.update({"synthetic_f1_jpeg": f"{copy[0]['f1'] if copy else nan:.4f}",
+                     "synthetic_geo_cm_jpeg": f"{copy[0]['geo_fp_cm'] if copy else nan:.2f}"})
+    return keys
+
+
+def _fresh(key: str) -> str:
+    """synthetic_f1 -> synthetic_f1_fresh, synthetic_f1_lo -> synthetic_f1_fresh_lo (the keys' existing names)."""
+    for suffix in ("_lo", "_hi", "_jpeg"):
+        if key.endswith(suffix):
+            return key[: -len(suffix)] + "_fresh" + suffix
+    return key + "_fresh"
 
 
 if __name__ == "__main__":
