@@ -147,18 +147,18 @@ def _result_keys(results: dict, jpeg: int) -> dict[str, str]:
     F1, geodesic error, precision, worst scenario, n, the 90% intervals (_lo/_hi) and the JPEG copy's (_jpeg)."""
     default, copy = results.get("default"), results.get(f"default, JPEG q{jpeg}")
     s = default[0] if default else None
-    nan = math.nan
-    keys = {"synthetic_f1": f"{s['f1'] if s else nan:.4f}", "synthetic_geo_cm": f"{s['geo_fp_cm'] if s else nan:.2f}",
-            "synthetic_precision": f"{s['precision'] if s else nan:.3f}",
-            "synthetic_min_scenario_f1": f"{min(g['f1'] for g in s['groups'].values()) if s else nan:.3f}",
-            "n": str(s["n"] if s else 0)}
-    f1_span, geo_span = (s["interval_90"]["f1"], s["interval_90"]["geo_fp_cm"]) if s else ((nan, nan), (nan, nan))
-    keys.update({"synthetic_f1_lo": f"{f1_span[0]:.4f}", "synthetic_f1_hi": f"{f1_span[1]:.4f}",
-                 "synthetic_geo_cm_lo": f"{geo_span[0]:.2f}", "synthetic_geo_cm_hi": f"{geo_span[1]:.2f}"})
+    f1_span, geo_span = (s["interval_90"]["f1"], s["interval_90"]["geo_fp_cm"]) if s else ((None, None), (None, None))
+    figures = {  # key: (value or None, digits)
+        "synthetic_f1": (s and s["f1"], 4), "synthetic_geo_cm": (s and s["geo_fp_cm"], 2),
+        "synthetic_precision": (s and s["precision"], 3),
+        "synthetic_min_scenario_f1": (s and min(g["f1"] for g in s["groups"].values()), 3),
+        "n": (s["n"] if s else 0, 0),
+        "synthetic_f1_lo": (f1_span[0], 4), "synthetic_f1_hi": (f1_span[1], 4),
+        "synthetic_geo_cm_lo": (geo_span[0], 2), "synthetic_geo_cm_hi": (geo_span[1], 2)}
     if jpeg:
-        keys.update({"synthetic_f1_jpeg": f"{copy[0]['f1'] if copy else nan:.4f}",
-                     "synthetic_geo_cm_jpeg": f"{copy[0]['geo_fp_cm'] if copy else nan:.2f}"})
-    return keys
+        figures.update({"synthetic_f1_jpeg": (copy and copy[0]["f1"], 4),
+                        "synthetic_geo_cm_jpeg": (copy and copy[0]["geo_fp_cm"], 2)})
+    return {key: f"{math.nan if value is None else value:.{digits}f}" for key, (value, digits) in figures.items()}
 
 
 def _fresh(key: str) -> str:

@@ -208,10 +208,10 @@ def _targets(dirs: dict[str, np.ndarray], weights: dict[str, float], lateral: np
 
 
 def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
-                 torso_lateral: np.ndarray, across: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+                 torso_lateral: np.ndarray, across: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """World rotation per bone: the torso from its up axis and hip line, limbs by minimal swing
-    from the parent's rotation (so the twist follows the parent); a wrist bone in `across` (Anny axes,
-    observed_across) then takes the palm's twist from it (_twist)."""
+    from the parent's rotation (so the twist follows the parent); a wrist bone in `across` (its pinky ->
+    index line in Anny axes) then takes the palm's twist from it (_twist)."""
     up = targets["spine03"]
     if np.degrees(np.arccos(np.clip(up[2], -1.0, 1.0))) > FIT["lying_deg"]:
         # Lying: the body rests on its back, front or side, so its left-right axis is level; the
@@ -222,7 +222,6 @@ def _closed_form(targets: dict[str, np.ndarray], rest: dict[str, np.ndarray],
     # Anny's rest frame: X left, Z up, the body faces -Y; so columns (lateral, -facing, up) = (X, Y, Z).
     rest_frame = np.stack([lateral, forward, up], 1)
     torso = rest_frame @ np.eye(3)  # maps rest axes onto the observed torso axes
-    across = across or {}
     world = {}
     for bone in ORDER:
         parent = BONES[bone][0]
@@ -259,13 +258,10 @@ def rest_across() -> dict[str, np.ndarray]:
 
 
 def observed_across(world: np.ndarray, visibility: np.ndarray) -> dict[str, np.ndarray]:
-    """Per wrist bone whose index and pinky landmarks are seen: pinky -> index (Anny axes)."""
-    points = world @ _MP_TO_ANNY.T
-    out = {}
-    for side, pinky, index in (("L", L_PINKY, L_INDEX), ("R", R_PINKY, R_INDEX)):
-        if min(visibility[pinky], visibility[index]) >= DETECT["visible"]:
-            out[f"wrist.{side}"] = points[index] - points[pinky]
-    return out
+    """Per wrist bone whose index and pinky landmarks are seen: pinky -> index (MediaPipe's world axes)."""
+    return {f"wrist.{side}": world[index] - world[pinky]
+            for side, pinky, index in (("L", L_PINKY, L_INDEX), ("R", R_PINKY, R_INDEX))
+            if min(visibility[pinky], visibility[index]) >= DETECT["visible"]}
 
 
 def _refine(world: dict[str, np.ndarray], targets: dict[str, np.ndarray], weights: dict[str, float],
@@ -324,8 +320,8 @@ def fit_pose(world_landmarks: np.ndarray, visibility: np.ndarray,
     points = world_landmarks @ _MP_TO_ANNY.T
     lateral = unit(points[[K.L_HIP, K.L_SHOULDER]].mean(0) - points[[K.R_HIP, K.R_SHOULDER]].mean(0))
     targets, fit_weights = _targets(dirs, weights, lateral)
-    across = observed_across(world_landmarks, visibility) if palm_across is None else {
-        bone: np.asarray(v, dtype=np.float64) @ _MP_TO_ANNY.T for bone, v in palm_across.items()}
+    lines = observed_across(world_landmarks, visibility) if palm_across is None else palm_across
+    across = {bone: np.asarray(v, dtype=np.float64) @ _MP_TO_ANNY.T for bone, v in lines.items()}
     world = _closed_form(targets, rest, lateral, across)
     world = _refine(world, targets, fit_weights, rest, world["spine03"])
     deltas: dict[str, np.ndarray] = {}
